@@ -1,0 +1,86 @@
+"""The backend abstraction: one target spec, any execution engine.
+
+``get_target("ideal" | "aer" | "fake:<device>" | "local:<device>" | "ibm:<backend>")``
+returns an object following :class:`backends.base.Target`. This package is the only
+place that imports ``qiskit_ibm_runtime``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import KINDS, SampleResult, Target, TargetError
+from .devices import fake_device_names, load_fake_backend
+
+__all__ = [
+    "KINDS",
+    "SampleResult",
+    "Target",
+    "TargetError",
+    "available_targets",
+    "fake_device_names",
+    "get_target",
+    "load_fake_backend",
+    "parse_spec",
+]
+
+SPEC_HELP = (
+    "ideal, aer, fake:<device>, local:<device>, ibm:<backend> "
+    "(devices: see `hybrid backends`, e.g. fake:torino)"
+)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """Split ``"fake:torino"`` into ``("fake", "torino")``; validates the kind."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise TargetError(f"target spec must be a non-empty string; valid specs: {SPEC_HELP}")
+    kind, _, arg = spec.strip().partition(":")
+    kind = kind.lower()
+    if kind not in KINDS:
+        raise TargetError(f"unknown target spec {spec!r}; valid specs: {SPEC_HELP}")
+    if kind in ("ideal", "aer"):
+        if arg:
+            raise TargetError(f"target {kind!r} takes no device; use {kind!r}, not {spec!r}")
+        return kind, None
+    if not arg:
+        raise TargetError(f"target {kind!r} needs a device, e.g. {kind}:torino; valid specs: {SPEC_HELP}")
+    return kind, arg
+
+
+def get_target(spec: str, **options: Any) -> Target:
+    """Resolve a target spec. ``options`` go to the target (e.g. ``seed_transpiler``)."""
+    kind, arg = parse_spec(spec)
+    if kind == "ideal":
+        from .aer import IdealTarget
+
+        return IdealTarget(**options)
+    if kind == "aer":
+        from .aer import AerTarget
+
+        return AerTarget(**options)
+    if kind == "fake":
+        from .aer import FakeDeviceTarget
+
+        return FakeDeviceTarget(arg, **options)
+    if kind == "local":
+        from .runtime import LocalRuntimeTarget
+
+        return LocalRuntimeTarget(arg, **options)
+    from .runtime import IBMTarget
+
+    return IBMTarget(arg, **options)
+
+
+def available_targets() -> list[dict[str, Any]]:
+    """Every resolvable spec with its qubit count (IBM backends only with credentials)."""
+    rows: list[dict[str, Any]] = [
+        {"spec": "ideal", "qubits": None, "noise": "none", "what": "exact statevector"},
+        {"spec": "aer", "qubits": None, "noise": "none", "what": "Aer with shots"},
+    ]
+    for name in fake_device_names():
+        backend = load_fake_backend(name)
+        for kind, what in (("fake", "noisy Aer (device noise model)"), ("local", "Runtime local mode")):
+            rows.append(
+                {"spec": f"{kind}:{name}", "qubits": backend.num_qubits, "noise": name, "what": what}
+            )
+    return rows

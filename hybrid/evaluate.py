@@ -1,0 +1,449 @@
+"""Cost oracles: QAOA parameters (a batch) -> expected cuts (+ gradients).
+
+* :class:`IdealOracle`: exact noiseless expectation, differentiable in torch
+  (precomputed cut diagonal, batched statevector); :func:`p1_expectation` is the
+  closed form at p = 1 for large sparse graphs (also differentiable).
+* :class:`SampledOracle`: shots on any target: mean cut, standard error, CVaR and
+  the best sampled cut.
+* :class:`NoisyExactOracle`: the exact noisy expectation on a target that offers
+  exact probabilities (``fake:<device>``: a density matrix of the active qubits
+  only, readout error applied exactly); gradients by central or forward
+  differences, all shifted points in one simulator call.
+
+All oracles report the *expected cut* ``<C>`` (maximised); divide by
+``problem.max_cut`` for the approximation ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from .ansatz import qaoa_circuit, split_params, weight_scale
+from .problems import MaxCutProblem, ProblemError, as_rng
+
+#: Largest n simulated as a full statevector by the ideal oracle.
+STATEVECTOR_MAX_NODES = 24
+#: Qubits per dense block of the mixer in the statevector oracle.
+MIXER_BLOCK_QUBITS = 4
+#: Default step of finite-difference gradients on exact oracles.
+FD_STEP = 1e-4
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Energies of a parameter batch (expected cut per point) and what they cost."""
+
+    params: np.ndarray
+    energies: np.ndarray
+    stderr: np.ndarray
+    shots: int = 0
+    cvar: np.ndarray | None = None
+    best_cut: float | None = None
+    best_bitstring: str | None = None
+    job_ids: tuple[str, ...] = ()
+    wall_time: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_points(self) -> int:
+        return int(self.energies.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params.tolist(),
+            "energies": self.energies.tolist(),
+            "stderr": self.stderr.tolist(),
+            "shots": self.shots,
+            "cvar": None if self.cvar is None else self.cvar.tolist(),
+            "best_cut": self.best_cut,
+            "best_bitstring": self.best_bitstring,
+            "job_ids": list(self.job_ids),
+            "wall_time": self.wall_time,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Evaluation":
+        return cls(
+            params=np.asarray(data["params"], float),
+            energies=np.asarray(data["energies"], float),
+            stderr=np.asarray(data["stderr"], float),
+            shots=int(data.get("shots", 0)),
+            cvar=None if data.get("cvar") is None else np.asarray(data["cvar"], float),
+            best_cut=data.get("best_cut"),
+            best_bitstring=data.get("best_bitstring"),
+            job_ids=tuple(data.get("job_ids", ())),
+            wall_time=float(data.get("wall_time", 0.0)),
+            metadata=dict(data.get("metadata", {})),
+        )
+
+
+class Oracle(Protocol):
+    problem: MaxCutProblem
+    p: int
+    exact: bool
+
+    def evaluate(self, params: np.ndarray, seed: int | np.random.Generator | None = None) -> Evaluation: ...
+
+    def value_and_grad(
+        self, theta: np.ndarray, seed: int | np.random.Generator | None = None
+    ) -> tuple[float, np.ndarray, Evaluation]: ...
+
+
+def _as_batch(params: Any, p: int) -> np.ndarray:
+    arr = np.asarray(params, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 2 * p:
+        raise ProblemError(f"params must have shape (B, {2 * p}) for p={p} (gammas then betas), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ProblemError("params contain NaN or inf")
+    return arr
+
+
+# ---------------------------------------------------------------------------- ideal, torch
+class IdealOracle:
+    """Exact noiseless ``<C>`` by a batched torch statevector (differentiable).
+
+    ``expectation(theta)`` accepts a tensor ``(..., 2p)`` and returns ``(...)``
+    with autograd. The cut diagonal is computed once.
+    """
+
+    exact = True
+
+    def __init__(self, problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
+        if problem.n > STATEVECTOR_MAX_NODES:
+            raise ProblemError(
+                f"the statevector oracle is limited to n <= {STATEVECTOR_MAX_NODES} (got n={problem.n}); "
+                "use p1_expectation (p = 1) or a sampled target"
+            )
+        if p < 1:
+            raise ProblemError(f"p must be >= 1, got {p}")
+        self.problem, self.p, self.device = problem, int(p), torch.device(device)
+        self.cut = torch.as_tensor(problem.cut_values(), dtype=torch.float64, device=self.device)
+        n = problem.n
+        self._dim = 2**n
+        block = MIXER_BLOCK_QUBITS
+        self._blocks = [block] * (n // block) + ([n % block] if n % block else [])
+
+    def _mix(self, state: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        """``exp(-i beta sum_j X_j)``: ``RX(2 beta)^{(x) k}`` blocks applied as matmuls.
+
+        The mixer is the same on every qubit, so a block of ``k`` qubits is one
+        ``2^k x 2^k`` symmetric matrix; blocks are applied along the axes of the
+        reshaped state (much faster than ``n`` single-qubit updates).
+        """
+        batch = state.shape[0]
+        c = torch.cos(beta).to(state.dtype).view(batch, 1, 1)
+        s = (-1j * torch.sin(beta)).to(state.dtype).view(batch, 1, 1)
+        rx = torch.cat([torch.cat([c, s], 2), torch.cat([s, c], 2)], 1)  # (B, 2, 2)
+        blocks: dict[int, torch.Tensor] = {}
+        rest = state.shape[1]
+        for k in self._blocks:
+            if k not in blocks:
+                u = rx
+                for _ in range(k - 1):
+                    d = u.shape[1]
+                    u = torch.einsum("bij,bkl->bikjl", u, rx).reshape(batch, 2 * d, 2 * d)
+                blocks[k] = u
+            rest //= 2**k
+            # state index = high * 2^k * rest + mid * rest + low; block acts on ``mid``
+            view = state.reshape(batch, -1, 2**k, rest)
+            state = torch.matmul(blocks[k].unsqueeze(1), view).reshape(batch, -1)
+        return state
+
+    def probabilities(self, theta: torch.Tensor) -> torch.Tensor:
+        theta = torch.as_tensor(theta, dtype=torch.float64, device=self.device)
+        shape = theta.shape[:-1]
+        flat = theta.reshape(-1, 2 * self.p)
+        batch = flat.shape[0]
+        state = torch.full((batch, self._dim), 1 / math.sqrt(self._dim), dtype=torch.complex128, device=self.device)
+        for layer in range(self.p):
+            gamma, beta = flat[:, layer], flat[:, self.p + layer]
+            state = state * torch.exp(-1j * gamma[:, None] * self.cut[None, :])
+            state = self._mix(state, beta)
+        probs = state.real**2 + state.imag**2
+        return probs.reshape(*shape, self._dim)
+
+    def expectation(self, theta: torch.Tensor) -> torch.Tensor:
+        return self.probabilities(theta) @ self.cut
+
+    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
+        start = time.perf_counter()
+        batch = _as_batch(params, self.p)
+        with torch.no_grad():
+            energies = self.expectation(torch.as_tensor(batch)).cpu().numpy()
+        return Evaluation(batch, energies, np.zeros_like(energies), wall_time=time.perf_counter() - start)
+
+    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
+        start = time.perf_counter()
+        t = torch.tensor(_as_batch(theta, self.p)[0], dtype=torch.float64, requires_grad=True)
+        value = self.expectation(t)
+        (grad,) = torch.autograd.grad(value, t)
+        energy = np.array([float(value.detach())])
+        ev = Evaluation(t.detach().numpy()[None, :], energy, np.zeros(1), wall_time=time.perf_counter() - start)
+        return float(energy[0]), grad.numpy(), ev
+
+
+# ---------------------------------------------------------------------------- p = 1 closed form
+class P1ClosedForm:
+    """Exact p = 1 ``<C>`` for weighted graphs of any size, per edge, in torch.
+
+    For edge (u, v) of weight w, with the other neighbours k of u and of v
+    (a missing edge has weight 0), in our convention:
+
+    <Z_u Z_v> = -1/2 sin(4b) sin(g w) [prod_k cos(g w_uk) + prod_k cos(g w_vk)]
+                + 1/2 sin^2(2b) [prod_k cos(g (w_uk + w_vk)) - prod_k cos(g (w_uk - w_vk))]
+    """
+
+    exact = True
+
+    def __init__(self, problem: MaxCutProblem, *, device: str | torch.device = "cpu"):
+        self.problem, self.p, self.device = problem, 1, torch.device(device)
+        n, edges = problem.n, problem.edges
+        nbrs: list[dict[int, float]] = [dict() for _ in range(n)]
+        for u, v, w in edges:
+            nbrs[u][v] = w
+            nbrs[v][u] = w
+        m = len(edges)
+        rows_u, rows_v = [], []
+        for u, v, _ in edges:
+            union = (set(nbrs[u]) | set(nbrs[v])) - {u, v}
+            rows_u.append([nbrs[u].get(k, 0.0) for k in union])
+            rows_v.append([nbrs[v].get(k, 0.0) for k in union])
+        width = max(1, max(len(r) for r in rows_u))
+        wu = np.zeros((m, width))
+        wv = np.zeros((m, width))
+        for e, (ru, rv) in enumerate(zip(rows_u, rows_v)):
+            wu[e, : len(ru)] = ru
+            wv[e, : len(rv)] = rv
+        as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=self.device)  # noqa: E731
+        self.wu, self.wv = as_t(wu), as_t(wv)
+        self.w = as_t(problem.weights)
+
+    def expectation(self, theta: torch.Tensor) -> torch.Tensor:
+        theta = torch.as_tensor(theta, dtype=torch.float64, device=self.device)
+        g = theta[..., 0][..., None, None]
+        b = theta[..., 1][..., None]
+        pu = torch.cos(g * self.wu).prod(-1)
+        pv = torch.cos(g * self.wv).prod(-1)
+        qp = torch.cos(g * (self.wu + self.wv)).prod(-1)
+        qm = torch.cos(g * (self.wu - self.wv)).prod(-1)
+        gw = g[..., 0] * self.w
+        zz = -0.5 * torch.sin(4 * b) * torch.sin(gw) * (pu + pv) + 0.5 * torch.sin(2 * b) ** 2 * (qp - qm)
+        return (self.w * (1 - zz) / 2).sum(-1)
+
+    evaluate = IdealOracle.evaluate
+    value_and_grad = IdealOracle.value_and_grad
+
+
+def p1_expectation(problem: MaxCutProblem, gamma: float, beta: float) -> float:
+    """Closed-form exact ``<C>`` at p = 1 (milliseconds even for 10,000 nodes)."""
+    return float(P1ClosedForm(problem).expectation(torch.tensor([gamma, beta], dtype=torch.float64)))
+
+
+def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
+    """The fastest exact ideal oracle: the closed form at p = 1, else the statevector."""
+    if p == 1 and problem.n > 12:
+        return P1ClosedForm(problem, device=device)
+    return IdealOracle(problem, p, device=device)
+
+
+# ---------------------------------------------------------------------------- sampled, any target
+def _cut_lookup(problem: MaxCutProblem):
+    if problem.n <= STATEVECTOR_MAX_NODES:
+        diag = problem.cut_values()
+        return lambda keys: diag[np.asarray(keys, dtype=np.int64)]
+    edges = problem.edge_array
+    w = problem.weights
+
+    def lookup(keys):
+        keys = np.asarray([int(k) for k in keys], dtype=object)
+        bits = np.array([[(k >> i) & 1 for i in range(problem.n)] for k in keys], dtype=np.int8)
+        return (bits[:, edges[:, 0]] != bits[:, edges[:, 1]]) @ w
+
+    return lookup
+
+
+def counts_statistics(problem: MaxCutProblem, counts: dict[int, int], cvar_alpha: float = 1.0) -> dict[str, Any]:
+    """Mean cut, its standard error, CVaR-alpha (mean of the best alpha fraction) and the best cut."""
+    if not counts:
+        raise ProblemError("counts are empty: the job returned no shots")
+    if not 0 < cvar_alpha <= 1:
+        raise ProblemError(f"cvar_alpha must be in (0, 1], got {cvar_alpha}")
+    keys = list(counts)
+    cuts = _cut_lookup(problem)(keys)
+    freq = np.array([counts[k] for k in keys], dtype=float)
+    shots = freq.sum()
+    mean = float(freq @ cuts / shots)
+    var = float(freq @ (cuts - mean) ** 2 / max(shots - 1, 1))
+    order = np.argsort(-cuts)
+    need = cvar_alpha * shots
+    taken = np.minimum(np.cumsum(freq[order]), need)
+    used = np.diff(np.concatenate([[0.0], taken]))
+    cvar = float(used @ cuts[order] / need)
+    best = int(order[0])
+    return {
+        "mean": mean,
+        "stderr": math.sqrt(var / shots),
+        "cvar": cvar,
+        "best_cut": float(cuts[best]),
+        "best_key": int(keys[best]),
+        "shots": int(shots),
+    }
+
+
+def bitstring(key: int, n: int) -> str:
+    """Outcome integer -> bitstring with node 0 first (node i is character i)."""
+    return "".join(str((key >> i) & 1) for i in range(n))
+
+
+class SampledOracle:
+    """``<C>`` estimated from shots on any target; gradients by parameter shift on ``theta``.
+
+    QAOA's energy is a trigonometric polynomial in each angle; for unit weights the
+    two-point rule with shift pi/4 is exact for beta but not for gamma, so
+    :meth:`value_and_grad` uses central differences with a shot-aware step
+    (``fd_step``) — all shifted points in one job.
+    """
+
+    exact = False
+
+    def __init__(
+        self,
+        problem: MaxCutProblem,
+        p: int,
+        target,
+        *,
+        shots: int = 4000,
+        cvar_alpha: float = 1.0,
+        fd_step: float = 0.1,
+    ):
+        if shots < 1:
+            raise ProblemError(f"shots must be >= 1, got {shots}")
+        target.check_fits(problem.n)
+        self.problem, self.p, self.target = problem, int(p), target
+        self.shots, self.cvar_alpha, self.fd_step = int(shots), float(cvar_alpha), float(fd_step)
+        self.circuit = qaoa_circuit(problem, p, measure=True)
+
+    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
+        start = time.perf_counter()
+        batch = _as_batch(params, self.p)
+        result = self.target.sample(self.circuit, batch, self.shots, seed=seed)
+        stats = [counts_statistics(self.problem, c, self.cvar_alpha) for c in result.counts]
+        best = max(stats, key=lambda s: s["best_cut"])
+        return Evaluation(
+            params=batch,
+            energies=np.array([s["mean"] for s in stats]),
+            stderr=np.array([s["stderr"] for s in stats]),
+            shots=self.shots * batch.shape[0],
+            cvar=np.array([s["cvar"] for s in stats]),
+            best_cut=best["best_cut"],
+            best_bitstring=bitstring(best["best_key"], self.problem.n),
+            job_ids=tuple(result.job_ids),
+            wall_time=time.perf_counter() - start,
+            metadata=dict(result.metadata),
+        )
+
+    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
+        return _fd_value_and_grad(self, theta, self.fd_step, "central", seed)
+
+
+# ---------------------------------------------------------------------------- exact noisy
+class NoisyExactOracle:
+    """Exact noisy ``<C>`` on a target with ``probabilities`` (e.g. ``fake:torino``)."""
+
+    exact = True
+
+    def __init__(self, problem: MaxCutProblem, p: int, target, *, fd_step: float = FD_STEP, fd_mode: str = "central"):
+        if not getattr(target, "exact", False):
+            raise ProblemError(f"target {target.spec!r} has no exact probabilities; use SampledOracle with shots")
+        if fd_mode not in ("central", "forward"):
+            raise ProblemError(f"fd_mode must be 'central' or 'forward', got {fd_mode!r}")
+        target.check_fits(problem.n)
+        self.problem, self.p, self.target = problem, int(p), target
+        self.fd_step, self.fd_mode = float(fd_step), fd_mode
+        self.circuit = qaoa_circuit(problem, p, measure=True)
+        self.cut = problem.cut_values()
+
+    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
+        start = time.perf_counter()
+        batch = _as_batch(params, self.p)
+        probs = self.target.probabilities(self.circuit, batch)
+        energies = probs @ self.cut
+        return Evaluation(batch, energies, np.zeros_like(energies), wall_time=time.perf_counter() - start)
+
+    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
+        return _fd_value_and_grad(self, theta, self.fd_step, self.fd_mode, seed)
+
+
+def _fd_value_and_grad(oracle, theta: Any, step: float, mode: str, seed):
+    theta = _as_batch(theta, oracle.p)[0]
+    dim = theta.size
+    shifts = np.eye(dim) * step
+    if mode == "central":
+        points = np.vstack([theta[None, :], theta + shifts, theta - shifts])
+    else:
+        points = np.vstack([theta[None, :], theta + shifts])
+    ev = oracle.evaluate(points, seed=seed)
+    e = ev.energies
+    if mode == "central":
+        grad = (e[1 : 1 + dim] - e[1 + dim :]) / (2 * step)
+    else:
+        grad = (e[1 : 1 + dim] - e[0]) / step
+    return float(e[0]), grad, ev
+
+
+# ---------------------------------------------------------------------------- fitted constant
+def fit_constant(
+    problems: Sequence[MaxCutProblem],
+    p: int = 1,
+    *,
+    restarts: int = 8,
+    steps: int = 200,
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """The single ``theta`` (in mean-weight units) maximising the mean AR over ``problems``.
+
+    Multi-start L-BFGS on exact ideal oracles; gamma is scaled by each graph's mean
+    weight, so the result applies through ``initial_params("constant", ...)``.
+    """
+    if not problems:
+        raise ProblemError("fit_constant needs at least one problem")
+    rng = as_rng(seed)
+    oracles = [ideal_oracle(pr.with_max_cut(), p) for pr in problems]
+    scales = torch.tensor([[weight_scale(pr)] * p + [1.0] * p for pr in problems], dtype=torch.float64)
+    max_cuts = torch.tensor([pr.with_max_cut().max_cut for pr in problems], dtype=torch.float64)
+
+    def mean_ar(theta: torch.Tensor) -> torch.Tensor:
+        vals = torch.stack([o.expectation(theta / s) for o, s in zip(oracles, scales)])
+        return (vals / max_cuts).mean()
+
+    from .ansatz import canonical_params, fixed_angle_params, tqa_params
+
+    starts = [fixed_angle_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)])]
+    starts.append(tqa_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)]))
+    while len(starts) < restarts:
+        starts.append(np.concatenate([rng.uniform(0, math.pi / 2, p), rng.uniform(-math.pi / 4, math.pi / 4, p)]))
+    best, best_val = None, -np.inf
+    for start in starts:
+        theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([theta], lr=1, max_iter=steps, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = -mean_ar(theta)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        val = float(mean_ar(theta.detach()))
+        if val > best_val:
+            best, best_val = theta.detach().numpy().copy(), val
+    return canonical_params(best)
