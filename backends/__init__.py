@@ -12,8 +12,18 @@ from typing import Any
 from .base import KINDS, SampleResult, Target, TargetError
 from .devices import fake_device_names, load_fake_backend
 
+
+def __getattr__(name: str):
+    # JobFailedError lives with the Runtime code, imported only when asked for.
+    if name == "JobFailedError":
+        from .runtime import JobFailedError
+
+        return JobFailedError
+    raise AttributeError(name)
+
 __all__ = [
     "KINDS",
+    "JobFailedError",
     "SampleResult",
     "Target",
     "TargetError",

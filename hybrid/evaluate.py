@@ -199,7 +199,7 @@ class P1ClosedForm:
     (a missing edge has weight 0), in our convention:
 
     <Z_u Z_v> = -1/2 sin(4b) sin(g w) [prod_k cos(g w_uk) + prod_k cos(g w_vk)]
-                + 1/2 sin^2(2b) [prod_k cos(g (w_uk + w_vk)) - prod_k cos(g (w_uk - w_vk))]
+                - 1/2 sin^2(2b) [prod_k cos(g (w_uk + w_vk)) - prod_k cos(g (w_uk - w_vk))]
     """
 
     exact = True
@@ -236,7 +236,7 @@ class P1ClosedForm:
         qp = torch.cos(g * (self.wu + self.wv)).prod(-1)
         qm = torch.cos(g * (self.wu - self.wv)).prod(-1)
         gw = g[..., 0] * self.w
-        zz = -0.5 * torch.sin(4 * b) * torch.sin(gw) * (pu + pv) + 0.5 * torch.sin(2 * b) ** 2 * (qp - qm)
+        zz = -0.5 * torch.sin(4 * b) * torch.sin(gw) * (pu + pv) - 0.5 * torch.sin(2 * b) ** 2 * (qp - qm)
         return (self.w * (1 - zz) / 2).sum(-1)
 
     evaluate = IdealOracle.evaluate
