@@ -177,6 +177,8 @@ def initial_params(
         if theta.size != 2 * p:
             raise ProblemError(f"constant has {theta.size} entries, depth p={p} needs {2 * p}")
         return theta / np.concatenate([np.full(p, weight_scale(problem)), np.ones(p)])
+    if name == "learned" and name not in _LEARNED_HOOKS:
+        from . import meta  # noqa: F401  (registers the learned strategy)
     if name in _LEARNED_HOOKS:
         return _LEARNED_HOOKS[name](problem, p, seed=seed, spec=strategy, **kwargs)
     valid = ", ".join(sorted(set(STRATEGIES) | set(_LEARNED_HOOKS)))

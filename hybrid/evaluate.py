@@ -162,14 +162,18 @@ class IdealOracle:
         theta = torch.as_tensor(theta, dtype=torch.float64, device=self.device)
         shape = theta.shape[:-1]
         flat = theta.reshape(-1, 2 * self.p)
+        probs = self._probabilities(flat, self.cut[None, :])
+        return probs.reshape(*shape, self._dim)
+
+    def _probabilities(self, flat: torch.Tensor, cut: torch.Tensor) -> torch.Tensor:
+        """``flat``: (B, 2p); ``cut``: (1, dim) shared or (B, dim) one diagonal per row."""
         batch = flat.shape[0]
         state = torch.full((batch, self._dim), 1 / math.sqrt(self._dim), dtype=torch.complex128, device=self.device)
         for layer in range(self.p):
             gamma, beta = flat[:, layer], flat[:, self.p + layer]
-            state = state * torch.exp(-1j * gamma[:, None] * self.cut[None, :])
+            state = state * torch.exp(-1j * gamma[:, None] * cut)
             state = self._mix(state, beta)
-        probs = state.real**2 + state.imag**2
-        return probs.reshape(*shape, self._dim)
+        return state.real**2 + state.imag**2
 
     def expectation(self, theta: torch.Tensor) -> torch.Tensor:
         return self.probabilities(theta) @ self.cut
@@ -189,6 +193,40 @@ class IdealOracle:
         energy = np.array([float(value.detach())])
         ev = Evaluation(t.detach().numpy()[None, :], energy, np.zeros(1), wall_time=time.perf_counter() - start)
         return float(energy[0]), grad.numpy(), ev
+
+
+class StackedIdealOracle:
+    """Exact ideal ``<C>`` of many graphs at once: row ``g`` of ``theta`` runs on graph ``g``.
+
+    Graphs are grouped by size; each group is one batched statevector run.
+    Used by meta-training, where a meta-batch holds many graphs.
+    """
+
+    exact = True
+
+    def __init__(self, problems: Sequence[MaxCutProblem], p: int, *, device: str | torch.device = "cpu"):
+        if not problems:
+            raise ProblemError("StackedIdealOracle needs at least one problem")
+        self.problems, self.p = list(problems), int(p)
+        groups: dict[int, list[int]] = {}
+        for index, problem in enumerate(self.problems):
+            groups.setdefault(problem.n, []).append(index)
+        self._groups = []
+        for n, indices in sorted(groups.items()):
+            sim = IdealOracle(self.problems[indices[0]], self.p, device=device)
+            cuts = torch.stack([torch.as_tensor(self.problems[i].cut_values(), dtype=torch.float64) for i in indices])
+            self._groups.append((sim, torch.tensor(indices), cuts.to(sim.device)))
+
+    def expectation(self, theta: torch.Tensor) -> torch.Tensor:
+        """``theta``: (G, 2p) -> (G,) expected cuts, differentiable."""
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+        if theta.shape != (len(self.problems), 2 * self.p):
+            raise ProblemError(f"theta must have shape ({len(self.problems)}, {2 * self.p}), got {tuple(theta.shape)}")
+        out = torch.zeros(len(self.problems), dtype=torch.float64, device=theta.device)
+        for sim, indices, cuts in self._groups:
+            probs = sim._probabilities(theta[indices], cuts)
+            out = out.index_put((indices,), (probs * cuts).sum(-1))
+        return out
 
 
 # ---------------------------------------------------------------------------- p = 1 closed form
@@ -417,13 +455,22 @@ def fit_constant(
     if not problems:
         raise ProblemError("fit_constant needs at least one problem")
     rng = as_rng(seed)
-    oracles = [ideal_oracle(pr.with_max_cut(), p) for pr in problems]
+    problems = [pr.with_max_cut() for pr in problems]
     scales = torch.tensor([[weight_scale(pr)] * p + [1.0] * p for pr in problems], dtype=torch.float64)
-    max_cuts = torch.tensor([pr.with_max_cut().max_cut for pr in problems], dtype=torch.float64)
+    max_cuts = torch.tensor([pr.max_cut for pr in problems], dtype=torch.float64)
+    if max(pr.n for pr in problems) <= 16:
+        stacked = StackedIdealOracle(problems, p)
+
+        def cuts(theta: torch.Tensor) -> torch.Tensor:
+            return stacked.expectation(theta[None, :] / scales)
+    else:
+        oracles = [ideal_oracle(pr, p) for pr in problems]
+
+        def cuts(theta: torch.Tensor) -> torch.Tensor:
+            return torch.stack([o.expectation(theta / s) for o, s in zip(oracles, scales)])
 
     def mean_ar(theta: torch.Tensor) -> torch.Tensor:
-        vals = torch.stack([o.expectation(theta / s) for o, s in zip(oracles, scales)])
-        return (vals / max_cuts).mean()
+        return (cuts(theta) / max_cuts).mean()
 
     from .ansatz import canonical_params, fixed_angle_params, tqa_params
 
@@ -447,3 +494,28 @@ def fit_constant(
         if val > best_val:
             best, best_val = theta.detach().numpy().copy(), val
     return canonical_params(best)
+
+
+#: Shots used when a target has no exact mode and none were asked for.
+DEFAULT_SHOTS = 4000
+
+
+def make_oracle(problem: MaxCutProblem, p: int, target: Any = "ideal", *, shots: int | None = None, **options):
+    """The right oracle for a target spec or object.
+
+    ``shots=None`` means exact where the target allows it (``ideal``: torch
+    statevector or p = 1 closed form; ``fake:<device>``: exact noisy density
+    matrix); otherwise, or for ``aer``/``local``/``ibm``, shots are sampled
+    (``DEFAULT_SHOTS`` when not given).
+    """
+    from backends import get_target
+
+    if isinstance(target, str):
+        if target == "ideal" and shots is None:
+            return ideal_oracle(problem, p)
+        target = get_target(target)
+    if shots is None and getattr(target, "exact", False):
+        if target.kind == "ideal":
+            return ideal_oracle(problem, p)
+        return NoisyExactOracle(problem, p, target, **options)
+    return SampledOracle(problem, p, target, shots=shots or DEFAULT_SHOTS, **options)

@@ -500,20 +500,27 @@ def heuristic_max_cut(
 
 
 # ---------------------------------------------------------------------------- features
-FEATURE_NAMES = ("n", "mean_weighted_degree", "std_weighted_degree", "edge_density", "triangle_density")
+FEATURE_NAMES = ("inv_sqrt_n", "degree_angle", "degree_spread", "edge_density", "triangle_density")
 
 
 def graph_features(problem: MaxCutProblem) -> np.ndarray:
-    """Instance features for the sequence models, on a scale of order 1.
+    """Instance features for the sequence models, bounded so they extrapolate in n.
 
-    ``n / 10``; mean and standard deviation of the weighted degree divided by the
-    mean edge weight, over 10; edge density ``2m / n(n-1)``; triangle density
-    (triangles over ``C(n, 3)``).
+    * ``inv_sqrt_n``: ``1 / sqrt(n)``;
+    * ``degree_angle``: ``arctan(1 / sqrt(d - 1))`` of the mean weighted degree ``d``
+      (in units of the mean edge weight; ``pi/2`` for ``d <= 1``): the mean degree
+      mapped to the fixed-angle gamma, which tracks the p = 1 optimum closely;
+    * ``degree_spread``: standard deviation over mean of the weighted degree;
+    * ``edge_density``: ``2m / n(n-1)``;
+    * ``triangle_density``: triangles over ``C(n, 3)``.
     """
     n = problem.n
     wbar = float(np.mean(problem.weights))
     deg = problem.degrees(weighted=True) / wbar
+    mean_deg = float(deg.mean())
+    angle = math.atan(1.0 / math.sqrt(mean_deg - 1.0)) if mean_deg > 1.0 else math.pi / 2
     density = 2 * problem.m / (n * (n - 1)) if n > 1 else 0.0
     triangles = sum(nx.triangles(problem.to_networkx()).values()) / 3
     tri_density = triangles / math.comb(n, 3) if n >= 3 else 0.0
-    return np.array([n / 10.0, deg.mean() / 10.0, deg.std() / 10.0, density, tri_density], dtype=float)
+    spread = float(deg.std()) / mean_deg if mean_deg > 0 else 0.0
+    return np.array([1.0 / math.sqrt(n), angle, spread, density, tri_density], dtype=float)

@@ -24,6 +24,7 @@ from hybrid.ansatz import (
 from hybrid.evaluate import (
     IdealOracle,
     P1ClosedForm,
+    StackedIdealOracle,
     counts_statistics,
     fit_constant,
     ideal_oracle,
@@ -100,6 +101,22 @@ def test_ideal_oracle_batches_any_shape(weighted):
     out = oracle.expectation(thetas)
     assert out.shape == (3, 5)
     assert float(out[1, 2]) == pytest.approx(float(oracle.expectation(thetas[1, 2])), abs=EXACT_TOL)
+
+
+def test_stacked_oracle_matches_single_graph_oracles():
+    problems = [paper_graph(n, 3, seed=SEED + n) for n in (6, 7, 6, 8)]
+    theta = torch.tensor(np.random.default_rng(SEED).uniform(-1, 1, (4, 4)), requires_grad=True)
+    energies = StackedIdealOracle(problems, 2).expectation(theta)
+    energies.sum().backward()
+    for g, problem in enumerate(problems):
+        single = IdealOracle(problem, 2)
+        t = theta.detach()[g].clone().requires_grad_(True)
+        value = single.expectation(t)
+        (grad,) = torch.autograd.grad(value, t)
+        assert float(energies[g]) == pytest.approx(float(value), abs=EXACT_TOL)
+        np.testing.assert_allclose(theta.grad[g].numpy(), grad.numpy(), atol=EXACT_TOL)
+    with pytest.raises(ProblemError, match=r"theta must have shape \(4, 4\)"):
+        StackedIdealOracle(problems, 2).expectation(torch.zeros(3, 4))
 
 
 @pytest.mark.parametrize("graph", ["weighted", "triangles", "disconnected"])

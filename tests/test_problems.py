@@ -123,7 +123,9 @@ def test_paper_dataset_size():
 
 def test_graph_features_scale():
     feats = graph_features(from_networkx(nx.complete_graph(5)))
-    assert feats[0] == pytest.approx(0.5)
+    assert feats[0] == pytest.approx(1 / math.sqrt(5))
+    assert feats[1] == pytest.approx(math.atan(1 / math.sqrt(3)))  # degree 4
+    assert feats[2] == pytest.approx(0.0)  # regular: no spread
     assert feats[3] == pytest.approx(1.0)  # complete graph: density 1
     assert feats[4] == pytest.approx(1.0)  # every triple is a triangle
 

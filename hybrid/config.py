@@ -1,0 +1,118 @@
+"""Validated configuration files (YAML). Unknown keys are rejected with the valid ones named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used; the message says what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+class DataConfig(_Strict):
+    """Where training graphs come from."""
+
+    generator: Literal["paper", "erdos_renyi", "regular", "file"] = "paper"
+    ns: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
+    per_nk: int = 56  # paper: graphs per (n, k), k = 3..n-1
+    count: int = 256  # erdos_renyi / regular: graphs in all
+    edge_probability: float = 0.5
+    degree: int = 3
+    weights: str | None = None
+    path: str | None = None
+    seed: int = 0
+
+    @field_validator("ns")
+    @classmethod
+    def _ns(cls, v: list[int]) -> list[int]:
+        if not v or any(n < 3 or n > 20 for n in v):
+            raise ValueError("ns must list graph sizes between 3 and 20")
+        return v
+
+
+class ValidationConfig(_Strict):
+    count: int = 24
+    ns: list[int] = Field(default_factory=lambda: [8, 9, 10])
+    seed: int = 12345
+    every: int = 25  # iterations between validations
+    patience: int = 8  # validations without improvement before the stage stops
+
+
+class StageConfig(_Strict):
+    """One training stage: an oracle, a budget and an optimiser schedule."""
+
+    name: str = "stage"
+    oracle: str = "ideal"  # ideal or fake:<device>
+    iterations: int = 400
+    batch_size: int = 32
+    lr: float = 3e-3
+    lr_final: float = 3e-4  # cosine decay to this
+    max_n: int | None = None  # only graphs up to this size in this stage
+    grad_clip: float = 1.0
+    validate_on: Literal["ideal", "stage"] = "ideal"
+
+
+class MetaConfig(_Strict):
+    """Meta-training of a sequence model (``hybrid meta-train -c FILE``)."""
+
+    model: Literal["lstm", "qk_lstm", "qlstm", "qfwp"] = "lstm"
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    p: int = 1
+    use_features: bool = True
+    steps: int = 10  # recurrent Phase I steps per episode
+    start: Literal["zero", "fixed", "tqa"] = "fixed"
+    loss: Literal["weighted", "observed_improvement", "final"] = "weighted"
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    stages: list[StageConfig] = Field(default_factory=lambda: [StageConfig()])
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 1
+    out: str = "runs/meta"
+
+    @field_validator("p", "steps")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
+
+
+def _format_error(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key {loc!r}; remove it or check its spelling")
+        else:
+            lines.append(f"{where}: {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path, cls: type[BaseModel]) -> Any:
+    """Read a YAML file into ``cls`` (strict: unknown keys are errors)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    return parse_config(data, cls, where=str(path))
+
+
+def parse_config(data: dict[str, Any], cls: type[BaseModel], where: str = "config") -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, where)) from None
