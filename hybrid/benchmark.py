@@ -233,3 +233,47 @@ def family_comparison(spec: str, constant: np.ndarray, seed: int = 0) -> dict[st
             "fixed-angle formula": _mean_ar(graphs, [fixed_angle_params(g, 1) for g in graphs]),
         }
     return out
+
+
+def render_report(report: dict[str, Any], console) -> None:
+    """Print the benchmark report as rich tables (one per n, then depths and families)."""
+    from rich.table import Table
+
+    fmt = lambda x: "-" if x is None else f"{x:.4f}"  # noqa: E731
+    fit = lambda x: "-" if x is None else f"{x:.0f}"  # noqa: E731
+    for n, table in report["p1"].items():
+        t = Table(title=f"p = 1, n = {n} ({'all 90 graphs' if n == 'all' else 'paper test graphs'}), ideal")
+        for col in ("method", "AR Phase I", "evals I", "SGD AR@10", "SGD AR@300", "SGD iters mean", "median", "Adam AR@300", "Adam iters median"):
+            t.add_column(col, justify="right" if col != "method" else "left")
+        for name, row in table.items():
+            sgd = row.get("sgd_ar", {})
+            adam = row.get("adam_ar", {})
+            t.add_row(
+                name,
+                fmt(row.get("ar_phase1")),
+                str(row.get("phase1_evaluations", "-")),
+                fmt(sgd.get("10")),
+                fmt(sgd.get("300")),
+                fit(row.get("sgd_iters_mean")),
+                fit(row.get("sgd_iters_median")),
+                fmt(adam.get("300")),
+                fit(row.get("adam_iters_median")),
+            )
+        console.print(t)
+    if report.get("depths"):
+        t = Table(title="p > 1: mean AR of the Phase II start, paper graphs, ideal")
+        t.add_column("p")
+        for col in ("learned", "tqa", "fixed+interp"):
+            t.add_column(col, justify="right")
+        for p, row in report["depths"].items():
+            t.add_row(p, fmt(row.get("learned")), fmt(row.get("tqa")), fmt(row.get("fixed+interp")))
+        console.print(t)
+    if report.get("families"):
+        t = Table(title="p = 1, unseen graph families: mean AR of the Phase II start")
+        t.add_column("family")
+        for col in ("learned", "fitted constant", "fixed-angle formula"):
+            t.add_column(col, justify="right")
+        for fam, row in report["families"].items():
+            t.add_row(fam, fmt(row["learned"]), fmt(row["fitted constant"]), fmt(row["fixed-angle formula"]))
+        console.print(t)
+    console.print(f"fitted constant (gamma, beta): {report.get('constant_p1')}; wall time {report.get('wall_time', 0):.0f} s")

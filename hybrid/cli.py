@@ -63,3 +63,64 @@ def evaluate(
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+@app.command("meta-train")
+def meta_train(
+    config: Path = typer.Option(..., "-c", "--config", help="meta-training YAML (see configs/)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from OUT/checkpoint.pt"),
+    out: Optional[Path] = typer.Option(None, "--out", help="override the config's out directory"),
+    device: Optional[str] = typer.Option(None, "--device", help="override the config's device (cpu, cuda)"),
+    ship: Optional[str] = typer.Option(None, "--ship", help="copy the best model into the package as NAME"),
+) -> None:
+    """Meta-train a sequence model (ideal and/or noisy fake-device oracle)."""
+    from hybrid.config import ConfigError, MetaConfig, load_config
+    from hybrid.meta import CheckpointError, ship_model, train
+
+    try:
+        cfg = load_config(config, MetaConfig)
+        overrides = {k: v for k, v in (("out", str(out) if out else None), ("device", device)) if v}
+        if overrides:
+            cfg = cfg.model_copy(update=overrides)
+        ckpt = Path(cfg.out) / "checkpoint.pt"
+        if resume and not ckpt.exists():
+            _fail(f"--resume: no checkpoint at {ckpt}; start without --resume")
+        result = train(cfg, resume=ckpt if resume else None, log=lambda m: None)
+    except (ConfigError, CheckpointError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"best validation AR {result.best_validation_ar:.4f} in {result.wall_time:.0f} s "
+        f"({result.parameter_count} parameters); best model: {result.best_checkpoint}"
+    )
+    if ship:
+        path = ship_model(result.best_checkpoint, ship)
+        console.print(f"shipped as learned:{ship} ({path})")
+
+
+@app.command("paper-benchmark")
+def paper_benchmark_cmd(
+    models: str = typer.Option("learned", "--models", help="comma-separated: learned, learned:NAME or .pt paths"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="paper_maxcut_graphs.json (default: shared/benchmarks)"),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="paper_reference_results.json"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="only the first N graphs"),
+    depths: str = typer.Option("2,3", "--depths", help="depths p > 1 for the learned vs TQA/INTERP check ('' = none)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the full report JSON here"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """The paper's 90-graph benchmark: Phase I / Phase II ARs and iterations, ours vs the paper's."""
+    from hybrid.benchmark import paper_benchmark, render_report
+
+    report = paper_benchmark(
+        [m.strip() for m in models.split(",") if m.strip()],
+        graphs_path=graphs,
+        reference_path=reference,
+        seed=seed,
+        limit=limit,
+        depths=[int(d) for d in depths.split(",") if d.strip()],
+        log=lambda m: console.print(m),
+    )
+    render_report(report, console)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1))
+        console.print(f"report written to {out}")

@@ -56,8 +56,12 @@ class StageConfig(_Strict):
     lr: float = 3e-3
     lr_final: float = 3e-4  # cosine decay to this
     max_n: int | None = None  # only graphs up to this size in this stage
+    pool_size: int | None = None  # only this many of them (a fixed random subset: reuses transpilations)
     grad_clip: float = 1.0
     validate_on: Literal["ideal", "stage"] = "ideal"
+    # with validate_on: stage, a small held-out set of these sizes (noisy oracles are slow)
+    val_ns: list[int] = Field(default_factory=lambda: [6, 7])
+    val_count: int = 8
 
 
 class MetaConfig(_Strict):

@@ -80,12 +80,13 @@ def training_graphs(cfg: MetaConfig) -> list[MaxCutProblem]:
     return [g.with_max_cut() for g in graphs]
 
 
-def validation_graphs(cfg: MetaConfig) -> list[MaxCutProblem]:
+def validation_graphs(cfg: MetaConfig, ns: Sequence[int] | None = None, count: int | None = None) -> list[MaxCutProblem]:
     """Held-out graphs from the paper family, drawn with their own seed."""
     rng = as_rng(cfg.validation.seed)
+    ns = list(ns or cfg.validation.ns)
     out = []
-    for i in range(cfg.validation.count):
-        n = cfg.validation.ns[i % len(cfg.validation.ns)]
+    for i in range(count or cfg.validation.count):
+        n = ns[i % len(ns)]
         k = int(rng.integers(3, n))
         out.append(paper_graph(n, k, seed=rng, weights=cfg.data.weights, id=f"val{i}").with_max_cut())
     return out
@@ -319,6 +320,7 @@ def train(
     val_set = validation_graphs(cfg)
     rng = np.random.default_rng(cfg.seed)
     history: list[dict[str, Any]] = []
+    stage_results: list[dict[str, Any]] = []
     stage_index, iteration, best_ar, best_state, bad = 0, 0, -math.inf, None, 0
     opt_state = None
     started = time.perf_counter()
@@ -331,6 +333,7 @@ def train(
         tr = payload["training"]
         stage_index, iteration, best_ar, bad = tr["stage"], tr["iteration"], tr["best_ar"], tr["bad"]
         history = json.loads(tr["history_json"])
+        stage_results = json.loads(tr.get("stages_json", "[]"))
         rng.bit_generator.state = json.loads(tr["rng_json"])
         torch.set_rng_state(tr["torch_rng"])
         best_state = tr.get("best_state") or None
@@ -344,6 +347,7 @@ def train(
             "best_ar": best_ar,
             "bad": bad,
             "history_json": json.dumps(history),
+            "stages_json": json.dumps(stage_results),
             "rng_json": json.dumps(rng.bit_generator.state),
             "torch_rng": torch.get_rng_state(),
             "best_state": best_state or {},
@@ -369,17 +373,23 @@ def train(
             pool = [g for g in train_set if stage.max_n is None or g.n <= stage.max_n]
             if not pool:
                 raise ConfigError(f"stage {stage.name!r}: no training graph with n <= {stage.max_n}")
+            if stage.pool_size is not None and stage.pool_size < len(pool):
+                chosen = np.random.default_rng(cfg.seed + stage_index).choice(len(pool), stage.pool_size, replace=False)
+                pool = [pool[i] for i in sorted(chosen)]
             target = None
             if stage.oracle != "ideal":
                 from backends import get_target
 
                 target = get_target(stage.oracle)
+            if iteration == 0:  # each stage selects its best weights by its own validation
+                best_ar, bad = -math.inf, 0
             optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr)
             if opt_state:
                 optimizer.load_state_dict(opt_state)
                 opt_state = None
             task = bar.add_task("train", total=stage.iterations, completed=iteration, stage=stage.name, loss=float("nan"), val=best_ar if best_ar > -math.inf else float("nan"))
             val_spec = "ideal" if stage.validate_on == "ideal" else stage.oracle
+            stage_val = val_set if val_spec == "ideal" else validation_graphs(cfg, stage.val_ns, stage.val_count)
             while iteration < stage.iterations:
                 for group in optimizer.param_groups:
                     group["lr"] = _cosine_lr(stage, iteration)
@@ -401,7 +411,7 @@ def train(
                     "lr": optimizer.param_groups[0]["lr"],
                 }
                 if iteration % cfg.validation.every == 0 or iteration == stage.iterations:
-                    val_ar = validate(model, val_set, cfg, val_spec, target=target)
+                    val_ar = validate(model, stage_val, cfg, val_spec, target=target)
                     record["val_ar"] = val_ar
                     if val_ar > best_ar + 1e-6:
                         best_ar, bad = val_ar, 0
@@ -418,6 +428,7 @@ def train(
                 else:
                     history.append(record)
                 bar.update(task, completed=iteration, loss=float(loss))
+            stage_results.append({"stage": stage.name, "oracle": stage.oracle, "validated_on": val_spec, "best_val_ar": best_ar})
             stage_index += 1
             iteration, bad = 0, 0
             # the next stage starts from the best weights so far
@@ -432,7 +443,8 @@ def train(
         "p": cfg.p,
         "parameters": count_parameters(model),
         "validation_ar": best_ar,
-        "validation": f"{len(val_set)} held-out G(n, k/n) graphs, n in {cfg.validation.ns}, ideal",
+        "validation": f"{len(val_set)} held-out G(n, k/n) graphs, n in {cfg.validation.ns} (per-stage sets in 'stages')",
+        "stages": stage_results,
         "data": cfg.data.model_dump(),
         "oracles": [s.oracle for s in cfg.stages],
         "training_seconds": round(wall, 1),
@@ -546,3 +558,17 @@ def learned_strategy(problem: MaxCutProblem, p: int, *, seed=None, spec: str = "
 
 
 register_strategy("learned", learned_strategy)
+
+
+def ship_model(checkpoint: str | Path, name: str) -> Path:
+    """Copy a trained model into the package (``learned:NAME``) with its JSON card."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise CheckpointError(f"model name {name!r} must be letters, digits, '-' or '_'")
+    model, cfg, payload = load_checkpoint(checkpoint)
+    PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
+    card = dict(payload.get("card", {}))
+    card["name"] = name
+    path = save_checkpoint(PRETRAINED_DIR / f"{name}.pt", model, cfg, {}, card)
+    (PRETRAINED_DIR / f"{name}.json").write_text(json.dumps({"meta_config": _jsonable(cfg), **card}, indent=1) + "\n")
+    _MODEL_CACHE.pop(str(path.resolve()), None)
+    return path

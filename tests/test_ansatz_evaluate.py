@@ -113,7 +113,7 @@ def test_stacked_oracle_matches_single_graph_oracles():
         t = theta.detach()[g].clone().requires_grad_(True)
         value = single.expectation(t)
         (grad,) = torch.autograd.grad(value, t)
-        assert float(energies[g]) == pytest.approx(float(value), abs=EXACT_TOL)
+        assert energies[g].item() == pytest.approx(value.item(), abs=EXACT_TOL)
         np.testing.assert_allclose(theta.grad[g].numpy(), grad.numpy(), atol=EXACT_TOL)
     with pytest.raises(ProblemError, match=r"theta must have shape \(4, 4\)"):
         StackedIdealOracle(problems, 2).expectation(torch.zeros(3, 4))

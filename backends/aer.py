@@ -1,0 +1,902 @@
+"""Local simulator targets: ideal statevector, noiseless Aer, and noisy Aer from a fake IBM device.
+
+The noisy target (:class:`FakeDeviceTarget`) is built for speed without giving up
+exactness:
+
+* **Layout search.** The logical circuit (measurements included, so that layout
+  scoring sees readout errors) is transpiled with ``layout_trials`` transpiler seeds;
+  the ISA circuit touching the fewest physical qubits, then with the fewest
+  two-qubit gates, then with the smallest summed calibrated error, is kept, once per
+  circuit structure.
+* **Compaction.** Only the active physical qubits are simulated (relabelled
+  ``0..k-1``) under the device noise model restricted to them. Idle qubits start in
+  ``|0>`` and receive no instruction, so no noise: the result is exactly that of the
+  whole-device simulation, without the cost of the 100+-qubit noise model.
+* **Readout.** Readout error is left out of the simulation and applied exactly to
+  the outcome distribution with each measured qubit's 2x2 confusion matrix.
+
+Outcome probabilities are indexed in clbit order (bit ``i`` = clbit ``i``). They are
+returned as simulated: the device noise channels leave the total a few 1e-8 below 1
+at 10 qubits; :meth:`FakeDeviceTarget.sample` renormalises before drawing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Delay
+
+from .base import (
+    SampleResult,
+    TargetError,
+    as_parameter_batch,
+    circuit_fingerprint,
+    resolve_seed,
+)
+from .devices import fake_device_names, load_fake_backend, normalise_device_name
+
+IDEAL_MAX_QUBITS = 26
+AER_MAX_QUBITS = 30
+# Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
+EXACT_MAX_ACTIVE_QUBITS = 14
+# Up to this many active qubits, exact probabilities + multinomial beat Aer trajectories.
+AUTO_EXACT_SAMPLE_MAX_QUBITS = 12
+DEFAULT_CACHE_SIZE = 256
+SAMPLE_METHODS = ("auto", "exact", "shots")
+# Large devices offered when a problem does not fit the chosen one.
+_SUGGESTED_DEVICES = ("torino", "fez", "kingston", "marrakesh", "sherbrooke", "brisbane")
+_IGNORED_OPS = frozenset({"barrier"})
+_FAKE_OPTIONS = (
+    "seed_transpiler",
+    "layout_trials",
+    "optimization_level",
+    "max_exact_qubits",
+    "sample_method",
+    "max_parallel_threads",
+    "cache_size",
+)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _check_options(target: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
+    """Reject options a target does not take (``accepted`` lists every option it does)."""
+    unknown = sorted(set(options))
+    if unknown:
+        raise TargetError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for target {target!r}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+
+
+class _LRU:
+    """A small least-recently-used cache keyed by circuit fingerprints."""
+
+    def __init__(self, size: int):
+        if int(size) < 1:
+            raise TargetError(f"cache_size must be a positive integer, got {size!r}")
+        self.size = int(size)
+        self._data: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+        return hit
+
+    def put(self, key, value) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A logical circuit split into its unitary part and its final measurements."""
+
+    body: QuantumCircuit  # the circuit without measurements (clbits kept)
+    clbit_qubit: tuple[tuple[int, int], ...]  # (clbit, qubit) pairs, sorted by clbit
+    num_clbits: int
+
+    @property
+    def qubits(self) -> tuple[int, ...]:
+        """Distinct measured qubits, in order of their first clbit."""
+        seen: list[int] = []
+        for _, q in self.clbit_qubit:
+            if q not in seen:
+                seen.append(q)
+        return tuple(seen)
+
+
+def _split_final_measurements(circuit: QuantumCircuit) -> _Measured:
+    """Remove final measurements; raise if any measurement is not final."""
+    qindex = {q: i for i, q in enumerate(circuit.qubits)}
+    cindex = {c: i for i, c in enumerate(circuit.clbits)}
+    body = circuit.copy_empty_like()
+    measured_qubits: set[int] = set()
+    clbit_qubit: dict[int, int] = {}
+    for inst in circuit.data:
+        name = inst.operation.name
+        qubits = [qindex[q] for q in inst.qubits]
+        if name == "measure":
+            (q,), (c,) = qubits, [cindex[b] for b in inst.clbits]
+            if c in clbit_qubit:
+                raise TargetError(
+                    f"clbit {c} is measured twice; measure each qubit once into its own clbit"
+                )
+            clbit_qubit[c] = q
+            measured_qubits.add(q)
+            continue
+        if name in _IGNORED_OPS:
+            body.append(inst)
+            continue
+        if inst.clbits or getattr(inst.operation, "condition", None) is not None:
+            raise TargetError(
+                f"instruction {name!r} uses classical bits; only final measurements are supported"
+            )
+        touched = measured_qubits.intersection(qubits)
+        if touched:
+            raise TargetError(
+                f"instruction {name!r} acts on qubit(s) {sorted(touched)} after their measurement; "
+                "only final measurements are supported (move measurements to the end)"
+            )
+        body.append(inst)
+    if not clbit_qubit:
+        raise TargetError(
+            "the circuit has no measurements; measure qubit i into clbit i "
+            "(e.g. qaoa_circuit(problem, p, measure=True))"
+        )
+    return _Measured(body, tuple(sorted(clbit_qubit.items())), circuit.num_clbits)
+
+
+def _clbit_index_map(
+    measured_qubits: tuple[int, ...], clbit_qubit, num_clbits: int
+) -> np.ndarray | None:
+    """Map outcome index over ``measured_qubits`` (little endian) to the clbit outcome index.
+
+    ``None`` when the map is the identity (qubit ``i`` into clbit ``i`` for all clbits).
+    """
+    m = len(measured_qubits)
+    masks = np.zeros(m, dtype=np.int64)
+    pos = {q: j for j, q in enumerate(measured_qubits)}
+    for c, q in clbit_qubit:
+        masks[pos[q]] |= 1 << c
+    if m == num_clbits and all(masks[j] == 1 << j for j in range(m)):
+        return None
+    idx = np.arange(2**m, dtype=np.int64)
+    out = np.zeros(2**m, dtype=np.int64)
+    for j in range(m):
+        out |= np.where((idx >> j) & 1, masks[j], 0)
+    return out
+
+
+def _to_clbit_order(probs: np.ndarray, index_map: np.ndarray | None, num_clbits: int) -> np.ndarray:
+    if index_map is None:
+        return probs
+    out = np.zeros((probs.shape[0], 2**num_clbits), dtype=probs.dtype)
+    out[:, index_map] = probs
+    return out
+
+
+def apply_confusion(probs: np.ndarray, matrices: list[np.ndarray | None]) -> np.ndarray:
+    """Apply per-bit readout confusion to ``probs`` of shape ``(B, 2**m)``.
+
+    ``matrices[j][i, k]`` is P(read k | prepared i) for outcome bit ``j`` (``None`` = perfect).
+    """
+    m = len(matrices)
+    batch = probs.shape[0]
+    arr = probs.reshape((batch,) + (2,) * m)
+    for j, mat in enumerate(matrices):
+        if mat is None:
+            continue
+        axis = m - j  # C order: axis 1 is the most significant bit
+        arr = np.moveaxis(np.tensordot(arr, mat, axes=([axis], [0])), -1, axis)
+    return np.ascontiguousarray(arr).reshape(batch, 2**m)
+
+
+def _multinomial_counts(
+    probs: np.ndarray, shots: int, rng: np.random.Generator
+) -> tuple[dict[int, int], ...]:
+    out = []
+    for row in probs:
+        p = np.clip(row, 0.0, None)
+        p = p / p.sum()
+        draws = rng.multinomial(shots, p)
+        nz = np.flatnonzero(draws)
+        out.append({int(k): int(draws[k]) for k in nz})
+    return tuple(out)
+
+
+def _check_shots(shots: Any) -> int:
+    if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
+        raise TargetError(f"shots must be a positive integer, got {shots!r}")
+    return int(shots)
+
+
+def _counts_from_result(result, num: int) -> tuple[dict[int, int], ...]:
+    return tuple(
+        {int(k, 16): int(v) for k, v in result.data(i)["counts"].items()} for i in range(num)
+    )
+
+
+def _parameter_binds(
+    circuit: QuantumCircuit, names: tuple[str, ...], values: np.ndarray
+) -> list[dict] | None:
+    """Aer ``parameter_binds`` for ``circuit`` from values ordered as ``names``."""
+    if not circuit.parameters:
+        return None
+    column = {name: j for j, name in enumerate(names)}
+    return [{p: values[:, column[p.name]].tolist() for p in circuit.parameters}]
+
+
+def _run_batch(sim, circuit: QuantumCircuit, names, values: np.ndarray, **run_options):
+    """One Aer ``run`` for the whole batch; returns (result, per-point result index)."""
+    binds = _parameter_binds(circuit, names, values)
+    if binds is None:
+        # Nothing to bind: every point is the same experiment.
+        result = sim.run(circuit, **run_options).result()
+        return result, [0] * values.shape[0]
+    result = sim.run(circuit, parameter_binds=binds, **run_options).result()
+    return result, list(range(values.shape[0]))
+
+
+# ------------------------------------------------------------------------------ ideal
+class IdealTarget:
+    """Exact noiseless simulation (``qiskit.quantum_info.Statevector``)."""
+
+    spec = "ideal"
+    kind = "ideal"
+    num_qubits: int | None = None
+    noisy = False
+    exact = True
+
+    def __init__(
+        self, max_qubits: int = IDEAL_MAX_QUBITS, cache_size: int = DEFAULT_CACHE_SIZE, **options: Any
+    ):
+        # ``seed_transpiler`` is accepted (and unused) so every target takes the same options.
+        options.pop("seed_transpiler", None)
+        _check_options("ideal", options, ("max_qubits", "cache_size", "seed_transpiler"))
+        self.max_qubits = int(max_qubits)
+        self._split_cache = _LRU(cache_size)
+
+    def check_fits(self, num_qubits: int) -> None:
+        if num_qubits > self.max_qubits:
+            raise TargetError(
+                f"target 'ideal' simulates at most {self.max_qubits} qubits "
+                f"(statevector of 2**n amplitudes), got {num_qubits}; use 'aer' with shots "
+                "or raise max_qubits"
+            )
+
+    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        self.check_fits(circuit.num_qubits)
+        return circuit
+
+    def _split(self, circuit: QuantumCircuit):
+        key = circuit_fingerprint(circuit)
+        hit = self._split_cache.get(key)
+        if hit is None:
+            meas = _split_final_measurements(circuit)
+            qubits = meas.qubits
+            hit = (meas, qubits, _clbit_index_map(qubits, meas.clbit_qubit, meas.num_clbits))
+            self._split_cache.put(key, hit)
+        return hit
+
+    def probabilities(self, circuit: QuantumCircuit, parameter_values: Any) -> np.ndarray:
+        """Exact outcome probabilities ``(B, 2**num_clbits)``, bit ``i`` = clbit ``i``."""
+        from qiskit.quantum_info import Statevector
+
+        self.check_fits(circuit.num_qubits)
+        values = as_parameter_batch(circuit, parameter_values)
+        meas, qubits, index_map = self._split(circuit)
+        body = meas.body
+        names = tuple(p.name for p in circuit.parameters)
+        rows = []
+        for row in values:
+            bound = body.assign_parameters(dict(zip(body.parameters, _reorder(body, names, row))))
+            rows.append(Statevector(bound).probabilities(qargs=list(qubits)))
+        return _to_clbit_order(np.asarray(rows), index_map, meas.num_clbits)
+
+    def sample(
+        self,
+        circuit: QuantumCircuit,
+        parameter_values: Any,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        shots = _check_shots(shots)
+        start = time.perf_counter()
+        probs = self.probabilities(circuit, parameter_values)
+        counts = _multinomial_counts(probs, shots, _as_rng(seed))
+        return SampleResult(
+            counts=counts,
+            shots=shots,
+            wall_time=time.perf_counter() - start,
+            metadata={"target": self.spec, "method": "statevector-multinomial"},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "kind": self.kind,
+            "noisy": self.noisy,
+            "exact": self.exact,
+            "simulator": "qiskit.quantum_info.Statevector",
+            "max_qubits": self.max_qubits,
+        }
+
+
+def _reorder(circuit: QuantumCircuit, names: tuple[str, ...], row: np.ndarray) -> list[float]:
+    """Values for ``circuit.parameters`` from ``row`` ordered as ``names``."""
+    column = {name: j for j, name in enumerate(names)}
+    return [float(row[column[p.name]]) for p in circuit.parameters]
+
+
+# -------------------------------------------------------------------------------- aer
+class AerTarget:
+    """Noiseless ``AerSimulator`` with shots; one ``run`` per parameter batch."""
+
+    spec = "aer"
+    kind = "aer"
+    num_qubits: int | None = None
+    noisy = False
+    exact = False
+
+    def __init__(
+        self,
+        method: str = "automatic",
+        max_qubits: int = AER_MAX_QUBITS,
+        max_parallel_threads: int = 0,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        seed_transpiler: int = 0,
+        **options: Any,
+    ):
+        from qiskit_aer import AerSimulator
+
+        _check_options(
+            "aer",
+            options,
+            ("method", "max_qubits", "max_parallel_threads", "cache_size", "seed_transpiler"),
+        )
+        self.method = method
+        self.max_qubits = int(max_qubits)
+        self.seed_transpiler = int(seed_transpiler)
+        self._sim = AerSimulator(method=method, max_parallel_threads=max_parallel_threads)
+        self._cache = _LRU(cache_size)
+
+    def check_fits(self, num_qubits: int) -> None:
+        if num_qubits > self.max_qubits:
+            raise TargetError(
+                f"target 'aer' simulates at most {self.max_qubits} qubits, got {num_qubits}; "
+                "use a smaller problem or raise max_qubits"
+            )
+
+    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        from qiskit import transpile
+
+        self.check_fits(circuit.num_qubits)
+        key = circuit_fingerprint(circuit)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = transpile(
+                circuit,
+                backend=self._sim,
+                optimization_level=1,
+                seed_transpiler=self.seed_transpiler,
+            )
+            self._cache.put(key, hit)
+        return hit
+
+    def sample(
+        self,
+        circuit: QuantumCircuit,
+        parameter_values: Any,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        shots = _check_shots(shots)
+        values = as_parameter_batch(circuit, parameter_values)
+        if not any(inst.operation.name == "measure" for inst in circuit.data):
+            raise TargetError("the circuit has no measurements; measure qubit i into clbit i")
+        start = time.perf_counter()
+        isa = self.isa_circuit(circuit)
+        names = tuple(p.name for p in circuit.parameters)
+        run_options: dict[str, Any] = {"shots": shots}
+        sim_seed = resolve_seed(seed)
+        if sim_seed is not None:
+            run_options["seed_simulator"] = sim_seed
+        if isa.parameters:
+            result, _ = _run_batch(self._sim, isa, names, values, **run_options)
+            counts = _counts_from_result(result, values.shape[0])
+        else:
+            result = self._sim.run([isa] * values.shape[0], **run_options).result()
+            counts = _counts_from_result(result, values.shape[0])
+        return SampleResult(
+            counts=counts,
+            shots=shots,
+            job_ids=(result.job_id,),
+            wall_time=time.perf_counter() - start,
+            metadata={"target": self.spec, "method": f"aer-{self.method}"},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        import qiskit_aer
+
+        return {
+            "spec": self.spec,
+            "kind": self.kind,
+            "noisy": self.noisy,
+            "exact": self.exact,
+            "simulator": "qiskit_aer.AerSimulator",
+            "method": self.method,
+            "qiskit_aer": qiskit_aer.__version__,
+        }
+
+
+# ------------------------------------------------------------------------ fake device
+class _DeviceNoise:
+    """A device's full noise model and readout confusion, built once per device."""
+
+    _cache: dict[str, "_DeviceNoise"] = {}
+
+    def __init__(self, name: str):
+        from qiskit_aer.noise import NoiseModel
+
+        self.backend = load_fake_backend(name)
+        self.model = NoiseModel.from_backend(self.backend)
+        self._reference_sim = None
+
+    @classmethod
+    def get(cls, name: str) -> "_DeviceNoise":
+        hit = cls._cache.get(name)
+        if hit is None:
+            hit = cls._cache[name] = cls(name)
+        return hit
+
+    def confusion(self, qubit: int) -> np.ndarray | None:
+        """P(read k | prepared i) as a 2x2 matrix for physical ``qubit`` (None: no error)."""
+        err = self.model._local_readout_errors.get((qubit,), self.model._default_readout_error)
+        if err is None:
+            return None
+        return np.asarray(err.probabilities, dtype=float)
+
+    def restricted(self, active: tuple[int, ...], readout: bool = False):
+        """The noise model on ``active`` physical qubits, relabelled ``0..k-1``."""
+        from qiskit_aer.noise import NoiseModel
+        from qiskit_aer.noise.passes import RelaxationNoisePass
+
+        full = self.model
+        remap = {q: i for i, q in enumerate(active)}
+        model = NoiseModel(basis_gates=full.basis_gates)
+        for name, error in full._default_quantum_errors.items():
+            model.add_all_qubit_quantum_error(error, name, warnings=False)
+        for name, by_qubits in full._local_quantum_errors.items():
+            for qubits, error in by_qubits.items():
+                if all(q in remap for q in qubits):
+                    model.add_quantum_error(error, name, [remap[q] for q in qubits], warnings=False)
+        if readout:
+            if full._default_readout_error is not None:
+                model.add_all_qubit_readout_error(full._default_readout_error, warnings=False)
+            for qubits, error in full._local_readout_errors.items():
+                if all(q in remap for q in qubits):
+                    model.add_readout_error(error, [remap[q] for q in qubits], warnings=False)
+        idx = list(active)
+        for npass in full._custom_noise_passes:
+            if isinstance(npass, RelaxationNoisePass):
+                # Delay-duration relaxation, restricted to the active qubits.
+                model._custom_noise_passes.append(
+                    RelaxationNoisePass(
+                        t1s=[float(x) for x in npass._t1s[idx]],
+                        t2s=[float(x) for x in npass._t2s[idx]],
+                        dt=npass._dt,
+                        op_types=Delay,
+                        excited_state_populations=[float(x) for x in npass._p1s[idx]],
+                    )
+                )
+            else:
+                raise TargetError(
+                    f"cannot restrict noise pass {type(npass).__name__} of this device to its "
+                    "active qubits"
+                )
+        return model
+
+    def reference_simulator(self):
+        if self._reference_sim is None:
+            from qiskit_aer import AerSimulator
+
+            self._reference_sim = AerSimulator.from_backend(self.backend, method="density_matrix")
+        return self._reference_sim
+
+
+@dataclass
+class CompiledCircuit:
+    """One circuit structure compiled for a fake device (cached by the target)."""
+
+    isa: QuantumCircuit  # ISA circuit on the device, measurements included
+    active: tuple[int, ...]  # physical qubits touched by any instruction, sorted
+    two_qubit_gates: int
+    initial_layout: tuple[int, ...]  # logical qubit -> physical qubit before routing
+    final_layout: tuple[int, ...]  # logical qubit -> physical qubit at the end
+    clbit_physical: tuple[tuple[int, int], ...]  # (clbit, physical qubit) measured into it
+    measured_physical: tuple[int, ...]  # distinct measured physical qubits (outcome bit order)
+    parameter_names: tuple[str, ...]  # the logical circuit's parameter order
+    num_clbits: int
+    seed: int  # transpiler seed of the kept trial
+    # (seed, active qubits, two-qubit gates, error score) per trial; None: unusable trial
+    trials: tuple[tuple, ...]
+    compact: QuantumCircuit = None  # active qubits only, ends in save_probabilities
+    index_map: np.ndarray | None = None
+    confusion: list = field(default_factory=list)
+    simulator: Any = None
+    _shots_circuit: QuantumCircuit | None = None
+    _shots_simulator: Any = None
+
+    @property
+    def num_active(self) -> int:
+        return len(self.active)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "active_qubits": list(self.active),
+            "num_active_qubits": self.num_active,
+            "two_qubit_gates": self.two_qubit_gates,
+            "initial_layout": list(self.initial_layout),
+            "final_layout": list(self.final_layout),
+            "measured_physical_qubits": {str(c): q for c, q in self.clbit_physical},
+            "seed_transpiler": self.seed,
+            "layout_trials": [list(t) for t in self.trials],
+        }
+
+
+def _active_and_2q(isa: QuantumCircuit) -> tuple[tuple[int, ...], int]:
+    active: set[int] = set()
+    two_q = 0
+    for inst in isa.data:
+        if inst.operation.name in _IGNORED_OPS:
+            continue
+        qs = [isa.find_bit(q).index for q in inst.qubits]
+        active.update(qs)
+        if len(qs) == 2:
+            two_q += 1
+    return tuple(sorted(active)), two_q
+
+
+class FakeDeviceTarget:
+    """Noisy Aer with the noise model of a ``qiskit_ibm_runtime`` fake device.
+
+    ``probabilities`` is the exact noisy outcome distribution (density matrix on the
+    active qubits, readout applied as confusion matrices); ``sample`` draws from it
+    (or, above :data:`AUTO_EXACT_SAMPLE_MAX_QUBITS` active qubits with
+    ``sample_method="auto"``, runs Aer trajectories with readout error in the model).
+    """
+
+    kind = "fake"
+    noisy = True
+    exact = True
+
+    def __init__(
+        self,
+        device: str,
+        seed_transpiler: int = 0,
+        layout_trials: int = 8,
+        optimization_level: int = 3,
+        max_exact_qubits: int = EXACT_MAX_ACTIVE_QUBITS,
+        sample_method: str = "auto",
+        max_parallel_threads: int = 0,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        **options: Any,
+    ):
+        _check_options(f"fake:{device}", options, _FAKE_OPTIONS)
+        self.backend = load_fake_backend(device)  # raises TargetError listing valid names
+        self.device = normalise_device_name(device)
+        self.spec = f"fake:{self.device}"
+        self.num_qubits = int(self.backend.num_qubits)
+        if not isinstance(layout_trials, (int, np.integer)) or layout_trials < 1:
+            raise TargetError(f"layout_trials must be a positive integer, got {layout_trials!r}")
+        if optimization_level not in (0, 1, 2, 3):
+            raise TargetError(
+                f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}"
+            )
+        if sample_method not in SAMPLE_METHODS:
+            raise TargetError(
+                f"sample_method must be one of {', '.join(SAMPLE_METHODS)}, got {sample_method!r}"
+            )
+        self.seed_transpiler = int(seed_transpiler)
+        self.layout_trials = int(layout_trials)
+        self.optimization_level = int(optimization_level)
+        self.max_exact_qubits = int(max_exact_qubits)
+        self.sample_method = sample_method
+        self.max_parallel_threads = int(max_parallel_threads)
+        self._cache = _LRU(cache_size)
+        self._last: CompiledCircuit | None = None
+
+    # ---------------------------------------------------------------- basics
+    @property
+    def _noise(self) -> _DeviceNoise:
+        return _DeviceNoise.get(self.device)
+
+    def check_fits(self, num_qubits: int) -> None:
+        if num_qubits <= self.num_qubits:
+            return
+        bigger = []
+        names = set(fake_device_names())
+        for name in _SUGGESTED_DEVICES:
+            if name in names:
+                size = load_fake_backend(name).num_qubits
+                if size >= num_qubits:
+                    bigger.append(f"fake:{name} ({size} qubits)")
+        hint = (
+            f"use a larger device, e.g. {', '.join(bigger)}"
+            if bigger
+            else "no fake device is that large; use a smaller problem"
+        )
+        raise TargetError(
+            f"a {num_qubits}-qubit problem does not fit {self.spec}, which has "
+            f"{self.num_qubits} qubits; {hint}"
+        )
+
+    # ---------------------------------------------------------------- compile
+    def _error_score(self, isa: QuantumCircuit) -> float:
+        """Estimated total error, sum of -log(1 - e) over the ISA instructions (readout included)."""
+        target = self.backend.target
+        score = 0.0
+        for inst in isa.data:
+            name = inst.operation.name
+            if name in _IGNORED_OPS or name not in target.operation_names:
+                continue
+            props = target[name].get(tuple(isa.find_bit(q).index for q in inst.qubits))
+            error = getattr(props, "error", None)
+            if error:
+                score -= float(np.log1p(-min(float(error), 1.0 - 1e-12)))
+        return score
+
+    def _transpile_best(self, circuit: QuantumCircuit):
+        """Best of ``layout_trials`` transpilations of ``circuit`` (measurements included).
+
+        Measurements stay in the circuit while transpiling so that layout scoring sees
+        readout errors. A trial whose routing acts on a qubit after its measurement is
+        not usable (measurements must be final) and is skipped.
+        """
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        best = None
+        trials = []
+        for k in range(self.layout_trials):
+            seed = self.seed_transpiler + k
+            pm = generate_preset_pass_manager(
+                self.optimization_level, backend=self.backend, seed_transpiler=seed
+            )
+            isa = pm.run(circuit)
+            try:
+                meas = _split_final_measurements(isa)
+            except TargetError:
+                trials.append((seed, None, None, None))
+                continue
+            active, two_q = _active_and_2q(isa)
+            error = round(self._error_score(isa), 9)
+            trials.append((seed, len(active), two_q, error))
+            score = (len(active), two_q, error)
+            if best is None or score < best[0]:
+                best = (score, seed, isa, active, two_q, meas.clbit_qubit)
+        if best is None:
+            raise TargetError(
+                f"no transpilation of this circuit for {self.spec} kept its measurements final "
+                f"in {self.layout_trials} layout trials; raise layout_trials or change seed_transpiler"
+            )
+        return best, tuple(trials)
+
+    def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
+        """The cached compilation of ``circuit``'s structure (layout search on first use)."""
+        key = circuit_fingerprint(circuit)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._last = hit
+            return hit
+        self.check_fits(circuit.num_qubits)
+        _split_final_measurements(circuit)  # logical checks: final measurements only
+        (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
+        layout = isa.layout
+        n = circuit.num_qubits
+        if layout is not None:
+            initial = tuple(layout.initial_index_layout(filter_ancillas=True)[:n])
+            final = tuple(layout.final_index_layout(filter_ancillas=True)[:n])
+        else:
+            initial = final = tuple(range(n))
+        measured = []
+        for _, phys in clbit_physical:
+            if phys not in measured:
+                measured.append(phys)
+        comp = CompiledCircuit(
+            isa=isa,
+            active=active,
+            two_qubit_gates=two_q,
+            initial_layout=initial,
+            final_layout=final,
+            clbit_physical=clbit_physical,
+            measured_physical=tuple(measured),
+            parameter_names=tuple(p.name for p in circuit.parameters),
+            num_clbits=circuit.num_clbits,
+            seed=seed,
+            trials=trials,
+        )
+        self._compact(comp)
+        self._cache.put(key, comp)
+        self._last = comp
+        return comp
+
+    def _compact(self, comp: CompiledCircuit) -> None:
+        from qiskit_aer import AerSimulator
+
+        remap = {q: i for i, q in enumerate(comp.active)}
+        isa = comp.isa
+        compact = QuantumCircuit(len(comp.active), global_phase=isa.global_phase)
+        for inst in isa.data:
+            name = inst.operation.name
+            if name in _IGNORED_OPS or name == "measure":
+                continue
+            compact.append(inst.operation, [remap[isa.find_bit(q).index] for q in inst.qubits])
+        compact.save_probabilities([remap[q] for q in comp.measured_physical])
+        noise = self._noise
+        comp.compact = compact
+        comp.confusion = [noise.confusion(q) for q in comp.measured_physical]
+        comp.index_map = _clbit_index_map(
+            comp.measured_physical, comp.clbit_physical, comp.num_clbits
+        )
+        comp.simulator = AerSimulator(
+            method="density_matrix",
+            noise_model=noise.restricted(comp.active),
+            max_parallel_threads=self.max_parallel_threads,
+        )
+
+    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        """The best-layout ISA circuit (measurements included) for ``circuit``.
+
+        Cached per circuit structure: the same object is returned again; do not mutate it.
+        """
+        return self.compiled(circuit).isa
+
+    def layout_info(self, circuit: QuantumCircuit) -> dict[str, Any]:
+        """Active qubits, two-qubit gate count, layouts and trial scores for ``circuit``."""
+        return self.compiled(circuit).summary()
+
+    # ---------------------------------------------------------------- run
+    def probabilities(self, circuit: QuantumCircuit, parameter_values: Any) -> np.ndarray:
+        """Exact noisy outcome probabilities ``(B, 2**num_clbits)``, bit ``i`` = clbit ``i``."""
+        values = as_parameter_batch(circuit, parameter_values)
+        comp = self.compiled(circuit)
+        if comp.num_active > self.max_exact_qubits:
+            raise TargetError(
+                f"exact noisy simulation of {comp.num_active} active qubits on {self.spec} needs "
+                f"{16 * 4**comp.num_active / 2**30:.1f} GiB; the limit is max_exact_qubits="
+                f"{self.max_exact_qubits}: use sample(...) or raise max_exact_qubits"
+            )
+        result, index = _run_batch(comp.simulator, comp.compact, comp.parameter_names, values)
+        probs = np.asarray([result.data(i)["probabilities"] for i in index], dtype=np.float64)
+        probs = apply_confusion(probs, comp.confusion)
+        return _to_clbit_order(probs, comp.index_map, comp.num_clbits)
+
+    def reference_probabilities_full(
+        self, circuit: QuantumCircuit, parameter_values: Any
+    ) -> np.ndarray:
+        """Slow reference for :meth:`probabilities`: the whole-device noisy simulator.
+
+        ``AerSimulator.from_backend(backend, method="density_matrix")`` on the full ISA
+        circuit, measurements replaced by ``save_probabilities``, then the same readout.
+        """
+        values = as_parameter_batch(circuit, parameter_values)
+        comp = self.compiled(circuit)
+        full = comp.isa.copy_empty_like()
+        for inst in comp.isa.data:
+            if inst.operation.name != "measure":
+                full.append(inst)
+        full.save_probabilities(list(comp.measured_physical))
+        sim = self._noise.reference_simulator()
+        result, index = _run_batch(sim, full, comp.parameter_names, values)
+        probs = np.asarray([result.data(i)["probabilities"] for i in index], dtype=np.float64)
+        probs = apply_confusion(probs, comp.confusion)
+        return _to_clbit_order(probs, comp.index_map, comp.num_clbits)
+
+    def _shots_setup(self, comp: CompiledCircuit):
+        if comp._shots_simulator is None:
+            from qiskit_aer import AerSimulator
+
+            remap = {q: i for i, q in enumerate(comp.active)}
+            circ = QuantumCircuit(
+                comp.compact.num_qubits, comp.num_clbits, global_phase=comp.compact.global_phase
+            )
+            for inst in comp.compact.data:
+                if inst.operation.name != "save_probabilities":
+                    circ.append(inst)
+            for c, phys in comp.clbit_physical:
+                circ.measure(remap[phys], c)
+            comp._shots_circuit = circ
+            comp._shots_simulator = AerSimulator(
+                # No shot branching: with readout errors in the model it gives wrong,
+                # run-to-run varying counts in qiskit-aer 0.18.
+                method="statevector",
+                noise_model=self._noise.restricted(comp.active, readout=True),
+                max_parallel_threads=self.max_parallel_threads,
+            )
+        return comp._shots_circuit, comp._shots_simulator
+
+    def sample(
+        self,
+        circuit: QuantumCircuit,
+        parameter_values: Any,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        """Noisy counts for a batch: multinomial from the exact distribution or Aer trajectories."""
+        shots = _check_shots(shots)
+        values = as_parameter_batch(circuit, parameter_values)
+        start = time.perf_counter()
+        comp = self.compiled(circuit)
+        method = self.sample_method
+        if method == "auto":
+            method = "exact" if comp.num_active <= AUTO_EXACT_SAMPLE_MAX_QUBITS else "shots"
+        job_ids: tuple[str, ...] = ()
+        if method == "exact":
+            probs = self.probabilities(circuit, values)
+            counts = _multinomial_counts(probs, shots, _as_rng(seed))
+            method_name = "density-matrix-multinomial"
+        else:
+            circ, sim = self._shots_setup(comp)
+            run_options: dict[str, Any] = {"shots": shots}
+            sim_seed = resolve_seed(seed)
+            if sim_seed is not None:
+                run_options["seed_simulator"] = sim_seed
+            if circ.parameters:
+                result, _ = _run_batch(sim, circ, comp.parameter_names, values, **run_options)
+            else:
+                result = sim.run([circ] * values.shape[0], **run_options).result()
+            counts = _counts_from_result(result, values.shape[0])
+            job_ids = (result.job_id,)
+            method_name = "aer-trajectories"
+        metadata = {"target": self.spec, "method": method_name, **comp.summary()}
+        return SampleResult(
+            counts=counts,
+            shots=shots,
+            job_ids=job_ids,
+            wall_time=time.perf_counter() - start,
+            metadata=metadata,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        import qiskit_aer
+
+        out: dict[str, Any] = {
+            "spec": self.spec,
+            "kind": self.kind,
+            "device": self.device,
+            "backend_name": self.backend.name,
+            "device_qubits": self.num_qubits,
+            "noisy": self.noisy,
+            "exact": self.exact,
+            "noise": (
+                "NoiseModel.from_backend restricted to the active qubits; "
+                "readout applied as per-qubit confusion matrices"
+            ),
+            "simulator": "AerSimulator(method='density_matrix')",
+            "qiskit_aer": qiskit_aer.__version__,
+            "seed_transpiler": self.seed_transpiler,
+            "layout_trials": self.layout_trials,
+            "optimization_level": self.optimization_level,
+            "sample_method": self.sample_method,
+            "compiled_circuits": len(self._cache),
+        }
+        if self._last is not None:
+            out["last_circuit"] = self._last.summary()
+        return out
