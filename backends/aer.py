@@ -39,6 +39,7 @@ from .base import (
     resolve_seed,
 )
 from .devices import fake_device_names, load_fake_backend, normalise_device_name
+from .transpile import IGNORED_OPS, active_and_two_qubit, check_options, transpile_trials
 
 IDEAL_MAX_QUBITS = 26
 AER_MAX_QUBITS = 30
@@ -50,7 +51,6 @@ DEFAULT_CACHE_SIZE = 256
 SAMPLE_METHODS = ("auto", "exact", "shots")
 # Large devices offered when a problem does not fit the chosen one.
 _SUGGESTED_DEVICES = ("torino", "fez", "kingston", "marrakesh", "sherbrooke", "brisbane")
-_IGNORED_OPS = frozenset({"barrier"})
 _FAKE_OPTIONS = (
     "seed_transpiler",
     "layout_trials",
@@ -63,16 +63,6 @@ _FAKE_OPTIONS = (
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check_options(target: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
-    """Reject options a target does not take (``accepted`` lists every option it does)."""
-    unknown = sorted(set(options))
-    if unknown:
-        raise TargetError(
-            f"unknown option(s) {', '.join(map(repr, unknown))} for target {target!r}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-
-
 class _LRU:
     """A small least-recently-used cache keyed by circuit fingerprints."""
 
@@ -141,7 +131,7 @@ def _split_final_measurements(circuit: QuantumCircuit) -> _Measured:
             clbit_qubit[c] = q
             measured_qubits.add(q)
             continue
-        if name in _IGNORED_OPS:
+        if name in IGNORED_OPS:
             body.append(inst)
             continue
         if inst.clbits or getattr(inst.operation, "condition", None) is not None:
@@ -269,7 +259,7 @@ class IdealTarget:
     ):
         # ``seed_transpiler`` is accepted (and unused) so every target takes the same options.
         options.pop("seed_transpiler", None)
-        _check_options("ideal", options, ("max_qubits", "cache_size", "seed_transpiler"))
+        check_options("ideal", options, ("max_qubits", "cache_size", "seed_transpiler"))
         self.max_qubits = int(max_qubits)
         self._split_cache = _LRU(cache_size)
 
@@ -366,7 +356,7 @@ class AerTarget:
     ):
         from qiskit_aer import AerSimulator
 
-        _check_options(
+        check_options(
             "aer",
             options,
             ("method", "max_qubits", "max_parallel_threads", "cache_size", "seed_transpiler"),
@@ -561,19 +551,6 @@ class CompiledCircuit:
         }
 
 
-def _active_and_2q(isa: QuantumCircuit) -> tuple[tuple[int, ...], int]:
-    active: set[int] = set()
-    two_q = 0
-    for inst in isa.data:
-        if inst.operation.name in _IGNORED_OPS:
-            continue
-        qs = [isa.find_bit(q).index for q in inst.qubits]
-        active.update(qs)
-        if len(qs) == 2:
-            two_q += 1
-    return tuple(sorted(active)), two_q
-
-
 class FakeDeviceTarget:
     """Noisy Aer with the noise model of a ``qiskit_ibm_runtime`` fake device.
 
@@ -599,7 +576,7 @@ class FakeDeviceTarget:
         cache_size: int = DEFAULT_CACHE_SIZE,
         **options: Any,
     ):
-        _check_options(f"fake:{device}", options, _FAKE_OPTIONS)
+        check_options(f"fake:{device}", options, _FAKE_OPTIONS)
         self.backend = load_fake_backend(device)  # raises TargetError listing valid names
         self.device = normalise_device_name(device)
         self.spec = f"fake:{self.device}"
@@ -655,7 +632,7 @@ class FakeDeviceTarget:
         score = 0.0
         for inst in isa.data:
             name = inst.operation.name
-            if name in _IGNORED_OPS or name not in target.operation_names:
+            if name in IGNORED_OPS or name not in target.operation_names:
                 continue
             props = target[name].get(tuple(isa.find_bit(q).index for q in inst.qubits))
             error = getattr(props, "error", None)
@@ -670,33 +647,31 @@ class FakeDeviceTarget:
         readout errors. A trial whose routing acts on a qubit after its measurement is
         not usable (measurements must be final) and is skipped.
         """
-        from qiskit.transpiler import generate_preset_pass_manager
-
-        best = None
-        trials = []
-        for k in range(self.layout_trials):
-            seed = self.seed_transpiler + k
-            pm = generate_preset_pass_manager(
-                self.optimization_level, backend=self.backend, seed_transpiler=seed
-            )
-            isa = pm.run(circuit)
+        def score(isa: QuantumCircuit):
             try:
-                meas = _split_final_measurements(isa)
+                _split_final_measurements(isa)
             except TargetError:
-                trials.append((seed, None, None, None))
-                continue
-            active, two_q = _active_and_2q(isa)
-            error = round(self._error_score(isa), 9)
-            trials.append((seed, len(active), two_q, error))
-            score = (len(active), two_q, error)
-            if best is None or score < best[0]:
-                best = (score, seed, isa, active, two_q, meas.clbit_qubit)
-        if best is None:
+                return None
+            active, two_q = active_and_two_qubit(isa)
+            return (len(active), two_q, round(self._error_score(isa), 9))
+
+        isa, seed, record = transpile_trials(
+            circuit,
+            self.backend,
+            seed_transpiler=self.seed_transpiler,
+            optimization_level=self.optimization_level,
+            trials=self.layout_trials,
+            score=score,
+        )
+        trials = tuple((s, None, None, None) if v is None else (s, *v) for s, v in record)
+        if isa is None:
             raise TargetError(
                 f"no transpilation of this circuit for {self.spec} kept its measurements final "
                 f"in {self.layout_trials} layout trials; raise layout_trials or change seed_transpiler"
             )
-        return best, tuple(trials)
+        active, two_q = active_and_two_qubit(isa)
+        best = (None, seed, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
+        return best, trials
 
     def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """The cached compilation of ``circuit``'s structure (layout search on first use)."""
@@ -745,7 +720,7 @@ class FakeDeviceTarget:
         compact = QuantumCircuit(len(comp.active), global_phase=isa.global_phase)
         for inst in isa.data:
             name = inst.operation.name
-            if name in _IGNORED_OPS or name == "measure":
+            if name in IGNORED_OPS or name == "measure":
                 continue
             compact.append(inst.operation, [remap[isa.find_bit(q).index] for q in inst.qubits])
         compact.save_probabilities([remap[q] for q in comp.measured_physical])

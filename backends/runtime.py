@@ -48,6 +48,7 @@ from .base import (
     resolve_seed,
 )
 from .devices import load_fake_backend, normalise_device_name
+from .transpile import active_and_two_qubit, check_options, transpile_trials
 
 logger = logging.getLogger(__name__)
 
@@ -165,22 +166,6 @@ def counts_from_pub_result(
     return tuple(counts), int(bits.num_shots)
 
 
-def _active_qubits(circuit: QuantumCircuit) -> list[int]:
-    used = set()
-    for inst in circuit.data:
-        if inst.operation.name in ("barrier", "delay"):
-            continue
-        for q in inst.qubits:
-            used.add(circuit.find_bit(q).index)
-    return sorted(used)
-
-
-def _two_qubit_count(circuit: QuantumCircuit) -> int:
-    return sum(
-        1 for inst in circuit.data if len(inst.qubits) == 2 and inst.operation.name != "barrier"
-    )
-
-
 def _physical_qubits(isa: QuantumCircuit, num_logical: int) -> list[int] | None:
     layout = isa.layout
     if layout is None:
@@ -193,33 +178,33 @@ def _physical_qubits(isa: QuantumCircuit, num_logical: int) -> list[int] | None:
 
 def transpile_best(
     circuit: QuantumCircuit,
-    target: Any,
+    backend: Any,
     *,
     seed_transpiler: int,
     optimization_level: int,
     trials: int,
     prefer: str = "active",
 ) -> QuantumCircuit:
-    """Transpile with seeds ``seed_transpiler .. seed_transpiler + trials - 1`` and keep the best.
+    """Best of ``trials`` seeded transpilations.
 
     ``prefer="active"`` ranks by (active qubits, two-qubit gates, depth): the cost of
     simulation. ``prefer="twoq"`` ranks by (two-qubit gates, depth, active qubits): the
-    error budget on hardware. Ties go to the lowest seed, so the choice is reproducible.
+    error budget on hardware.
     """
-    from qiskit.transpiler import generate_preset_pass_manager
 
-    best, best_key = None, None
-    for k in range(max(1, int(trials))):
-        pm = generate_preset_pass_manager(
-            optimization_level=optimization_level,
-            target=target,
-            seed_transpiler=int(seed_transpiler) + k,
-        )
-        isa = pm.run(circuit)
-        active, twoq, depth = len(_active_qubits(isa)), _two_qubit_count(isa), isa.depth()
-        key = (active, twoq, depth) if prefer == "active" else (twoq, depth, active)
-        if best_key is None or key < best_key:
-            best, best_key = isa, key
+    def score(isa: QuantumCircuit) -> tuple:
+        active, twoq = active_and_two_qubit(isa)
+        depth = isa.depth()
+        return (len(active), twoq, depth) if prefer == "active" else (twoq, depth, len(active))
+
+    best, _, _ = transpile_trials(
+        circuit,
+        backend,
+        seed_transpiler=seed_transpiler,
+        optimization_level=optimization_level,
+        trials=trials,
+        score=score,
+    )
     return best
 
 
@@ -227,14 +212,6 @@ def _status_name(status: Any) -> str:
     """``"DONE"`` from a RuntimeJobV2 status string or a qiskit ``JobStatus`` enum."""
     name = getattr(status, "name", status)
     return str(name).upper()
-
-
-def _check_options(cls_name: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise TargetError(
-            f"{cls_name} got unknown option(s) {', '.join(unknown)}; valid options: {', '.join(allowed)}"
-        )
 
 
 # ------------------------------------------------------------------------- local mode
@@ -260,7 +237,7 @@ class LocalRuntimeTarget:
         optimization_level: int = 3,
         **options: Any,
     ):
-        _check_options("LocalRuntimeTarget", options, self.OPTIONS)
+        check_options("LocalRuntimeTarget", options, self.OPTIONS)
         self._backend = load_fake_backend(device)
         self.device = normalise_device_name(device)
         self.spec = f"local:{self.device}"
@@ -297,7 +274,7 @@ class LocalRuntimeTarget:
             _clbit_order(circuit)
             self._isa_cache[key] = transpile_best(
                 circuit,
-                self._backend.target,
+                self._backend,
                 seed_transpiler=self.seed_transpiler,
                 optimization_level=self.optimization_level,
                 trials=self.layout_trials,
@@ -349,8 +326,8 @@ class LocalRuntimeTarget:
                 "mode": "local",
                 "seed_simulator": sim_seed,
                 "physical_qubits": _physical_qubits(isa, circuit.num_qubits),
-                "active_qubits": len(_active_qubits(isa)),
-                "two_qubit_gates": _two_qubit_count(isa),
+                "active_qubits": len(active_and_two_qubit(isa)[0]),
+                "two_qubit_gates": active_and_two_qubit(isa)[1],
                 "retries": 0,
             },
         )
@@ -520,7 +497,7 @@ class IBMTarget:
         instance: str | None = None,
         **options: Any,
     ):
-        _check_options("IBMTarget", options, self.OPTIONS)
+        check_options("IBMTarget", options, self.OPTIONS)
         if not isinstance(backend_name, str) or not backend_name.strip():
             raise TargetError("backend_name must name an IBM backend, e.g. ibm:ibm_torino")
         self.backend_name = backend_name.strip()
@@ -723,7 +700,7 @@ class IBMTarget:
             _clbit_order(circuit)
             self._isa_cache[key] = transpile_best(
                 circuit,
-                self._backend.target,
+                self._backend,
                 seed_transpiler=self.seed_transpiler,
                 optimization_level=self.optimization_level,
                 trials=self.layout_trials,

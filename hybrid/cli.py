@@ -40,25 +40,56 @@ def evaluate(
     graphs: Path = typer.Option(..., "--graphs", help="graph JSON file"),
     backend: str = typer.Option("ideal", "--backend", help="target spec, e.g. ideal or fake:torino"),
     p: int = typer.Option(1, "--p", help="QAOA depth"),
-    init: str = typer.Option("fixed", "--init", help="random, fixed, tqa, interp"),
+    init: str = typer.Option("learned", "--init", help="learned[:NAME], fixed, tqa, interp, random"),
     shots: int = typer.Option(0, "--shots", help="0 = exact where the target allows it"),
     seed: int = typer.Option(0, "--seed"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON here"),
 ) -> None:
-    """Evaluate the initial QAOA point of every graph on a target (AR measured there)."""
+    """Warm-start every graph on a target: the initial point (learned: its Phase I) and its AR there and ideally."""
     from hybrid.ansatz import initial_params
-    from hybrid.evaluate import make_oracle
+    from hybrid.evaluate import ideal_oracle, make_oracle
+    from hybrid.meta import CheckpointError, load_pretrained, phase_one
     from hybrid.problems import ProblemError, load_graphs
 
+    rows = []
     try:
         problems = [pr.with_max_cut() for pr in load_graphs(graphs)]
-        rows = []
         for pr in problems:
-            theta = initial_params(init, pr, p, seed=seed)
-            ev = make_oracle(pr, p, backend, shots=shots or None).evaluate(theta, seed=seed)
-            rows.append({"id": pr.id, "n": pr.n, "theta": theta.tolist(), "ar": float(ev.energies[0] / pr.max_cut)})
-    except (ProblemError, ValueError) as exc:
+            oracle = make_oracle(pr, p, backend, shots=shots or None)
+            if init.startswith("learned"):
+                model, cfg, _ = load_pretrained(init, p)
+                result = phase_one(model, cfg, pr, lambda th: oracle.evaluate(th, seed=seed))
+                theta, energy, evals = result.theta, float(result.energies[-1]), result.evaluations
+            else:
+                theta = initial_params(init, pr, p, seed=seed)
+                energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), 1
+            ideal = float(ideal_oracle(pr, p).evaluate(theta).energies[0])
+            rows.append(
+                {
+                    "id": pr.id,
+                    "n": pr.n,
+                    "max_cut": pr.max_cut,
+                    "params": [round(x, 6) for x in theta.tolist()],
+                    "ar_target": energy / pr.max_cut,
+                    "ar_ideal": ideal / pr.max_cut,
+                    "evaluations": evals,
+                }
+            )
+    except (ProblemError, CheckpointError, ValueError) as exc:
         _fail(str(exc))
-    console.print_json(json.dumps(rows))
+    table = Table(title=f"{init} start on {backend} (p={p})")
+    for col in ("id", "n", "max cut", "params (gammas, betas)", f"AR on {backend}", "AR ideal", "evaluations"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), str(r["n"]), f"{r['max_cut']:g}", ", ".join(f"{x:.3f}" for x in r["params"]),
+            f"{r['ar_target']:.4f}", f"{r['ar_ideal']:.4f}", str(r["evaluations"]),
+        )
+    console.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rows, indent=1))
+        console.print(f"rows written to {out}")
 
 
 def main() -> None:  # pragma: no cover

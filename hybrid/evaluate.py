@@ -188,8 +188,9 @@ class IdealOracle:
     def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
         start = time.perf_counter()
         t = torch.tensor(_as_batch(theta, self.p)[0], dtype=torch.float64, requires_grad=True)
-        value = self.expectation(t)
-        (grad,) = torch.autograd.grad(value, t)
+        with torch.enable_grad():  # also inside no_grad contexts (e.g. a custom autograd forward)
+            value = self.expectation(t)
+            (grad,) = torch.autograd.grad(value, t)
         energy = np.array([float(value.detach())])
         ev = Evaluation(t.detach().numpy()[None, :], energy, np.zeros(1), wall_time=time.perf_counter() - start)
         return float(energy[0]), grad.numpy(), ev

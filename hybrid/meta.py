@@ -427,7 +427,7 @@ def train(
                         break
                 else:
                     history.append(record)
-                bar.update(task, completed=iteration, loss=float(loss))
+                bar.update(task, completed=iteration, loss=loss.item())
             stage_results.append({"stage": stage.name, "oracle": stage.oracle, "validated_on": val_spec, "best_val_ar": best_ar})
             stage_index += 1
             iteration, bad = 0, 0
