@@ -217,7 +217,40 @@ def _status_name(status: Any) -> str:
 # ------------------------------------------------------------------------- local mode
 
 
-class LocalRuntimeTarget:
+class _DeviceTranspiling:
+    """What both Runtime targets share: the size check and the cached seeded ISA circuit.
+
+    ``_prefer`` picks the layout ranking of :func:`transpile_best`.
+    """
+
+    _prefer = "active"
+
+    def check_fits(self, num_qubits: int) -> None:
+        if num_qubits < 1:
+            raise TargetError(f"num_qubits must be >= 1, got {num_qubits}")
+        if num_qubits > self.num_qubits:
+            raise TargetError(
+                f"a {num_qubits}-qubit problem does not fit {self.spec} ({self.num_qubits} qubits); "
+                "choose a larger device (see `hybrid backends`)"
+            )
+
+    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        key = circuit_fingerprint(circuit)
+        if key not in self._isa_cache:
+            self.check_fits(circuit.num_qubits)
+            _clbit_order(circuit)
+            self._isa_cache[key] = transpile_best(
+                circuit,
+                self._backend,
+                seed_transpiler=self.seed_transpiler,
+                optimization_level=self.optimization_level,
+                trials=self.layout_trials,
+                prefer=self._prefer,
+            )
+        return self._isa_cache[key]
+
+
+class LocalRuntimeTarget(_DeviceTranspiling):
     """``local:<device>``: the Runtime Sampler in local testing mode on a fake device.
 
     Options: ``layout_trials`` (transpiler seeds tried per circuit, default 4; the ISA
@@ -257,30 +290,6 @@ class LocalRuntimeTarget:
     def backend(self) -> Any:
         """The fake backend used as the Sampler ``mode``."""
         return self._backend
-
-    def check_fits(self, num_qubits: int) -> None:
-        if num_qubits < 1:
-            raise TargetError(f"num_qubits must be >= 1, got {num_qubits}")
-        if num_qubits > self.num_qubits:
-            raise TargetError(
-                f"a {num_qubits}-qubit problem does not fit {self.spec} ({self.num_qubits} qubits); "
-                "choose a larger device (see `hybrid backends`)"
-            )
-
-    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        key = circuit_fingerprint(circuit)
-        if key not in self._isa_cache:
-            self.check_fits(circuit.num_qubits)
-            _clbit_order(circuit)
-            self._isa_cache[key] = transpile_best(
-                circuit,
-                self._backend,
-                seed_transpiler=self.seed_transpiler,
-                optimization_level=self.optimization_level,
-                trials=self.layout_trials,
-                prefer="active",
-            )
-        return self._isa_cache[key]
 
     def _sampler(self, seed: int | None) -> Any:
         from qiskit_ibm_runtime.executor_sampler import Sampler
@@ -440,7 +449,7 @@ class _JobRecord:
     submitted_at: float = 0.0
 
 
-class IBMTarget:
+class IBMTarget(_DeviceTranspiling):
     """``ibm:<backend>``: a real IBM QPU through Qiskit Runtime.
 
     Credentials: the saved account or the ``QISKIT_IBM_*`` environment variables (see
@@ -467,6 +476,7 @@ class IBMTarget:
     """
 
     kind = "ibm"
+    _prefer = "twoq"  # on hardware, fewest two-qubit gates first
     noisy = True
     exact = False
     OPTIONS = (
@@ -683,30 +693,6 @@ class IBMTarget:
             "layout_trials": self.layout_trials,
             "sampler_options": self.sampler_options,
         }
-
-    def check_fits(self, num_qubits: int) -> None:
-        if num_qubits < 1:
-            raise TargetError(f"num_qubits must be >= 1, got {num_qubits}")
-        if num_qubits > self.num_qubits:
-            raise TargetError(
-                f"a {num_qubits}-qubit problem does not fit {self.spec} ({self.num_qubits} qubits); "
-                "choose a larger backend"
-            )
-
-    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        key = circuit_fingerprint(circuit)
-        if key not in self._isa_cache:
-            self.check_fits(circuit.num_qubits)
-            _clbit_order(circuit)
-            self._isa_cache[key] = transpile_best(
-                circuit,
-                self._backend,
-                seed_transpiler=self.seed_transpiler,
-                optimization_level=self.optimization_level,
-                trials=self.layout_trials,
-                prefer="twoq",
-            )
-        return self._isa_cache[key]
 
     # -- sessions -----------------------------------------------------------------------
 
