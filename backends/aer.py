@@ -34,9 +34,13 @@ from qiskit.circuit import Delay
 from .base import (
     SampleResult,
     TargetError,
+    as_circuit_list,
     as_parameter_batch,
+    check_isa,
     circuit_fingerprint,
+    measured_qubits_by_clbit,
     resolve_seed,
+    supported_instructions,
 )
 from .devices import fake_device_names, load_fake_backend, normalise_device_name
 from .transpile import IGNORED_OPS, active_and_two_qubit, check_options, transpile_trials
@@ -318,6 +322,35 @@ class IdealTarget:
             metadata={"target": self.spec, "method": "statevector-multinomial"},
         )
 
+    def run_isa(
+        self,
+        circuits,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        """Counts of bound circuits (this target's ISA is the logical circuit itself)."""
+        from qiskit.quantum_info import Statevector
+
+        shots = _check_shots(shots)
+        circuits = as_circuit_list(circuits)
+        start = time.perf_counter()
+        rng = _as_rng(seed)
+        counts = []
+        for circuit in circuits:
+            self.check_fits(circuit.num_qubits)
+            meas = _split_final_measurements(circuit)
+            qubits = meas.qubits
+            probs = Statevector(meas.body).probabilities(qargs=list(qubits))[None, :]
+            index_map = _clbit_index_map(qubits, meas.clbit_qubit, meas.num_clbits)
+            probs = _to_clbit_order(probs, index_map, meas.num_clbits)
+            counts.append(_multinomial_counts(probs, shots, rng)[0])
+        return SampleResult(
+            counts=tuple(counts),
+            shots=shots,
+            wall_time=time.perf_counter() - start,
+            metadata={"target": self.spec, "method": "statevector-multinomial", "num_circuits": len(circuits)},
+        )
+
     def describe(self) -> dict[str, Any]:
         return {
             "spec": self.spec,
@@ -420,6 +453,31 @@ class AerTarget:
             job_ids=(result.job_id,),
             wall_time=time.perf_counter() - start,
             metadata={"target": self.spec, "method": f"aer-{self.method}"},
+        )
+
+    def run_isa(
+        self,
+        circuits,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        """Counts of bound circuits in one Aer ``run`` (any gate Aer simulates is accepted)."""
+        shots = _check_shots(shots)
+        circuits = as_circuit_list(circuits)
+        for circuit in circuits:
+            self.check_fits(circuit.num_qubits)
+        start = time.perf_counter()
+        run_options: dict[str, Any] = {"shots": shots}
+        sim_seed = resolve_seed(seed)
+        if sim_seed is not None:
+            run_options["seed_simulator"] = sim_seed
+        result = self._sim.run(circuits, **run_options).result()
+        return SampleResult(
+            counts=_counts_from_result(result, len(circuits)),
+            shots=shots,
+            job_ids=(result.job_id,),
+            wall_time=time.perf_counter() - start,
+            metadata={"target": self.spec, "method": f"aer-{self.method}", "num_circuits": len(circuits)},
         )
 
     def describe(self) -> dict[str, Any]:
@@ -599,6 +657,9 @@ class FakeDeviceTarget:
         self.max_parallel_threads = int(max_parallel_threads)
         self._cache = _LRU(cache_size)
         self._last: CompiledCircuit | None = None
+        # Simulators with the noise model restricted to an active-qubit set (bound ISA runs).
+        self._isa_simulators = _LRU(max(8, int(cache_size) // 8))
+        self._supported = None
 
     # ---------------------------------------------------------------- basics
     @property
@@ -848,6 +909,210 @@ class FakeDeviceTarget:
             wall_time=time.perf_counter() - start,
             metadata=metadata,
         )
+
+    # ---------------------------------------------------------------- bound ISA circuits
+    def readout_confusion(self, physical_qubits) -> list[np.ndarray]:
+        """Readout confusion of each physical qubit from the device calibration.
+
+        ``matrices[j][i, k]`` is P(read k | prepared i) for ``physical_qubits[j]`` (rows sum
+        to 1): exactly the readout error this target simulates (the identity for a qubit
+        without readout error).
+        """
+        noise = self._noise
+        out = []
+        for q in physical_qubits:
+            q = int(q)
+            if not 0 <= q < self.num_qubits:
+                raise TargetError(
+                    f"physical qubit {q} is not on {self.spec} (qubits 0..{self.num_qubits - 1})"
+                )
+            mat = noise.confusion(q)
+            out.append(np.eye(2) if mat is None else np.array(mat, dtype=float))
+        return out
+
+    def measured_physical_qubits(self, circuit: QuantumCircuit) -> tuple[int, ...]:
+        """Entry ``c``: the physical qubit read into clbit ``c``.
+
+        A circuit as wide as the device is taken as an ISA circuit (qubit ``i`` = physical
+        qubit ``i``); a narrower (logical) circuit is compiled first, as ``sample`` would.
+        """
+        if circuit.num_qubits == self.num_qubits:
+            return measured_qubits_by_clbit(circuit)
+        comp = self.compiled(circuit)
+        by_clbit = dict(comp.clbit_physical)
+        missing = sorted(set(range(comp.num_clbits)) - set(by_clbit))
+        if missing:
+            raise TargetError(f"clbit(s) {missing} are never measured; measure a qubit into every clbit")
+        return tuple(by_clbit[c] for c in range(comp.num_clbits))
+
+    def _check_isa(self, circuits: list[QuantumCircuit]) -> None:
+        if self._supported is None:
+            self._supported = supported_instructions(self.backend.target)
+        check_isa(circuits, self.backend.target, self.spec, supported=self._supported)
+
+    def _compact_bound(self, circuit: QuantumCircuit, measure: bool) -> dict[str, Any]:
+        """Active-qubit version of one bound ISA circuit (delays and barriers dropped).
+
+        ``measure=False``: ends in ``save_probabilities`` of the measured qubits (exact
+        path); ``measure=True``: measures into the original clbits (trajectories).
+        """
+        meas = _split_final_measurements(circuit)
+        qindex = {q: i for i, q in enumerate(circuit.qubits)}
+        active: set[int] = set()
+        body = []
+        for inst in meas.body.data:
+            if inst.operation.name in IGNORED_OPS:
+                continue
+            qs = [qindex[q] for q in inst.qubits]
+            active.update(qs)
+            body.append((inst.operation, qs))
+        active.update(q for _, q in meas.clbit_qubit)
+        active_t = tuple(sorted(active))
+        remap = {q: i for i, q in enumerate(active_t)}
+        if measure:
+            compact = QuantumCircuit(len(active_t), meas.num_clbits, global_phase=circuit.global_phase)
+        else:
+            compact = QuantumCircuit(len(active_t), global_phase=circuit.global_phase)
+        two_q = 0
+        for op, qs in body:
+            compact._append(op, [compact.qubits[remap[q]] for q in qs], [])
+            two_q += len(qs) == 2
+        measured = meas.qubits
+        if measure:
+            for c, q in meas.clbit_qubit:
+                compact.measure(remap[q], c)
+        else:
+            compact.save_probabilities([remap[q] for q in measured])
+        return {
+            "compact": compact,
+            "active": active_t,
+            "measured": measured,
+            "clbit_qubit": meas.clbit_qubit,
+            "num_clbits": meas.num_clbits,
+            "two_qubit_gates": two_q,
+        }
+
+    def _isa_simulator(self, active: tuple[int, ...], readout: bool):
+        key = (active, readout)
+        sim = self._isa_simulators.get(key)
+        if sim is None:
+            from qiskit_aer import AerSimulator
+
+            sim = AerSimulator(
+                method="statevector" if readout else "density_matrix",
+                noise_model=self._noise.restricted(active, readout=readout),
+                max_parallel_threads=self.max_parallel_threads,
+            )
+            self._isa_simulators.put(key, sim)
+        return sim
+
+    def _run_compact_groups(self, parts: list[dict], readout: bool, **run_options):
+        """One Aer run per distinct active-qubit set; returns (per-circuit data, job ids)."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, part in enumerate(parts):
+            groups.setdefault(part["active"], []).append(i)
+        data: list[Any] = [None] * len(parts)
+        job_ids = []
+        for active, indices in groups.items():
+            sim = self._isa_simulator(active, readout)
+            result = sim.run([parts[i]["compact"] for i in indices], **run_options).result()
+            if not result.success:
+                raise TargetError(f"Aer failed on {self.spec}: {result.status}")
+            job_ids.append(str(result.job_id))
+            for j, i in enumerate(indices):
+                data[i] = result.data(j)
+        return data, tuple(job_ids)
+
+    def _exact_isa(self, circuits: list[QuantumCircuit]) -> tuple[list[np.ndarray], list[dict], tuple]:
+        parts = [self._compact_bound(c, measure=False) for c in circuits]
+        worst = max(len(p["active"]) for p in parts)
+        if worst > self.max_exact_qubits:
+            raise TargetError(
+                f"exact noisy simulation of {worst} active qubits on {self.spec} needs "
+                f"{16 * 4**worst / 2**30:.1f} GiB; the limit is max_exact_qubits="
+                f"{self.max_exact_qubits}: use run_isa(...) with sample_method='shots' or raise "
+                "max_exact_qubits"
+            )
+        data, job_ids = self._run_compact_groups(parts, readout=False)
+        noise = self._noise
+        out = []
+        for part, d in zip(parts, data):
+            probs = np.asarray(d["probabilities"], dtype=np.float64)[None, :]
+            probs = apply_confusion(probs, [noise.confusion(q) for q in part["measured"]])
+            index_map = _clbit_index_map(part["measured"], part["clbit_qubit"], part["num_clbits"])
+            out.append(_to_clbit_order(probs, index_map, part["num_clbits"])[0])
+        return out, parts, job_ids
+
+    def exact_isa_probabilities(self, circuits) -> np.ndarray:
+        """Exact noisy outcome distributions ``(B, 2**num_clbits)`` of bound ISA ``circuits``.
+
+        Same model as :meth:`probabilities` (density matrix of the active qubits, readout
+        applied as confusion matrices; delays are not simulated, so idle qubits get no
+        noise). Every circuit must have the same number of clbits.
+        """
+        circuits = as_circuit_list(circuits)
+        widths = {c.num_clbits for c in circuits}
+        if len(widths) > 1:
+            raise TargetError(
+                f"circuits have different numbers of clbits ({sorted(widths)}); "
+                "call exact_isa_probabilities once per clbit width"
+            )
+        self._check_isa(circuits)
+        probs, _, _ = self._exact_isa(circuits)
+        return np.vstack(probs)
+
+    def run_isa(
+        self,
+        circuits,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        """Counts of bound ISA ``circuits`` (e.g. folded ``isa_circuit(c).assign_parameters(x)``).
+
+        Each circuit is compacted to its active qubits (cheap: no transpilation) and run
+        under the device noise model restricted to them; circuits sharing an active set
+        share one Aer run. As in :meth:`sample`, up to
+        :data:`AUTO_EXACT_SAMPLE_MAX_QUBITS` active qubits the counts are a multinomial
+        draw from the exact distribution, above that Aer trajectories with readout error.
+        Delays (e.g. dynamical-decoupling padding) are not simulated: this model has no
+        idle noise, so padding changes results only through the inserted gates' errors.
+        """
+        shots = _check_shots(shots)
+        circuits = as_circuit_list(circuits)
+        self._check_isa(circuits)
+        start = time.perf_counter()
+        method = self.sample_method
+        if method == "auto":
+            worst = max(len(active_and_two_qubit(c)[0]) for c in circuits)
+            method = "exact" if worst <= AUTO_EXACT_SAMPLE_MAX_QUBITS else "shots"
+        if method == "exact":
+            probs, parts, job_ids = self._exact_isa(circuits)
+            rng = _as_rng(seed)
+            counts = tuple(_multinomial_counts(p[None, :], shots, rng)[0] for p in probs)
+            method_name = "density-matrix-multinomial"
+        else:
+            parts = [self._compact_bound(c, measure=True) for c in circuits]
+            run_options: dict[str, Any] = {"shots": shots}
+            sim_seed = resolve_seed(seed)
+            if sim_seed is not None:
+                run_options["seed_simulator"] = sim_seed
+            data, job_ids = self._run_compact_groups(parts, readout=True, **run_options)
+            counts = tuple({int(k, 16): int(v) for k, v in d["counts"].items()} for d in data)
+            method_name = "aer-trajectories"
+        return SampleResult(
+            counts=counts,
+            shots=shots,
+            job_ids=job_ids,
+            wall_time=time.perf_counter() - start,
+            metadata={
+                "target": self.spec,
+                "method": method_name,
+                "num_circuits": len(circuits),
+                "active_qubits": [list(a) for a in sorted({p["active"] for p in parts})],
+                "two_qubit_gates": [p["two_qubit_gates"] for p in parts],
+            },
+        )
+
 
     def describe(self) -> dict[str, Any]:
         import qiskit_aer

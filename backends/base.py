@@ -17,7 +17,7 @@ Specs (see :func:`backends.get_target`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -131,3 +131,132 @@ def resolve_seed(seed: int | np.random.Generator | None) -> int | None:
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**31 - 1))
     return int(seed)
+
+
+# ----------------------------------------------------------------------------- bound ISA circuits
+@runtime_checkable
+class IsaTarget(Target, Protocol):
+    """A target that also runs already-transpiled, bound ISA circuits (``run_isa``).
+
+    Every built-in target implements it; mitigation (folded or padded circuits) needs it.
+    """
+
+    def run_isa(
+        self,
+        circuits: Sequence[QuantumCircuit],
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+    ) -> SampleResult:
+        """Run bound ISA ``circuits`` in one job; ``counts[i]`` belongs to ``circuits[i]``."""
+
+
+#: Instructions accepted in any ISA circuit, whatever the device supports.
+ISA_ALWAYS_ALLOWED = frozenset({"barrier"})
+
+
+def as_circuit_list(circuits: Any) -> list[QuantumCircuit]:
+    """Validate ``circuits`` for ``run_isa``: a non-empty sequence of bound circuits."""
+    if isinstance(circuits, QuantumCircuit):
+        circuits = [circuits]
+    try:
+        circuits = list(circuits)
+    except TypeError:
+        raise TargetError(
+            f"circuits must be a sequence of QuantumCircuit, got {type(circuits).__name__}"
+        ) from None
+    if not circuits:
+        raise TargetError("circuits is empty; pass at least one bound ISA circuit")
+    for i, circuit in enumerate(circuits):
+        if not isinstance(circuit, QuantumCircuit):
+            raise TargetError(
+                f"circuits[{i}] is a {type(circuit).__name__}, not a QuantumCircuit"
+            )
+        if circuit.parameters:
+            names = ", ".join(sorted(p.name for p in circuit.parameters)[:4])
+            raise TargetError(
+                f"circuits[{i}] has unbound parameters ({names}); bind them first with "
+                "circuit.assign_parameters(values)"
+            )
+        if circuit.num_clbits == 0:
+            raise TargetError(
+                f"circuits[{i}] has no classical bits; measure the qubits to read into clbits"
+            )
+    return circuits
+
+
+def supported_instructions(transpiler_target: Any) -> tuple[frozenset, frozenset]:
+    """``(global names, {(name, qargs)})`` the transpiler ``Target`` supports.
+
+    Global names are supported on every qubit tuple (``qargs`` of ``None``).
+    """
+    global_names, pairs = set(), set()
+    for name in transpiler_target.operation_names:
+        qargs_list = transpiler_target.qargs_for_operation_name(name)
+        if qargs_list is None:
+            global_names.add(name)
+            continue
+        for qargs in qargs_list:
+            pairs.add((name, tuple(qargs)))
+    return frozenset(global_names), frozenset(pairs)
+
+
+def isa_violations(
+    circuit: QuantumCircuit, transpiler_target: Any, limit: int = 5, supported=None
+) -> list[str]:
+    """Instructions of ``circuit`` the device cannot run (name or qubits), at most ``limit``.
+
+    ``circuit`` qubit ``i`` is physical qubit ``i``. ``supported`` is a cached
+    :func:`supported_instructions` result of ``transpiler_target``.
+    """
+    global_names, pairs = supported or supported_instructions(transpiler_target)
+    num_qubits = transpiler_target.num_qubits
+    if num_qubits is not None and circuit.num_qubits > num_qubits:
+        return [f"the circuit has {circuit.num_qubits} qubits; the device has {num_qubits}"]
+    qindex = {q: i for i, q in enumerate(circuit.qubits)}
+    bad: list[str] = []
+    for inst in circuit.data:
+        name = inst.operation.name
+        if name in ISA_ALWAYS_ALLOWED or name in global_names:
+            continue
+        qargs = tuple(qindex[q] for q in inst.qubits)
+        if (name, qargs) not in pairs:
+            bad.append(f"{name} on {list(qargs)}")
+            if len(bad) >= limit:
+                break
+    return bad
+
+
+def check_isa(circuits: Sequence[QuantumCircuit], transpiler_target: Any, spec: str, supported=None) -> None:
+    """Raise :class:`TargetError` naming the first circuit with non-ISA instructions."""
+    supported = supported or supported_instructions(transpiler_target)
+    for i, circuit in enumerate(circuits):
+        bad = isa_violations(circuit, transpiler_target, supported=supported)
+        if bad:
+            raise TargetError(
+                f"circuits[{i}] is not an ISA circuit for {spec}: {', '.join(bad)} "
+                f"(supported: {', '.join(sorted(transpiler_target.operation_names))}); "
+                "start from target.isa_circuit(circuit) and translate inserted gates back to the "
+                "device basis (qiskit.transpiler.passes.BasisTranslator)"
+            )
+
+
+def measured_qubits_by_clbit(circuit: QuantumCircuit) -> tuple[int, ...]:
+    """Entry ``c``: the qubit index measured into clbit ``c`` (each clbit exactly once)."""
+    qindex = {q: i for i, q in enumerate(circuit.qubits)}
+    cindex = {c: i for i, c in enumerate(circuit.clbits)}
+    by_clbit: dict[int, int] = {}
+    for inst in circuit.data:
+        if inst.operation.name != "measure":
+            continue
+        (q,), (c,) = inst.qubits, inst.clbits
+        if cindex[c] in by_clbit:
+            raise TargetError(
+                f"clbit {cindex[c]} is measured twice; measure each qubit once into its own clbit"
+            )
+        by_clbit[cindex[c]] = qindex[q]
+    missing = sorted(set(range(circuit.num_clbits)) - set(by_clbit))
+    if missing:
+        raise TargetError(
+            f"clbit(s) {missing} are never measured; measure a qubit into every clbit"
+        )
+    return tuple(by_clbit[c] for c in range(circuit.num_clbits))

@@ -43,8 +43,11 @@ from qiskit import QuantumCircuit
 from .base import (
     SampleResult,
     TargetError,
+    as_circuit_list,
     as_parameter_batch,
+    check_isa,
     circuit_fingerprint,
+    measured_qubits_by_clbit,
     resolve_seed,
 )
 from .devices import load_fake_backend, normalise_device_name
@@ -208,6 +211,58 @@ def transpile_best(
     return best
 
 
+def _merge_options(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """``base`` updated by ``extra``, merging nested dicts one level deep."""
+    out = dict(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def backend_readout_confusion(
+    backend: Any, physical_qubits, prefer_properties: bool
+) -> list[np.ndarray]:
+    """Per-qubit readout confusion ``m[i, k] = P(read k | prepared i)`` from calibration data.
+
+    ``prefer_properties``: use the asymmetric ``prob_meas1_prep0``/``prob_meas0_prep1`` of
+    ``backend.properties()`` when the backend reports them (real devices); otherwise, or
+    when they are missing, the symmetric ``measure`` error of ``backend.target`` (the
+    readout model Aer builds for fake devices). A qubit with neither gets the identity.
+    """
+    target = backend.target
+    props = None
+    if prefer_properties and hasattr(backend, "properties"):
+        try:
+            props = backend.properties()
+        except Exception:  # noqa: BLE001 - calibration is optional; fall back to the target
+            props = None
+    out = []
+    for q in physical_qubits:
+        q = int(q)
+        if not 0 <= q < int(backend.num_qubits):
+            raise TargetError(
+                f"physical qubit {q} is not on {getattr(backend, 'name', 'the device')} "
+                f"(qubits 0..{int(backend.num_qubits) - 1})"
+            )
+        p01 = p10 = None  # P(read 1 | prep 0), P(read 0 | prep 1)
+        if props is not None:
+            try:
+                qprops = props.qubit_property(q)
+                p01 = float(qprops["prob_meas1_prep0"][0])
+                p10 = float(qprops["prob_meas0_prep1"][0])
+            except Exception:  # noqa: BLE001 - not reported for this qubit
+                p01 = p10 = None
+        if p01 is None:
+            inst = target["measure"].get((q,)) if "measure" in target.operation_names else None
+            error = getattr(inst, "error", None)
+            p01 = p10 = float(error) if error else 0.0
+        out.append(np.array([[1.0 - p01, p01], [p10, 1.0 - p10]]))
+    return out
+
+
 def _status_name(status: Any) -> str:
     """``"DONE"`` from a RuntimeJobV2 status string or a qiskit ``JobStatus`` enum."""
     name = getattr(status, "name", status)
@@ -224,6 +279,27 @@ class _DeviceTranspiling:
     """
 
     _prefer = "active"
+    _readout_from_properties = False
+
+    def readout_confusion(self, physical_qubits) -> list[np.ndarray]:
+        """Per-qubit readout confusion ``m[i, k] = P(read k | prepared i)`` (see
+        :func:`backend_readout_confusion`)."""
+        return backend_readout_confusion(
+            self._backend, physical_qubits, prefer_properties=self._readout_from_properties
+        )
+
+    def measured_physical_qubits(self, circuit: QuantumCircuit) -> tuple[int, ...]:
+        """Entry ``c``: the physical qubit read into clbit ``c`` of ``circuit``.
+
+        A circuit as wide as the device is taken as an ISA circuit; a narrower (logical)
+        circuit is transpiled first (:meth:`isa_circuit`).
+        """
+        if circuit.num_qubits != self.num_qubits:
+            circuit = self.isa_circuit(circuit)
+        return measured_qubits_by_clbit(circuit)
+
+    def _check_isa(self, circuits: list[QuantumCircuit]) -> None:
+        check_isa(circuits, self._backend.target, self.spec)
 
     def check_fits(self, num_qubits: int) -> None:
         if num_qubits < 1:
@@ -291,10 +367,11 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         """The fake backend used as the Sampler ``mode``."""
         return self._backend
 
-    def _sampler(self, seed: int | None) -> Any:
+    def _sampler(self, seed: int | None, options: dict[str, Any] | None = None) -> Any:
         from qiskit_ibm_runtime.executor_sampler import Sampler
 
-        sampler = Sampler(mode=self._backend, options=dict(self.sampler_options) or None)
+        options = self.sampler_options if options is None else options
+        sampler = Sampler(mode=self._backend, options=dict(options) or None)
         # Local mode forwards this to AerSamplerV2.from_backend(seed=...) and to the
         # twirling RNG, so a fixed seed reproduces the counts exactly.
         sampler.options.simulator.seed_simulator = seed
@@ -337,6 +414,58 @@ class LocalRuntimeTarget(_DeviceTranspiling):
                 "physical_qubits": _physical_qubits(isa, circuit.num_qubits),
                 "active_qubits": len(active_and_two_qubit(isa)[0]),
                 "two_qubit_gates": active_and_two_qubit(isa)[1],
+                "retries": 0,
+            },
+        )
+
+    def run_isa(
+        self,
+        circuits,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+        *,
+        sampler_options: dict[str, Any] | None = None,
+    ) -> SampleResult:
+        """Bound ISA ``circuits`` as one Sampler job (one PUB per circuit).
+
+        ``sampler_options`` are merged over the target's own for this job only (e.g.
+        ``{"dynamical_decoupling": {"enable": True, "sequence_type": "XX"}}``).
+        """
+        circuits = as_circuit_list(circuits)
+        shots = _check_shots(shots)
+        self._check_isa(circuits)
+        orders = [_clbit_order(c) for c in circuits]
+        sim_seed = resolve_seed(seed)
+        options = _merge_options(self.sampler_options, sampler_options)
+        start = time.perf_counter()
+        job = self._sampler(sim_seed, options).run([(c,) for c in circuits], shots=shots)
+        job_id = str(job.job_id())
+        try:
+            result = job.result()
+        except Exception as exc:  # noqa: BLE001 - re-raised with the job id
+            raise JobFailedError(
+                f"local Sampler job {job_id} on {self.spec} failed: {type(exc).__name__}: {exc}",
+                job_id,
+                "ERROR",
+            ) from exc
+        counts: list[dict[int, int]] = []
+        got_shots = shots
+        for i, order in enumerate(orders):
+            pub_counts, got_shots = counts_from_pub_result(result[i], 1, order)
+            counts.extend(pub_counts)
+        return SampleResult(
+            counts=tuple(counts),
+            shots=got_shots,
+            job_ids=(job_id,),
+            wall_time=time.perf_counter() - start,
+            metadata={
+                "target": self.spec,
+                "backend": self._backend.name,
+                "mode": "local",
+                "seed_simulator": sim_seed,
+                "num_circuits": len(circuits),
+                "two_qubit_gates": [active_and_two_qubit(c)[1] for c in circuits],
+                "sampler_options": options,
                 "retries": 0,
             },
         )
@@ -447,6 +576,8 @@ class _JobRecord:
     physical_qubits: list[int] | None
     events: list[dict[str, Any]] = field(default_factory=list)
     submitted_at: float = 0.0
+    # One clbit order per PUB for run_isa jobs (one bound circuit per PUB); None: one PUB.
+    pub_clbit_orders: list[list[int]] | None = None
 
 
 class IBMTarget(_DeviceTranspiling):
@@ -477,6 +608,7 @@ class IBMTarget(_DeviceTranspiling):
 
     kind = "ibm"
     _prefer = "twoq"  # on hardware, fewest two-qubit gates first
+    _readout_from_properties = True  # asymmetric readout from the device calibration
     noisy = True
     exact = False
     OPTIONS = (
@@ -786,7 +918,65 @@ class IBMTarget(_DeviceTranspiling):
         shots = _check_shots(shots)
         isa = self.isa_circuit(circuit)
         order = _clbit_order(isa)
-        pub = (isa, values)
+        job_id, job, events = self._submit_pubs([(isa, values)], shots, self.sampler_options)
+        self._jobs[job_id] = _JobRecord(
+            job=job,
+            clbit_order=order,
+            num_points=len(values),
+            shots=shots,
+            mode=self._mode_kind,
+            session_id=self._session_id(),
+            physical_qubits=_physical_qubits(isa, circuit.num_qubits),
+            events=events,
+            submitted_at=time.time(),
+        )
+        logger.info("submitted job %s to %s (%s mode)", job_id, self.resolved_name, self._mode_kind)
+        return job_id
+
+    def submit_isa(
+        self,
+        circuits,
+        shots: int,
+        *,
+        sampler_options: dict[str, Any] | None = None,
+    ) -> str:
+        """Submit bound ISA ``circuits`` as one job (one PUB each); returns the job id.
+
+        Same retry and session behaviour as :meth:`submit`; :meth:`fetch` returns one
+        counts dict per circuit. ``sampler_options`` are merged over the target's own
+        for this job only (e.g. ``{"dynamical_decoupling": {"enable": True}}``).
+        """
+        circuits = as_circuit_list(circuits)
+        shots = _check_shots(shots)
+        self._check_isa(circuits)
+        orders = [_clbit_order(c) for c in circuits]
+        options = _merge_options(self.sampler_options, sampler_options)
+        job_id, job, events = self._submit_pubs([(c,) for c in circuits], shots, options)
+        self._jobs[job_id] = _JobRecord(
+            job=job,
+            clbit_order=None,
+            num_points=len(circuits),
+            shots=shots,
+            mode=self._mode_kind,
+            session_id=self._session_id(),
+            physical_qubits=list(measured_qubits_by_clbit(circuits[0])),
+            events=events,
+            submitted_at=time.time(),
+            pub_clbit_orders=orders,
+        )
+        logger.info(
+            "submitted job %s (%d circuits) to %s (%s mode)",
+            job_id,
+            len(circuits),
+            self.resolved_name,
+            self._mode_kind,
+        )
+        return job_id
+
+    def _submit_pubs(
+        self, pubs: list[tuple], shots: int, options: dict[str, Any]
+    ) -> tuple[str, Any, list[dict[str, Any]]]:
+        """Run ``pubs`` through the Sampler with retries; returns (job id, job, retry events)."""
         events: list[dict[str, Any]] = []
         reopened = False
         attempt = 0
@@ -794,8 +984,8 @@ class IBMTarget(_DeviceTranspiling):
             attempt += 1
             mode = self._mode if self._mode is not None else self._backend
             try:
-                sampler = self._sampler_factory(mode, self.sampler_options or None)
-                job = sampler.run([pub], shots=shots)
+                sampler = self._sampler_factory(mode, options or None)
+                job = sampler.run(pubs, shots=shots)
                 job_id = str(job.job_id())
             except Exception as exc:  # noqa: BLE001
                 if self._mode is not None and not reopened and is_session_closed(exc):
@@ -816,20 +1006,7 @@ class IBMTarget(_DeviceTranspiling):
                     else "check the circuit, the options and the backend status"
                 )
                 raise self._wrap(exc, f"submitting to {self.resolved_name} failed", fix) from None
-            break
-        self._jobs[job_id] = _JobRecord(
-            job=job,
-            clbit_order=order,
-            num_points=len(values),
-            shots=shots,
-            mode=self._mode_kind,
-            session_id=self._session_id(),
-            physical_qubits=_physical_qubits(isa, circuit.num_qubits),
-            events=events,
-            submitted_at=time.time(),
-        )
-        logger.info("submitted job %s to %s (%s mode)", job_id, self.resolved_name, self._mode_kind)
-        return job_id
+            return job_id, job, events
 
     def _attach(self, job_id: str, events: list[dict[str, Any]]) -> Any:
         try:
@@ -924,11 +1101,25 @@ class IBMTarget(_DeviceTranspiling):
                 raise self._wrap(exc, f"could not fetch the result of job {job_id}") from None
         if record is not None:
             record.job = job
-        counts, shots = counts_from_pub_result(
-            result[0],
-            record.num_points if record is not None else None,
-            record.clbit_order if record is not None else None,
-        )
+        if record is not None and record.pub_clbit_orders is not None:
+            # A run_isa job: one bound circuit per PUB.
+            pieces = [
+                counts_from_pub_result(result[i], 1, order)
+                for i, order in enumerate(record.pub_clbit_orders)
+            ]
+            counts = tuple(c for piece, _ in pieces for c in piece)
+            shots = pieces[-1][1]
+        elif record is None and len(result) > 1:
+            # Re-attached by id without a record: every PUB, registers in clbit order.
+            pieces = [counts_from_pub_result(result[i]) for i in range(len(result))]
+            counts = tuple(c for piece, _ in pieces for c in piece)
+            shots = pieces[-1][1]
+        else:
+            counts, shots = counts_from_pub_result(
+                result[0],
+                record.num_points if record is not None else None,
+                record.clbit_order if record is not None else None,
+            )
         return SampleResult(
             counts=counts,
             shots=shots,
@@ -945,6 +1136,26 @@ class IBMTarget(_DeviceTranspiling):
                 "retry_events": list(events),
                 "seed": None,
             },
+        )
+
+    def run_isa(
+        self,
+        circuits,
+        shots: int,
+        seed: int | np.random.Generator | None = None,
+        *,
+        sampler_options: dict[str, Any] | None = None,
+    ) -> SampleResult:
+        """``submit_isa`` + wait + ``fetch``. ``seed`` is ignored: hardware shots are not seedable."""
+        start = time.perf_counter()
+        job_id = self.submit_isa(circuits, shots, sampler_options=sampler_options)
+        result = self.fetch(job_id)
+        return SampleResult(
+            counts=result.counts,
+            shots=result.shots,
+            job_ids=result.job_ids,
+            wall_time=time.perf_counter() - start,
+            metadata={**result.metadata, "num_circuits": len(result.counts)},
         )
 
     def sample(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -11,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learned warm starts for QAOA Max-Cut on IBM devices.")
-console = Console()
+# Tables are wide; when output is not a terminal (logs, CI) do not squeeze them to 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _fail(message: str) -> None:
@@ -92,8 +94,220 @@ def evaluate(
         console.print(f"rows written to {out}")
 
 
+# ---------------------------------------------------------------------------- runs and jobs
+jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs.")
+app.add_typer(jobs_app, name="jobs")
+
+LEDGER_OPTION = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)")
+
+
+def _run_errors():
+    from backends import TargetError
+    from hybrid.config import ConfigError
+    from hybrid.ledger import LedgerError
+    from hybrid.meta import CheckpointError
+    from hybrid.problems import ProblemError
+
+    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError)
+
+
+def _print_results(report: dict) -> None:
+    table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
+    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
+        table.add_column(col, justify="right")
+    for g in report["graphs"]:
+        table.add_row(
+            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", f"{g['ar_init']:.4f}", f"{g['ar_final']:.4f}",
+            f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
+            "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
+        )
+    console.print(table)
+    if report.get("path"):
+        console.print(f"results: {report['path']}")
+
+
+@app.command()
+def run(
+    config: Optional[Path] = typer.Option(None, "-c", "--config", help="run YAML (flags override it)"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
+    backend: Optional[str] = typer.Option(None, "--backend", help="ideal, aer, fake:<dev>, local:<dev>, ibm:<backend>"),
+    init: Optional[str] = typer.Option(None, "--init", help="learned[:NAME], fixed, tqa, interp, random"),
+    p: Optional[int] = typer.Option(None, "--p", help="QAOA depth"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
+    mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, zne+rem"),
+    shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
+    ledger: Optional[Path] = LEDGER_OPTION,
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
+) -> None:
+    """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
+    from hybrid.config import parse_config
+    from hybrid.ledger import Ledger
+    from hybrid.runs import RunConfig, execute_run, start_run
+
+    try:
+        base = {}
+        if config is not None:
+            import yaml
+
+            from hybrid.config import ConfigError
+
+            if not config.exists():
+                raise ConfigError(f"config file {str(config)!r} does not exist")
+            base = yaml.safe_load(config.read_text()) or {}
+        flags = {
+            "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
+            "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "seed": seed,
+            "out": str(out) if out else None,
+        }
+        merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
+        if "graphs" not in merged:
+            _fail("give --graphs FILE.json (or a config with 'graphs')")
+        cfg = parse_config(merged, RunConfig, where=str(config or "flags"))
+        with Ledger(ledger) as led:
+            rid = start_run(cfg, led, run_id)
+            console.print(f"run id: {rid} (ledger {led.path})")
+            report = execute_run(led, rid, progress=lambda m: console.print(m))
+    except _run_errors() as exc:
+        _fail(str(exc))
+    _print_results(report)
+
+
+@app.command()
+def submit(
+    spec: Path = typer.Argument(..., help="job spec YAML (see jobs/)"),
+    ledger: Optional[Path] = LEDGER_OPTION,
+    detach: Optional[bool] = typer.Option(None, "--detach/--foreground", help="default: detach for ibm: targets"),
+    run_id: Optional[str] = typer.Option(None, "--run-id"),
+) -> None:
+    """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
+    import subprocess
+
+    from hybrid.ledger import Ledger
+    from hybrid.runs import execute_run, load_run_config, start_run
+
+    try:
+        cfg = load_run_config(spec)
+        with Ledger(ledger) as led:
+            rid = start_run(cfg, led, run_id)
+            path = led.path
+            background = detach if detach is not None else cfg.backend.startswith("ibm:")
+            if not background:
+                console.print(f"run id: {rid}")
+                report = execute_run(led, rid, progress=lambda m: console.print(m))
+                _print_results(report)
+                return
+    except _run_errors() as exc:
+        _fail(str(exc))
+    log_dir = Path(path).parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"{rid}.log", "ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "hybrid.cli", "jobs", "resume", rid, "--ledger", str(path)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    console.print(f"submitted run {rid}; follow it with `hybrid jobs show {rid}` (log: {log_dir / (rid + '.log')})")
+
+
+@jobs_app.command("list")
+def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
+    """Every run in the ledger."""
+    from hybrid.ledger import Ledger
+
+    with Ledger(ledger) as led:
+        rows = led.runs()
+    table = Table(title=f"runs ({len(rows)})")
+    for col in ("run id", "created", "status", "target", "graphs done", "evaluations", "jobs"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["run_id"], r["created"], r["status"], r["target"], str(r["graphs_done"]), str(r["evaluations"]), str(r["jobs"]))
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
+    """A run's spec, progress, hardware jobs and results so far."""
+    from hybrid.ledger import Ledger, LedgerError
+
+    try:
+        with Ledger(ledger) as led:
+            run_row = led.run(run_id)
+            evaluations = led.evaluations(run_id)
+            jobs = led.jobs(run_id)
+            results = led.results(run_id)
+    except LedgerError as exc:
+        _fail(str(exc))
+    console.print(f"[bold]{run_id}[/bold]: {run_row['status']} on {run_row['target']} (created {run_row['created']})")
+    if run_row["error"]:
+        console.print(f"[red]{run_row['error']}[/red]")
+    console.print_json(json.dumps(run_row["spec"]))
+    done = sum(e["status"] == "done" for e in evaluations)
+    console.print(f"oracle calls recorded: {done} done, {len(evaluations) - done} pending; graphs finished: {len(results)}")
+    if jobs:
+        table = Table(title="hardware jobs")
+        for col in ("job id", "graph", "call", "status", "updated"):
+            table.add_column(col)
+        for j in jobs:
+            table.add_row(j["job_id"], j["graph"], str(j["idx"]), j["status"], j["updated"])
+        console.print(table)
+    for key, res in results.items():
+        console.print(f"  {key}: AR {res['ar_init']:.4f} -> {res['ar_final']:.4f}, ideal {res['ideal_ar_final']:.4f}")
+
+
+@jobs_app.command("fetch")
+def jobs_fetch(
+    run_id: str,
+    ledger: Optional[Path] = LEDGER_OPTION,
+    out: Optional[Path] = typer.Option(None, "--out", help="write the results JSON here (default: the run's out dir)"),
+) -> None:
+    """Write a run's results JSON from the ledger, and report the state of its hardware jobs."""
+    from hybrid.ledger import Ledger
+    from hybrid.runs import results_report, write_results
+
+    try:
+        with Ledger(ledger) as led:
+            jobs = led.jobs(run_id)
+            pending = [j for j in jobs if j["status"] == "submitted"]
+            if pending and led.run(run_id)["target"].startswith("ibm:"):
+                from backends import get_target
+
+                target = get_target(led.run(run_id)["target"])
+                for j in pending:
+                    console.print(f"job {j['job_id']}: {target.status(j['job_id'])}")
+            if out is None:
+                report = write_results(led, run_id)
+            else:
+                report = results_report(led, run_id)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(report, indent=1, default=str))
+                report["path"] = str(out)
+    except _run_errors() as exc:
+        _fail(str(exc))
+    console.print(f"{run_id}: {report['status']}, {len(report['graphs'])} graph(s) finished, {len(pending)} job(s) pending")
+    _print_results(report)
+
+
+@jobs_app.command("resume")
+def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
+    """Continue a run: recorded calls are replayed, accepted jobs re-attached by id, the rest run."""
+    from hybrid.ledger import Ledger
+    from hybrid.runs import execute_run
+
+    try:
+        with Ledger(ledger) as led:
+            report = execute_run(led, run_id, progress=lambda m: console.print(m))
+    except _run_errors() as exc:
+        _fail(str(exc))
+    _print_results(report)
+
+
 def main() -> None:  # pragma: no cover
     app()
+
+
+if __name__ == "__main__":  # python -m hybrid.cli (used for detached submissions)
+    main()
 
 
 @app.command("meta-train")

@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
 
-from .ansatz import qaoa_circuit, split_params, weight_scale
+from .ansatz import qaoa_circuit, weight_scale
 from .problems import MaxCutProblem, ProblemError, as_rng
 
 #: Largest n simulated as a full statevector by the ideal oracle.
@@ -371,10 +371,35 @@ class SampledOracle:
         self.shots, self.cvar_alpha, self.fd_step = int(shots), float(cvar_alpha), float(fd_step)
         self.circuit = qaoa_circuit(problem, p, measure=True)
 
-    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
+    @property
+    def supports_jobs(self) -> bool:
+        """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
+        return hasattr(self.target, "submit") and hasattr(self.target, "fetch")
+
+    def evaluate(
+        self,
+        params: Any,
+        seed: int | np.random.Generator | None = None,
+        *,
+        on_submit: Callable[[str], None] | None = None,
+        attach_job: str | None = None,
+    ) -> Evaluation:
+        """Sample a parameter batch in one job.
+
+        With a job-based target, ``on_submit(job_id)`` is called the moment the job is
+        accepted (before waiting), and ``attach_job`` fetches an earlier job by id
+        instead of submitting anything.
+        """
         start = time.perf_counter()
         batch = _as_batch(params, self.p)
-        result = self.target.sample(self.circuit, batch, self.shots, seed=seed)
+        if attach_job is not None:
+            result = self.target.fetch(attach_job)
+        elif on_submit is not None and self.supports_jobs:
+            job_id = self.target.submit(self.circuit, batch, self.shots)
+            on_submit(job_id)
+            result = self.target.fetch(job_id)
+        else:
+            result = self.target.sample(self.circuit, batch, self.shots, seed=seed)
         stats = [counts_statistics(self.problem, c, self.cvar_alpha) for c in result.counts]
         best = max(stats, key=lambda s: s["best_cut"])
         return Evaluation(
@@ -390,8 +415,8 @@ class SampledOracle:
             metadata=dict(result.metadata),
         )
 
-    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
-        return _fd_value_and_grad(self, theta, self.fd_step, "central", seed)
+    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None, **job_hooks):
+        return _fd_value_and_grad(self, theta, self.fd_step, "central", seed, **job_hooks)
 
 
 # ---------------------------------------------------------------------------- exact noisy
@@ -422,7 +447,7 @@ class NoisyExactOracle:
         return _fd_value_and_grad(self, theta, self.fd_step, self.fd_mode, seed)
 
 
-def _fd_value_and_grad(oracle, theta: Any, step: float, mode: str, seed):
+def _fd_value_and_grad(oracle, theta: Any, step: float, mode: str, seed, **job_hooks):
     theta = _as_batch(theta, oracle.p)[0]
     dim = theta.size
     shifts = np.eye(dim) * step
@@ -430,7 +455,7 @@ def _fd_value_and_grad(oracle, theta: Any, step: float, mode: str, seed):
         points = np.vstack([theta[None, :], theta + shifts, theta - shifts])
     else:
         points = np.vstack([theta[None, :], theta + shifts])
-    ev = oracle.evaluate(points, seed=seed)
+    ev = oracle.evaluate(points, seed=seed, **job_hooks)
     e = ev.energies
     if mode == "central":
         grad = (e[1 : 1 + dim] - e[1 + dim :]) / (2 * step)
