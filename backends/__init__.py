@@ -28,6 +28,7 @@ __all__ = [
     "Target",
     "TargetError",
     "available_targets",
+    "cached_target",
     "fake_device_names",
     "get_target",
     "load_fake_backend",
@@ -79,6 +80,16 @@ def get_target(spec: str, **options: Any) -> Target:
     from .runtime import IBMTarget
 
     return IBMTarget(arg, **options)
+
+
+_CACHED: dict[str, Target] = {}
+
+
+def cached_target(spec: str) -> Target:
+    """One target object per spec in this process, so transpilations and noise models are reused."""
+    if spec not in _CACHED:
+        _CACHED[spec] = get_target(spec)
+    return _CACHED[spec]
 
 
 def available_targets() -> list[dict[str, Any]]:

@@ -327,6 +327,7 @@ def compare(
     shots: Optional[int] = typer.Option(None, "--shots", help="default: exact where the target allows it"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for compare.json, compare.csv and figures/"),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local (default), ray or ray:ADDRESS"),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the figures into OUT/figures"),
 ) -> None:
     """Noisy vs mitigated vs ideal: run the grid, re-score exactly, write table and figures."""
@@ -334,6 +335,7 @@ def compare(
 
     from hybrid.compare import CompareConfig, run_compare
     from hybrid.config import ConfigError, parse_config
+    from hybrid.executors import ExecutorError
 
     try:
         base = {}
@@ -348,13 +350,14 @@ def compare(
             "inits": split(init) if init else None,
             "ps": [int(x) for x in split(p)] if p else None,
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
+            "executor": executor,
         }
         merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
         if "graphs" not in merged:
             _fail("give --graphs FILE.json (or a config with 'graphs')")
         cfg = parse_config(merged, CompareConfig, where=str(config or "flags"))
         report = run_compare(cfg)
-    except _run_errors() as exc:
+    except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))
     _print_summary(report, f"compare ({len(report['cells'])} runs, {report['wall_time']:.0f} s)")
     console.print(f"table: {Path(cfg.out) / 'compare.csv'}, report: {Path(cfg.out) / 'compare.json'}")
@@ -406,22 +409,24 @@ def meta_train(
     resume: bool = typer.Option(False, "--resume", help="continue from OUT/checkpoint.pt"),
     out: Optional[Path] = typer.Option(None, "--out", help="override the config's out directory"),
     device: Optional[str] = typer.Option(None, "--device", help="override the config's device (cpu, cuda)"),
+    executor: Optional[str] = typer.Option(None, "--executor", help="local, ray or ray:ADDRESS (noisy-stage oracle calls)"),
     ship: Optional[str] = typer.Option(None, "--ship", help="copy the best model into the package as NAME"),
 ) -> None:
     """Meta-train a sequence model (ideal and/or noisy fake-device oracle)."""
     from hybrid.config import ConfigError, MetaConfig, load_config
+    from hybrid.executors import ExecutorError
     from hybrid.meta import CheckpointError, ship_model, train
 
     try:
         cfg = load_config(config, MetaConfig)
-        overrides = {k: v for k, v in (("out", str(out) if out else None), ("device", device)) if v}
+        overrides = {k: v for k, v in (("out", str(out) if out else None), ("device", device), ("executor", executor)) if v}
         if overrides:
             cfg = cfg.model_copy(update=overrides)
         ckpt = Path(cfg.out) / "checkpoint.pt"
         if resume and not ckpt.exists():
             _fail(f"--resume: no checkpoint at {ckpt}; start without --resume")
         result = train(cfg, resume=ckpt if resume else None, log=lambda m: None)
-    except (ConfigError, CheckpointError) as exc:
+    except (ConfigError, CheckpointError, ExecutorError) as exc:
         _fail(str(exc))
     console.print(
         f"best validation AR {result.best_validation_ar:.4f} in {result.wall_time:.0f} s "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from pydantic import Field
@@ -49,6 +49,7 @@ class CompareConfig(_Strict):
     shots: int | None = None  # None: exact where the target allows it
     seed: int = 0
     out: str = "results/compare"
+    executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
     landscape: LandscapeConfig = Field(default_factory=LandscapeConfig)
 
 
@@ -89,22 +90,12 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     return units
 
 
-_TARGETS: dict[str, Any] = {}
-
-
-def _target(spec: str):
-    """One target object per spec and process (keeps transpilation caches warm)."""
-    from backends import get_target
-
-    if spec not in _TARGETS:
-        _TARGETS[spec] = get_target(spec)
-    return _TARGETS[spec]
-
-
 def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
+    from backends import cached_target
+
     from .evaluate import DEFAULT_SHOTS, make_oracle
 
-    target = _target(spec)
+    target = cached_target(spec)
     if mitigation == "none":
         return make_oracle(problem, p, target, shots=shots)
     from .mitigation import make_mitigated_oracle
@@ -217,7 +208,9 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         "starts": starts,
     }
     if with_noisy and spec != "ideal":
-        target = _target(spec)
+        from backends import cached_target
+
+        target = cached_target(spec)
         if getattr(target, "exact", False):
             noisy = make_oracle(problem, 1, target).evaluate(grid).energies.reshape(points, points) / problem.max_cut
             out["noisy"] = noisy.tolist()
@@ -228,13 +221,18 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
 def run_compare(
     cfg: CompareConfig,
     *,
-    executor: Callable[[Sequence[dict[str, Any]], Callable[[], None]], list[dict[str, Any]]] | None = None,
+    executor=None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the grid (in process by default), add landscapes, write JSON + CSV, return the report."""
+    """Run the grid (``cfg.executor``, in process by default), add landscapes, write JSON + CSV."""
     from rich.progress import Progress
 
+    from .executors import get_executor
     from .problems import MaxCutProblem
+
+    own_executor = executor is None
+    if own_executor:
+        executor = get_executor(cfg.executor)
 
     started = time.perf_counter()
     units = make_units(cfg)
@@ -244,13 +242,11 @@ def run_compare(
     with Progress(disable=not progress) as bar:
         task = bar.add_task("compare", total=len(units) + extra)
         advance = lambda: bar.advance(task)  # noqa: E731
-        if executor is None:
-            cells = []
-            for unit in units:
-                cells.append(run_unit(unit))
-                advance()
-        else:
-            cells = executor(units, advance)
+        try:
+            cells = executor.map_units(run_unit, units, advance)
+        finally:
+            if own_executor:
+                executor.shutdown()
         landscapes = []
         if extra:
             noisy_specs = [split_label(lbl)[0] for lbl in cfg.backends if split_label(lbl)[0] != "ideal"]

@@ -80,6 +80,7 @@ class MetaConfig(_Strict):
     seed: int = 0
     device: str = "cpu"
     threads: int = 1
+    executor: str = "local"  # local, ray or ray:ADDRESS: where noisy-stage oracle calls run
     out: str = "runs/meta"
 
     @field_validator("p", "steps")

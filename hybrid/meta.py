@@ -20,6 +20,7 @@ meta-training config, so they describe themselves.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -33,7 +34,7 @@ import torch
 
 from .ansatz import fixed_angle_params, register_strategy, tqa_params, weight_scale
 from .config import ConfigError, MetaConfig, StageConfig, parse_config
-from .evaluate import NoisyExactOracle, StackedIdealOracle
+from .evaluate import StackedIdealOracle
 from .problems import (
     MaxCutProblem,
     as_rng,
@@ -123,17 +124,16 @@ def feature_matrix(problems: Sequence[MaxCutProblem]) -> torch.Tensor:
 
 
 class _FiniteDifferenceCuts(torch.autograd.Function):
-    """Expected cuts of exact (non-differentiable) oracles with finite-difference gradients."""
+    """Expected cuts from exact, non-differentiable oracles, with their finite-difference gradients.
+
+    ``compute(thetas)`` returns ``(values, grads)`` as arrays for a ``(G, 2p)`` batch.
+    """
 
     @staticmethod
-    def forward(ctx, theta: torch.Tensor, oracles: list) -> torch.Tensor:  # type: ignore[override]
-        values, grads = [], []
-        for g, oracle in enumerate(oracles):
-            value, grad, _ = oracle.value_and_grad(theta[g].detach().cpu().numpy())
-            values.append(value)
-            grads.append(grad)
-        ctx.save_for_backward(torch.tensor(np.array(grads), dtype=theta.dtype, device=theta.device))
-        return torch.tensor(values, dtype=theta.dtype, device=theta.device)
+    def forward(ctx, theta: torch.Tensor, compute: Callable) -> torch.Tensor:  # type: ignore[override]
+        values, grads = compute(theta.detach().cpu().numpy())
+        ctx.save_for_backward(torch.as_tensor(np.asarray(grads), dtype=theta.dtype, device=theta.device))
+        return torch.as_tensor(np.asarray(values), dtype=theta.dtype, device=theta.device)
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
@@ -142,27 +142,35 @@ class _FiniteDifferenceCuts(torch.autograd.Function):
 
 
 class EpisodeOracle:
-    """Expected cuts of a list of graphs at actual parameters ``(G, 2p)``, differentiable."""
+    """Expected cuts of a list of graphs at actual parameters ``(G, 2p)``, differentiable.
 
-    def __init__(self, problems: Sequence[MaxCutProblem], p: int, spec: str = "ideal", *, device="cpu", target=None):
+    ``ideal``: one batched exact statevector. ``fake:<device>``: exact noisy oracle
+    calls (value and finite-difference gradient per graph) through ``executor``
+    (:mod:`hybrid.executors`: in process, or spread over Ray workers).
+    """
+
+    def __init__(self, problems: Sequence[MaxCutProblem], p: int, spec: str = "ideal", *, device="cpu", executor=None):
         self.problems, self.p, self.spec = list(problems), p, spec
         if spec == "ideal":
             self._stacked = StackedIdealOracle(self.problems, p, device=device)
-            self._oracles = None
-        else:
-            if target is None:
-                from backends import get_target
+            return
+        from backends import cached_target
 
-                target = get_target(spec)
-            if not getattr(target, "exact", False):
-                raise ConfigError(f"meta-training oracle {spec!r} has no exact mode; use ideal or fake:<device>")
-            self._oracles = [NoisyExactOracle(g, p, target) for g in self.problems]
-            self._stacked = None
+        if not getattr(cached_target(spec), "exact", False):
+            raise ConfigError(f"meta-training oracle {spec!r} has no exact mode; use ideal or fake:<device>")
+        from .executors import LocalExecutor
+
+        self._stacked = None
+        self._executor = executor or LocalExecutor()
+        self._graphs = [g.to_dict() for g in self.problems]
+
+    def _compute(self, thetas: np.ndarray):
+        return self._executor.value_and_grads(self._graphs, self.p, self.spec, thetas)
 
     def __call__(self, theta: torch.Tensor) -> torch.Tensor:
         if self._stacked is not None:
             return self._stacked.expectation(theta)
-        return _FiniteDifferenceCuts.apply(theta, self._oracles)
+        return _FiniteDifferenceCuts.apply(theta, self._compute)
 
 
 @dataclass
@@ -280,18 +288,27 @@ class TrainingResult:
     parameter_count: int
 
 
+@contextlib.contextmanager
+def _shut_down_after(executor):
+    try:
+        yield executor
+    finally:
+        if executor is not None:
+            executor.shutdown()
+
+
 def _cosine_lr(stage: StageConfig, it: int) -> float:
     frac = min(it / max(stage.iterations - 1, 1), 1.0)
     return stage.lr_final + 0.5 * (stage.lr - stage.lr_final) * (1 + math.cos(math.pi * frac))
 
 
-def validate(model, graphs: Sequence[MaxCutProblem], cfg: MetaConfig, oracle_spec: str = "ideal", target=None) -> float:
+def validate(model, graphs: Sequence[MaxCutProblem], cfg: MetaConfig, oracle_spec: str = "ideal", executor=None) -> float:
     """Mean AR of the last Phase I proposal on ``graphs``."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        oracle = EpisodeOracle(graphs, cfg.p, oracle_spec, device=device, target=target)
+        oracle = EpisodeOracle(graphs, cfg.p, oracle_spec, device=device, executor=executor)
         ar = rollout(model, graphs, oracle, cfg).ratios[-1].mean().item()
     model.train(was_training)
     return float(ar)
@@ -367,7 +384,12 @@ def train(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, disable=not progress, transient=False) as bar:
+    executor = None
+    if any(stage.oracle != "ideal" for stage in cfg.stages[stage_index:]):
+        from .executors import get_executor
+
+        executor = get_executor(cfg.executor)
+    with Progress(*columns, disable=not progress, transient=False) as bar, _shut_down_after(executor):
         while stage_index < len(cfg.stages):
             stage = cfg.stages[stage_index]
             pool = [g for g in train_set if stage.max_n is None or g.n <= stage.max_n]
@@ -376,11 +398,6 @@ def train(
             if stage.pool_size is not None and stage.pool_size < len(pool):
                 chosen = np.random.default_rng(cfg.seed + stage_index).choice(len(pool), stage.pool_size, replace=False)
                 pool = [pool[i] for i in sorted(chosen)]
-            target = None
-            if stage.oracle != "ideal":
-                from backends import get_target
-
-                target = get_target(stage.oracle)
             if iteration == 0:  # each stage selects its best weights by its own validation
                 best_ar, bad = -math.inf, 0
             optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr)
@@ -395,7 +412,7 @@ def train(
                     group["lr"] = _cosine_lr(stage, iteration)
                 idx = rng.choice(len(pool), size=min(stage.batch_size, len(pool)), replace=False)
                 batch = [pool[i] for i in idx]
-                oracle = EpisodeOracle(batch, cfg.p, stage.oracle, device=device, target=target)
+                oracle = EpisodeOracle(batch, cfg.p, stage.oracle, device=device, executor=executor)
                 ro = rollout(model, batch, oracle, cfg)
                 loss = meta_loss(ro.ratios, cfg.loss)
                 optimizer.zero_grad()
@@ -411,7 +428,7 @@ def train(
                     "lr": optimizer.param_groups[0]["lr"],
                 }
                 if iteration % cfg.validation.every == 0 or iteration == stage.iterations:
-                    val_ar = validate(model, stage_val, cfg, val_spec, target=target)
+                    val_ar = validate(model, stage_val, cfg, val_spec, executor=executor)
                     record["val_ar"] = val_ar
                     if val_ar > best_ar + 1e-6:
                         best_ar, bad = val_ar, 0
