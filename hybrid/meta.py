@@ -437,7 +437,7 @@ def train(
                         bad += 1
                     bar.update(task, val=val_ar)
                     if log:
-                        log(f"{stage.name} it {iteration}: loss {float(loss):.4f} val AR {val_ar:.4f}")
+                        log(f"{stage.name} it {iteration}: loss {loss.item():.4f} val AR {val_ar:.4f}")
                     history.append(record)
                     checkpoint(stage_index, iteration, optimizer)
                     if bad >= cfg.validation.patience:
