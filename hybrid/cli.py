@@ -111,6 +111,23 @@ def _run_errors():
     return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError)
 
 
+def _config_with_flags(config: Optional[Path], flags: dict, cls):
+    """A validated config from an optional YAML file, with the flags that were given on top."""
+    import yaml
+
+    from hybrid.config import ConfigError, parse_config
+
+    base = {}
+    if config is not None:
+        if not config.exists():
+            raise ConfigError(f"config file {str(config)!r} does not exist")
+        base = yaml.safe_load(config.read_text()) or {}
+    merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
+    if "graphs" not in merged:
+        raise ConfigError("give --graphs FILE.json (or a config with 'graphs')")
+    return parse_config(merged, cls, where=str(config or "flags"))
+
+
 def _print_results(report: dict) -> None:
     table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
     for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
@@ -142,29 +159,16 @@ def run(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
-    from hybrid.config import parse_config
     from hybrid.ledger import Ledger
     from hybrid.runs import RunConfig, execute_run, start_run
 
     try:
-        base = {}
-        if config is not None:
-            import yaml
-
-            from hybrid.config import ConfigError
-
-            if not config.exists():
-                raise ConfigError(f"config file {str(config)!r} does not exist")
-            base = yaml.safe_load(config.read_text()) or {}
         flags = {
             "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
             "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "seed": seed,
             "out": str(out) if out else None,
         }
-        merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
-        if "graphs" not in merged:
-            _fail("give --graphs FILE.json (or a config with 'graphs')")
-        cfg = parse_config(merged, RunConfig, where=str(config or "flags"))
+        cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:
             rid = start_run(cfg, led, run_id)
             console.print(f"run id: {rid} (ledger {led.path})")
@@ -331,18 +335,10 @@ def compare(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the figures into OUT/figures"),
 ) -> None:
     """Noisy vs mitigated vs ideal: run the grid, re-score exactly, write table and figures."""
-    import yaml
-
     from hybrid.compare import CompareConfig, run_compare
-    from hybrid.config import ConfigError, parse_config
     from hybrid.executors import ExecutorError
 
     try:
-        base = {}
-        if config is not None:
-            if not config.exists():
-                raise ConfigError(f"config file {str(config)!r} does not exist")
-            base = yaml.safe_load(config.read_text()) or {}
         split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
         flags = {
             "graphs": str(graphs) if graphs else None,
@@ -352,10 +348,7 @@ def compare(
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
             "executor": executor,
         }
-        merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
-        if "graphs" not in merged:
-            _fail("give --graphs FILE.json (or a config with 'graphs')")
-        cfg = parse_config(merged, CompareConfig, where=str(config or "flags"))
+        cfg = _config_with_flags(config, flags, CompareConfig)
         report = run_compare(cfg)
     except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))

@@ -20,6 +20,27 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 
 
+class AscentStep:
+    """One SGD or Adam step of gradient *ascent* (the expected cut is maximised)."""
+
+    def __init__(self, optimizer: str, lr: float, size: int):
+        self.optimizer, self.lr = optimizer, lr
+        self.m = np.zeros(size)
+        self.v = np.zeros(size)
+        self.k = 0
+
+    def __call__(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        self.k += 1
+        if self.optimizer == "sgd":
+            return theta + self.lr * grad
+        b1, b2 = ADAM_BETAS
+        self.m = b1 * self.m + (1 - b1) * grad
+        self.v = b2 * self.v + (1 - b2) * grad**2
+        m_hat = self.m / (1 - b1**self.k)
+        v_hat = self.v / (1 - b2**self.k)
+        return theta + self.lr * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+
+
 @dataclass(frozen=True)
 class DescentResult:
     theta: np.ndarray  # final parameters
@@ -62,17 +83,10 @@ def descend(
     theta = np.array(theta0, dtype=float)
     value, grad, _ = oracle.value_and_grad(theta, seed=seed)
     thetas, energies = [theta.copy()], [value]
-    m = np.zeros_like(theta)
-    v = np.zeros_like(theta)
+    step = AscentStep(optimizer, lr, theta.size)
     converged = False
-    for k in range(1, max_steps + 1):
-        if optimizer == "sgd":
-            theta = theta + lr * grad
-        else:
-            b1, b2 = ADAM_BETAS
-            m = b1 * m + (1 - b1) * grad
-            v = b2 * v + (1 - b2) * grad**2
-            theta = theta + lr * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + ADAM_EPS)
+    for _ in range(max_steps):
+        theta = step(theta, grad)
         value, grad, _ = oracle.value_and_grad(theta, seed=seed)
         thetas.append(theta.copy())
         energies.append(value)
@@ -264,11 +278,9 @@ def optimize_graph(
     converged = False
 
     if name in ("adam", "sgd") and steps > 0:
-        rate = lr if lr is not None else DEFAULT_LR[name]
-        m = np.zeros_like(theta)
-        v = np.zeros_like(theta)
+        step = AscentStep(name, lr if lr is not None else DEFAULT_LR[name], theta.size)
         prev = None
-        for k in range(1, steps + 1):
+        for _ in range(steps):
             if track.exhausted():
                 break
             value, grad = track.value_and_grad(theta, "phase2")
@@ -276,13 +288,7 @@ def optimize_graph(
                 converged = True
                 break
             prev = value
-            if name == "sgd":
-                theta = theta + rate * grad
-            else:
-                b1, b2 = ADAM_BETAS
-                m = b1 * m + (1 - b1) * grad
-                v = b2 * v + (1 - b2) * grad**2
-                theta = theta + rate * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + ADAM_EPS)
+            theta = step(theta, grad)
     elif name == "spsa" and steps > 0:
         for k in range(steps):
             if track.exhausted():
