@@ -377,6 +377,19 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         sampler.options.simulator.seed_simulator = seed
         return sampler
 
+    def _run_job(self, pubs: list, shots: int, seed: int | None, options: dict[str, Any] | None = None):
+        """One local Sampler job: its result and id; a failure is raised with the job id."""
+        job = self._sampler(seed, options).run(pubs, shots=shots)
+        job_id = str(job.job_id())
+        try:
+            return job.result(), job_id
+        except Exception as exc:  # noqa: BLE001 - re-raised with the job id
+            raise JobFailedError(
+                f"local Sampler job {job_id} on {self.spec} failed: {type(exc).__name__}: {exc}",
+                job_id,
+                "ERROR",
+            ) from exc
+
     def sample(
         self,
         circuit: QuantumCircuit,
@@ -390,16 +403,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         order = _clbit_order(isa)
         sim_seed = resolve_seed(seed)
         start = time.perf_counter()
-        job = self._sampler(sim_seed).run([(isa, values)], shots=shots)
-        job_id = str(job.job_id())
-        try:
-            result = job.result()
-        except Exception as exc:  # noqa: BLE001 - re-raised with the job id
-            raise JobFailedError(
-                f"local Sampler job {job_id} on {self.spec} failed: {type(exc).__name__}: {exc}",
-                job_id,
-                "ERROR",
-            ) from exc
+        result, job_id = self._run_job([(isa, values)], shots, sim_seed)
         counts, got_shots = counts_from_pub_result(result[0], len(values), order)
         return SampleResult(
             counts=counts,
@@ -438,16 +442,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         sim_seed = resolve_seed(seed)
         options = _merge_options(self.sampler_options, sampler_options)
         start = time.perf_counter()
-        job = self._sampler(sim_seed, options).run([(c,) for c in circuits], shots=shots)
-        job_id = str(job.job_id())
-        try:
-            result = job.result()
-        except Exception as exc:  # noqa: BLE001 - re-raised with the job id
-            raise JobFailedError(
-                f"local Sampler job {job_id} on {self.spec} failed: {type(exc).__name__}: {exc}",
-                job_id,
-                "ERROR",
-            ) from exc
+        result, job_id = self._run_job([(c,) for c in circuits], shots, sim_seed, options)
         counts: list[dict[int, int]] = []
         got_shots = shots
         for i, order in enumerate(orders):
