@@ -37,7 +37,7 @@ TINY = {
     "steps": 4,
     "seed": SEED,
 }
-SHIPPED = ("default", "default-p2", "default-p3", "lstm")
+SHIPPED = ("default", "default-p2", "default-p3", "lstm", "lstm-torino", "qk_lstm", "qlstm", "qfwp")
 
 
 def tiny_config(tmp_path, **changes) -> MetaConfig:
