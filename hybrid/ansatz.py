@@ -85,6 +85,35 @@ def qaoa_circuit(problem: MaxCutProblem, p: int, *, measure: bool = True) -> Qua
     return qc
 
 
+def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, np.ndarray]:
+    """QAOA with one free angle per rotation gate, and the Jacobian ``d phi / d theta``.
+
+    Gate ``g`` is ``RZZ(phi_g)`` or ``RX(phi_g)``; at ``phi = J.T @ theta`` the circuit
+    equals :func:`qaoa_circuit` at ``theta``. Every gate is ``exp(-i phi/2 P)`` with a
+    Pauli ``P``, so the two-term parameter-shift rule with shift ``pi/2`` is exact
+    per gate; ``dE/dtheta = J @ dE/dphi``. Used for unbiased gradients from shots.
+    """
+    if not isinstance(p, (int, np.integer)) or p < 1:
+        raise ProblemError(f"QAOA depth p must be a positive integer, got {p!r}")
+    count = p * (problem.m + problem.n)
+    phi = ParameterVector("phi", count)
+    jac = np.zeros((2 * p, count))
+    qc = QuantumCircuit(problem.n, problem.n, name=f"qaoa_gates_p{p}")
+    qc.h(range(problem.n))
+    g = 0
+    for layer in range(p):
+        for u, v, w in problem.edges:
+            qc.rzz(phi[g], u, v)
+            jac[layer, g] = -w
+            g += 1
+        for j in range(problem.n):
+            qc.rx(phi[g], j)
+            jac[p + layer, g] = 2.0
+            g += 1
+    qc.measure(range(problem.n), range(problem.n))
+    return qc, jac
+
+
 # ---------------------------------------------------------------------------- strategies
 def weight_scale(problem: MaxCutProblem) -> float:
     """Mean edge weight: angles for weighted graphs are those of the unit graph divided by it."""

@@ -153,6 +153,7 @@ def run(
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
     mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, zne+rem"),
     shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
+    gradient: Optional[str] = typer.Option(None, "--gradient", help="param_shift or fd (Phase II gradients)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
     ledger: Optional[Path] = LEDGER_OPTION,
@@ -165,8 +166,8 @@ def run(
     try:
         flags = {
             "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
-            "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "seed": seed,
-            "out": str(out) if out else None,
+            "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
+            "seed": seed, "out": str(out) if out else None,
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:

@@ -45,6 +45,9 @@ class RunConfig(_Strict):
     tol: float = 1e-6
     mitigation: str = "none"
     shots: int | None = None  # None: exact where the target allows it, else 4000
+    # Phase II gradients: param_shift (exact rule per gate, unbiased) or fd (central
+    # differences, fewer circuits); default: fd on exact simulators, param_shift with shots
+    gradient: Literal["param_shift", "fd"] | None = None
     max_evaluations: int | None = None
     max_shots: int | None = None
     seed: int = 0
@@ -157,7 +160,8 @@ def build_oracle(problem, cfg: RunConfig, target):
 
         shots = cfg.shots if cfg.shots is not None or target.exact else DEFAULT_SHOTS
         return make_mitigated_oracle(problem, cfg.p, target, cfg.mitigation, shots=shots)
-    return make_oracle(problem, cfg.p, target, shots=cfg.shots)
+    options = {"gradient": cfg.gradient} if cfg.gradient else {}
+    return make_oracle(problem, cfg.p, target, shots=cfg.shots, **options)
 
 
 def _execution(target, cfg: RunConfig, num_graphs: int):
