@@ -35,8 +35,10 @@ from .base import (
     SampleResult,
     TargetError,
     as_circuit_list,
+    as_generator,
     as_parameter_batch,
     check_isa,
+    check_shots,
     circuit_fingerprint,
     measured_qubits_by_clbit,
     resolve_seed,
@@ -90,12 +92,6 @@ class _LRU:
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-def _as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
 
 
 @dataclass(frozen=True)
@@ -215,12 +211,6 @@ def _multinomial_counts(
     return tuple(out)
 
 
-def _check_shots(shots: Any) -> int:
-    if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
-        raise TargetError(f"shots must be a positive integer, got {shots!r}")
-    return int(shots)
-
-
 def _counts_from_result(result, num: int) -> tuple[dict[int, int], ...]:
     return tuple(
         {int(k, 16): int(v) for k, v in result.data(i)["counts"].items()} for i in range(num)
@@ -311,10 +301,10 @@ class IdealTarget:
         shots: int,
         seed: int | np.random.Generator | None = None,
     ) -> SampleResult:
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         start = time.perf_counter()
         probs = self.probabilities(circuit, parameter_values)
-        counts = _multinomial_counts(probs, shots, _as_rng(seed))
+        counts = _multinomial_counts(probs, shots, as_generator(seed))
         return SampleResult(
             counts=counts,
             shots=shots,
@@ -331,10 +321,10 @@ class IdealTarget:
         """Counts of bound circuits (this target's ISA is the logical circuit itself)."""
         from qiskit.quantum_info import Statevector
 
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         circuits = as_circuit_list(circuits)
         start = time.perf_counter()
-        rng = _as_rng(seed)
+        rng = as_generator(seed)
         counts = []
         for circuit in circuits:
             self.check_fits(circuit.num_qubits)
@@ -430,7 +420,7 @@ class AerTarget:
         shots: int,
         seed: int | np.random.Generator | None = None,
     ) -> SampleResult:
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         values = as_parameter_batch(circuit, parameter_values)
         if not any(inst.operation.name == "measure" for inst in circuit.data):
             raise TargetError("the circuit has no measurements; measure qubit i into clbit i")
@@ -462,7 +452,7 @@ class AerTarget:
         seed: int | np.random.Generator | None = None,
     ) -> SampleResult:
         """Counts of bound circuits in one Aer ``run`` (any gate Aer simulates is accepted)."""
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         circuits = as_circuit_list(circuits)
         for circuit in circuits:
             self.check_fits(circuit.num_qubits)
@@ -876,7 +866,7 @@ class FakeDeviceTarget:
         seed: int | np.random.Generator | None = None,
     ) -> SampleResult:
         """Noisy counts for a batch: multinomial from the exact distribution or Aer trajectories."""
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         values = as_parameter_batch(circuit, parameter_values)
         start = time.perf_counter()
         comp = self.compiled(circuit)
@@ -886,7 +876,7 @@ class FakeDeviceTarget:
         job_ids: tuple[str, ...] = ()
         if method == "exact":
             probs = self.probabilities(circuit, values)
-            counts = _multinomial_counts(probs, shots, _as_rng(seed))
+            counts = _multinomial_counts(probs, shots, as_generator(seed))
             method_name = "density-matrix-multinomial"
         else:
             circ, sim = self._shots_setup(comp)
@@ -1077,7 +1067,7 @@ class FakeDeviceTarget:
         Delays (e.g. dynamical-decoupling padding) are not simulated: this model has no
         idle noise, so padding changes results only through the inserted gates' errors.
         """
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         circuits = as_circuit_list(circuits)
         self._check_isa(circuits)
         start = time.perf_counter()
@@ -1087,7 +1077,7 @@ class FakeDeviceTarget:
             method = "exact" if worst <= AUTO_EXACT_SAMPLE_MAX_QUBITS else "shots"
         if method == "exact":
             probs, parts, job_ids = self._exact_isa(circuits)
-            rng = _as_rng(seed)
+            rng = as_generator(seed)
             counts = tuple(_multinomial_counts(p[None, :], shots, rng)[0] for p in probs)
             method_name = "density-matrix-multinomial"
         else:

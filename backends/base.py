@@ -124,6 +124,20 @@ def circuit_fingerprint(circuit: QuantumCircuit) -> tuple:
     return (circuit.num_qubits, circuit.num_clbits, tuple(ops))
 
 
+def check_shots(shots: Any) -> int:
+    """``shots`` as a positive int, or a :class:`TargetError`."""
+    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
+        raise TargetError(f"shots must be a positive integer, got {shots!r}")
+    return int(shots)
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from the project-wide ``seed`` argument."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
 def resolve_seed(seed: int | np.random.Generator | None) -> int | None:
     """An integer simulator seed from the project-wide ``seed`` argument."""
     if seed is None:

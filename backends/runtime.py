@@ -46,6 +46,7 @@ from .base import (
     as_circuit_list,
     as_parameter_batch,
     check_isa,
+    check_shots,
     circuit_fingerprint,
     measured_qubits_by_clbit,
     resolve_seed,
@@ -94,12 +95,6 @@ class JobFailedError(TargetError):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_shots(shots: Any) -> int:
-    if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1:
-        raise TargetError(f"shots must be a positive integer, got {shots!r}")
-    return int(shots)
 
 
 def _clbit_order(circuit: QuantumCircuit) -> list[int]:
@@ -398,7 +393,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         seed: int | np.random.Generator | None = None,
     ) -> SampleResult:
         values = as_parameter_batch(circuit, parameter_values)
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         isa = self.isa_circuit(circuit)
         order = _clbit_order(isa)
         sim_seed = resolve_seed(seed)
@@ -436,7 +431,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         ``{"dynamical_decoupling": {"enable": True, "sequence_type": "XX"}}``).
         """
         circuits = as_circuit_list(circuits)
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         self._check_isa(circuits)
         orders = [_clbit_order(c) for c in circuits]
         sim_seed = resolve_seed(seed)
@@ -910,7 +905,7 @@ class IBMTarget(_DeviceTranspiling):
     def submit(self, circuit: QuantumCircuit, parameter_values: np.ndarray, shots: int) -> str:
         """Submit one PUB with the whole parameter batch; returns the job id without waiting."""
         values = as_parameter_batch(circuit, parameter_values)
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         isa = self.isa_circuit(circuit)
         order = _clbit_order(isa)
         job_id, job, events = self._submit_pubs([(isa, values)], shots, self.sampler_options)
@@ -942,7 +937,7 @@ class IBMTarget(_DeviceTranspiling):
         for this job only (e.g. ``{"dynamical_decoupling": {"enable": True}}``).
         """
         circuits = as_circuit_list(circuits)
-        shots = _check_shots(shots)
+        shots = check_shots(shots)
         self._check_isa(circuits)
         orders = [_clbit_order(c) for c in circuits]
         options = _merge_options(self.sampler_options, sampler_options)

@@ -36,6 +36,11 @@ def active_and_two_qubit(isa: QuantumCircuit) -> tuple[tuple[int, ...], int]:
     return tuple(sorted(active)), two_q
 
 
+def two_qubit_count(isa: QuantumCircuit) -> int:
+    """Two-qubit gates of a circuit (barriers and delays excluded)."""
+    return active_and_two_qubit(isa)[1]
+
+
 def transpile_trials(
     circuit: QuantumCircuit,
     backend: Any,  # a BackendV2 or a transpiler Target

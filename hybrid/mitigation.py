@@ -53,6 +53,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from qiskit import QuantumCircuit
 
+from backends.transpile import two_qubit_count
+
 from .ansatz import qaoa_circuit
 from .evaluate import (
     DEFAULT_SHOTS,
@@ -211,15 +213,6 @@ def parse_mitigation(text: str | MitigationSpec, **options: Any) -> MitigationSp
 
 
 # ------------------------------------------------------------------------------ folding
-def two_qubit_count(circuit: QuantumCircuit) -> int:
-    """Number of two-qubit gates (barriers and delays excluded)."""
-    return sum(
-        1
-        for inst in circuit.data
-        if len(inst.qubits) == 2 and inst.operation.name not in _IGNORED and not inst.clbits
-    )
-
-
 def _fold_counts(num_gates: int, scale_factor: float, rng: np.random.Generator) -> np.ndarray:
     """Folds per gate for ``scale_factor``: ``k`` on every gate, one more on a random subset."""
     if scale_factor < 1 or not math.isfinite(scale_factor):
