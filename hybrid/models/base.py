@@ -186,8 +186,11 @@ class SequenceModel(nn.Module):
     def _build(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _initial_state(self, batch: int) -> State:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _initial_state(self, batch: int) -> State:
+        """Zero ``(h, c)`` of width ``hidden``: the LSTM-style state (QFWP overrides it)."""
+        ref = self._ref()
+        zeros = torch.zeros(batch, self.hidden, dtype=ref.dtype, device=ref.device)
+        return zeros, zeros.clone()
 
     def _step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:  # pragma: no cover
         raise NotImplementedError

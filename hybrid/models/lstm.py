@@ -23,11 +23,6 @@ class LSTMModel(SequenceModel):
         self.cell = nn.LSTMCell(self.input_size, self.hidden)
         self.head = self._head(self.hidden)
 
-    def _initial_state(self, batch: int) -> State:
-        ref = self._ref()
-        zeros = torch.zeros(batch, self.hidden, dtype=ref.dtype, device=ref.device)
-        return zeros, zeros.clone()
-
     def _step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         h, c = self.cell(x, state)
         return self.head(h), (h, c)

@@ -55,11 +55,6 @@ class QKLSTMModel(SequenceModel):
             self.gate_weight.uniform_(-2.0, 2.0).div_(math.sqrt(self.n_refs))
             self.gate_bias[1].fill_(1.0)  # forget gate open at the start
 
-    def _initial_state(self, batch: int) -> State:
-        ref = self._ref()
-        zeros = torch.zeros(batch, self.hidden, dtype=ref.dtype, device=ref.device)
-        return zeros, zeros.clone()
-
     def angles(self, v: torch.Tensor) -> torch.Tensor:
         """Projected angles ``(B, 4, n_qubits)`` of ``v = [x_t, h_{t-1}]``."""
         return self.proj(v).view(v.shape[0], GATES, self.n_qubits)

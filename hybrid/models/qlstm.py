@@ -48,11 +48,6 @@ class QLSTMModel(SequenceModel):
             self.gate_weight.uniform_(-bound, bound)
             self.gate_bias[1].fill_(1.0)  # forget gate open at the start
 
-    def _initial_state(self, batch: int) -> State:
-        ref = self._ref()
-        zeros = torch.zeros(batch, self.hidden, dtype=ref.dtype, device=ref.device)
-        return zeros, zeros.clone()
-
     def expectations(self, v: torch.Tensor) -> torch.Tensor:
         """The four circuits' ``<Z_q>``, ``(B, 4, n_qubits)``, for ``v = [x_t, h_{t-1}]``."""
         u = self.proj(v).view(v.shape[0], GATES, self.n_qubits)
