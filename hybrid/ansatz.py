@@ -1,4 +1,4 @@
-"""QAOA circuits and initial parameters: the one place that fixes the convention.
+"""QAOA circuits: the one place that fixes the parameter convention.
 
 Convention (tested against ``qiskit.circuit.library.qaoa_ansatz`` + ``Statevector``):
 
@@ -13,24 +13,21 @@ Symmetries: ``(gamma, beta) -> (-gamma, -beta)`` leaves ``<C>`` unchanged, and
 ``beta`` has period ``pi/2``. The paper (arXiv:2512.05058) evolves under
 ``H_C = -C``: its ``[gamma, beta]`` is ours with the sign of gamma flipped
 (:func:`from_paper_params`).
+
+Start strategies live in :mod:`hybrid.strategies` (closed-form schedules in
+:mod:`hybrid.schedules`); nothing here imports them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 
-from .problems import MaxCutProblem, ProblemError, as_rng
-
-#: Names of the built-in initial-parameter strategies.
-STRATEGIES = ("random", "fixed", "tqa", "interp", "constant", "learned")
-#: TQA time step (Sack & Serbyn 2021 found ~0.75 near-optimal for 3-regular graphs).
-TQA_DT = 0.75
-
+from .problems import MaxCutProblem, ProblemError
 
 def split_params(theta: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``theta -> (gammas, betas)``."""
@@ -114,101 +111,7 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
     return qc, jac
 
 
-# ---------------------------------------------------------------------------- strategies
+# ---------------------------------------------------------------------------- angle units
 def weight_scale(problem: MaxCutProblem) -> float:
     """Mean edge weight: angles for weighted graphs are those of the unit graph divided by it."""
     return float(np.mean(problem.weights))
-
-
-def random_params(problem: MaxCutProblem, p: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """Uniform over the fundamental domain: gamma in [0, pi)/w, beta in [-pi/4, pi/4)."""
-    rng = as_rng(seed)
-    gammas = rng.uniform(0.0, math.pi, size=p) / weight_scale(problem)
-    betas = rng.uniform(-math.pi / 4, math.pi / 4, size=p)
-    return join_params(gammas, betas)
-
-
-def fixed_angle_params(problem: MaxCutProblem, p: int = 1) -> np.ndarray:
-    """Fixed-angle start: ``gamma = arctan(1/sqrt(d-1))``, ``beta = pi/8`` at p = 1.
-
-    ``d`` is the mean degree (weighted degree over mean weight for weighted graphs,
-    and gamma divided by the mean weight). For ``d <= 1`` (matchings) the exact
-    optimum ``gamma = pi/2`` is used. For ``p > 1`` the p = 1 angles are extended by
-    INTERP, the same way a practitioner grows depth.
-    """
-    d = float(np.mean(problem.degrees(weighted=True))) / weight_scale(problem)
-    gamma = math.atan(1.0 / math.sqrt(d - 1.0)) if d > 1.0 else math.pi / 2
-    theta = np.array([gamma / weight_scale(problem), math.pi / 8])
-    while theta.size // 2 < p:
-        theta = interp_params(theta)
-    return theta
-
-
-def tqa_params(problem: MaxCutProblem, p: int, dt: float = TQA_DT) -> np.ndarray:
-    """Trotterised quantum annealing: ``gamma_l = (l - 1/2)/p dt``, ``beta_l = (1 - (l - 1/2)/p) dt``."""
-    frac = (np.arange(1, p + 1) - 0.5) / p
-    return join_params(frac * dt / weight_scale(problem), (1 - frac) * dt)
-
-
-def interp_params(theta: Sequence[float]) -> np.ndarray:
-    """INTERP (Zhou et al. 2020): optimal depth-p angles -> a depth-(p+1) start."""
-    gammas, betas = split_params(theta)
-    p = gammas.size
-
-    def grow(x: np.ndarray) -> np.ndarray:
-        padded = np.concatenate([[0.0], x, [0.0]])
-        i = np.arange(1, p + 2)
-        return (i - 1) / p * padded[i - 1] + (p - i + 1) / p * padded[i]
-
-    return join_params(grow(gammas), grow(betas))
-
-
-_LEARNED_HOOKS: dict[str, Callable[..., np.ndarray]] = {}
-
-
-def register_strategy(name: str, fn: Callable[..., np.ndarray]) -> None:
-    """Register an initial-parameter strategy ``fn(problem, p, seed=..., **kw) -> theta``."""
-    _LEARNED_HOOKS[name] = fn
-
-
-def initial_params(
-    strategy: str,
-    problem: MaxCutProblem,
-    p: int,
-    *,
-    seed: int | np.random.Generator | None = None,
-    constant: Sequence[float] | None = None,
-    **kwargs,
-) -> np.ndarray:
-    """Initial ``theta`` by strategy name: random, fixed, tqa, interp, constant, or a registered one.
-
-    ``interp`` grows the fixed-angle p=1 start (or ``constant`` when given) to depth p.
-    ``constant`` needs the fitted vector (see :func:`hybrid.evaluate.fit_constant`).
-    """
-    name, _, arg = strategy.partition(":")
-    if name == "random":
-        return random_params(problem, p, seed)
-    if name == "fixed":
-        return fixed_angle_params(problem, p)
-    if name == "tqa":
-        return tqa_params(problem, p, float(arg) if arg else TQA_DT)
-    if name == "interp":
-        theta = np.asarray(constant, float) if constant is not None else fixed_angle_params(problem, 1)
-        if theta.size // 2 > p:
-            raise ProblemError(f"interp grows depth; the start has p={theta.size // 2} > requested p={p}")
-        while theta.size // 2 < p:
-            theta = interp_params(theta)
-        return theta
-    if name == "constant":
-        if constant is None:
-            raise ProblemError("strategy 'constant' needs constant=[gammas..., betas...] (fit it with fit_constant)")
-        theta = np.asarray(constant, dtype=float)
-        if theta.size != 2 * p:
-            raise ProblemError(f"constant has {theta.size} entries, depth p={p} needs {2 * p}")
-        return theta / np.concatenate([np.full(p, weight_scale(problem)), np.ones(p)])
-    if name == "learned" and name not in _LEARNED_HOOKS:
-        from . import meta  # noqa: F401  (registers the learned strategy)
-    if name in _LEARNED_HOOKS:
-        return _LEARNED_HOOKS[name](problem, p, seed=seed, spec=strategy, **kwargs)
-    valid = ", ".join(sorted(set(STRATEGIES) | set(_LEARNED_HOOKS)))
-    raise ProblemError(f"unknown initial strategy {strategy!r}; choose one of: {valid}")

@@ -21,10 +21,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .ansatz import fixed_angle_params, initial_params, random_params, tqa_params
 from .evaluate import fit_constant, ideal_oracle
 from .optimize import descend
 from .problems import MaxCutProblem, erdos_renyi, load_graphs, paper_dataset, regular_graph
+from .schedules import denormalise, fixed_angle_params, random_params, tqa_params
 
 #: Paper Phase II protocol.
 SGD_LR, MAX_STEPS, TOL = 1e-3, 300, 1e-6
@@ -140,7 +140,7 @@ def paper_benchmark(
         starts, evals = learned_starts(spec, problems, 1)
         runs.append(run_method(spec, problems, starts, evals))
         log(f"  {spec}: Phase I mean AR {runs[-1].ar_phase1.mean():.4f}")
-    runs.append(run_method("fitted constant", problems, [initial_params("constant", pr, 1, constant=constant) for pr in problems], 0))
+    runs.append(run_method("fitted constant", problems, [denormalise(constant, pr) for pr in problems], 0))
     runs.append(run_method("fixed-angle formula", problems, [fixed_angle_params(pr, 1) for pr in problems], 0))
     rng = np.random.default_rng(seed)
     rand_runs = [
@@ -229,7 +229,7 @@ def family_comparison(spec: str, constant: np.ndarray, seed: int = 0) -> dict[st
         learned, _ = learned_starts(spec, graphs, 1)
         out[name] = {
             "learned": _mean_ar(graphs, learned),
-            "fitted constant": _mean_ar(graphs, [initial_params("constant", g, 1, constant=constant) for g in graphs]),
+            "fitted constant": _mean_ar(graphs, [denormalise(constant, g) for g in graphs]),
             "fixed-angle formula": _mean_ar(graphs, [fixed_angle_params(g, 1) for g in graphs]),
         }
     return out

@@ -48,10 +48,10 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON here"),
 ) -> None:
     """Warm-start every graph on a target: the initial point (learned: its Phase I) and its AR there and ideally."""
-    from hybrid.ansatz import initial_params
     from hybrid.evaluate import ideal_oracle, make_oracle
     from hybrid.meta import CheckpointError, load_pretrained, phase_one
     from hybrid.problems import ProblemError, load_graphs
+    from hybrid.strategies import initial_params
 
     rows = []
     try:
@@ -458,3 +458,59 @@ def paper_benchmark_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1))
         console.print(f"report written to {out}")
+
+
+@app.command("fit-baselines")
+def fit_baselines_cmd(
+    per_family: int = typer.Option(6, "--per-family", help="training graphs per family (split 'train')"),
+    depths: str = typer.Option("1,2,3,4,5", "--depths", help="depths to fit"),
+    seed: int = typer.Option(0, "--seed"),
+    check_tables: bool = typer.Option(False, "--check-tables", help="also re-check the fixed-angle tables"),
+    out: Optional[Path] = typer.Option(None, "--out", help="default: the package's strategies/data/baselines.json"),
+) -> None:
+    """Fit the start baselines (constant, regression, tqa, lrqaoa, transfer) on training graphs only."""
+    from hybrid.strategies.fit import BASELINES_PATH, TABLES_PATH, fit_baselines, verify_fixed_angle_tables, write_json
+
+    try:
+        depth_list = [int(d) for d in depths.split(",") if d.strip()]
+    except ValueError:
+        _fail(f"--depths must be comma-separated integers, got {depths!r}")
+    if not depth_list or min(depth_list) < 1:
+        _fail(f"--depths must list depths >= 1, got {depths!r}")
+    if check_tables:
+        tables = json.loads(TABLES_PATH.read_text())
+        for item in tables.pop("left_out", []):  # re-check entries left out before
+            tables["angles"].setdefault(str(item["d"]), {})[str(item["p"])] = item["entry"]
+        for by_p in tables["angles"].values():
+            for entry in by_p.values():
+                entry.pop("check", None)
+        write_json(verify_fixed_angle_tables(tables, log=console.print), TABLES_PATH)
+        console.print(f"fixed-angle tables checked: {TABLES_PATH}")
+    doc = fit_baselines(per_family, depth_list, seed=seed, log=console.print)
+    path = write_json(doc, out or BASELINES_PATH)
+    console.print(f"baselines written to {path}")
+
+
+@app.command("benchmark")
+def benchmark_cmd(
+    quick: bool = typer.Option(False, "--quick", help="the small form (< 15 min on 2 cores): few graphs, p <= 3"),
+    config: Optional[Path] = typer.Option(None, "-c", "--config", help="a benchmark config JSON (BenchmarkConfig.to_dict)"),
+    out: Path = typer.Option(Path("results/benchmark"), "--out", help="results.json, tables.md, figures/"),
+    best_known: Optional[Path] = typer.Option(None, "--best-known", help="best-known AR cache (default OUT/best_known.json)"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: shared/benchmarks)"),
+    write_auto: bool = typer.Option(True, "--write-auto/--no-write-auto", help="write the `auto` strategy's table"),
+) -> None:
+    """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam."""
+    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig, run_benchmark
+
+    if config is not None:
+        try:
+            cfg = BenchmarkConfig.from_dict(json.loads(config.read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _fail(f"--config {config}: {exc}")
+    else:
+        cfg = QUICK if quick else FULL
+    report = run_benchmark(cfg, out, best_known_path=best_known, paper_path=graphs, write_auto=write_auto,
+                           log=lambda m: console.print(m))
+    console.print((out / "tables.md").read_text())
+    console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")

@@ -544,7 +544,7 @@ def fit_constant(
     """The single ``theta`` (in mean-weight units) maximising the mean AR over ``problems``.
 
     Multi-start L-BFGS on exact ideal oracles; gamma is scaled by each graph's mean
-    weight, so the result applies through ``initial_params("constant", ...)``.
+    weight (actual angles: :func:`hybrid.schedules.denormalise`).
     """
     if not problems:
         raise ProblemError("fit_constant needs at least one problem")
@@ -566,7 +566,8 @@ def fit_constant(
     def mean_ar(theta: torch.Tensor) -> torch.Tensor:
         return (cuts(theta) / max_cuts).mean()
 
-    from .ansatz import canonical_params, fixed_angle_params, tqa_params
+    from .ansatz import canonical_params
+    from .schedules import fixed_angle_params, tqa_params
 
     starts = [fixed_angle_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)])]
     starts.append(tqa_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)]))

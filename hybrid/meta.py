@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .ansatz import fixed_angle_params, register_strategy, tqa_params, weight_scale
+from .ansatz import weight_scale
 from .config import ConfigError, MetaConfig, StageConfig, parse_config
 from .evaluate import StackedIdealOracle
 from .problems import (
@@ -45,6 +45,7 @@ from .problems import (
     paper_graph,
     regular_graph,
 )
+from .schedules import fixed_angle_params, tqa_params
 
 CHECKPOINT_FORMAT = "hybrid-qaoa-checkpoint/1"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
@@ -572,9 +573,6 @@ def learned_strategy(problem: MaxCutProblem, p: int, *, seed=None, spec: str = "
         oracle = ideal_oracle(problem, p)
     result = phase_one(model, cfg, problem, lambda theta: oracle.evaluate(theta, seed=seed))
     return result.theta
-
-
-register_strategy("learned", learned_strategy)
 
 
 def ship_model(checkpoint: str | Path, name: str) -> Path:

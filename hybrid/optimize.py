@@ -252,9 +252,9 @@ def optimize_graph(
     """
     import time
 
-    from .ansatz import initial_params
     from .evaluate import ideal_oracle
     from .problems import as_rng
+    from .strategies import initial_params
 
     start = time.perf_counter()
     name, steps = parse_optimizer(optimizer)

@@ -10,17 +10,7 @@ import torch
 from qiskit.circuit.library import qaoa_ansatz
 from qiskit.quantum_info import Statevector
 
-from hybrid.ansatz import (
-    canonical_params,
-    fixed_angle_params,
-    from_paper_params,
-    initial_params,
-    interp_params,
-    qaoa_circuit,
-    random_params,
-    register_strategy,
-    tqa_params,
-)
+from hybrid.ansatz import canonical_params, from_paper_params, qaoa_circuit
 from hybrid.evaluate import (
     IdealOracle,
     P1ClosedForm,
@@ -31,6 +21,8 @@ from hybrid.evaluate import (
     p1_expectation,
 )
 from hybrid.problems import ProblemError, erdos_renyi, from_edges, paper_graph, regular_graph
+from hybrid.schedules import fixed_angle_params, interp_params, random_params, tqa_params
+from hybrid.strategies import StartResult, get_strategy, initial_params, register, unregister
 
 SEED = 7
 EXACT_TOL = 1e-9
@@ -204,16 +196,30 @@ def test_random_is_seeded_and_in_domain():
     assert np.all((0 <= a[:3]) & (a[:3] < math.pi)) and np.all(np.abs(a[3:]) <= math.pi / 4)
 
 
-def test_initial_params_dispatch_and_hook():
+class _Echo:
+    name = "echo"
+
+    def cost(self, p):
+        return 0
+
+    def start(self, problem, p, *, evaluate=None, seed=None):
+        return StartResult(np.full(2 * p, 0.1), 0, None, "echo")
+
+
+def test_initial_params_dispatch_and_registration():
     problem = regular_graph(8, 3, seed=SEED)
-    assert initial_params("tqa", problem, 2).shape == (4,)
-    assert initial_params("interp", problem, 3).shape == (6,)
+    assert initial_params("tqa:0.75", problem, 2).shape == (4,)
+    assert initial_params("fixed", problem, 3).shape == (6,)
     with pytest.raises(ProblemError, match="unknown initial strategy 'bogus'"):
         initial_params("bogus", problem, 1)
-    with pytest.raises(ProblemError, match="needs constant"):
-        initial_params("constant", problem, 1)
-    register_strategy("echo", lambda pr, p, seed=None, spec=None, **kw: np.full(2 * p, 0.1))
-    assert initial_params("echo", problem, 2).tolist() == [0.1] * 4
+    register("echo", lambda arg: _Echo())
+    try:
+        assert initial_params("echo", problem, 2).tolist() == [0.1] * 4
+        assert get_strategy("echo").cost(2) == 0
+    finally:
+        unregister("echo")
+    with pytest.raises(ProblemError, match="unknown initial strategy 'echo'"):
+        get_strategy("echo")
 
 
 def test_fit_constant_beats_fixed_angle_on_training_set():

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid.ansatz import initial_params
 from hybrid.config import ConfigError, MetaConfig, load_config, parse_config
 from hybrid.evaluate import IdealOracle, StackedIdealOracle, ideal_oracle
 from hybrid.meta import (
@@ -27,6 +26,7 @@ from hybrid.meta import (
 )
 from hybrid.models import build_model
 from hybrid.problems import paper_graph
+from hybrid.strategies import get_strategy, initial_params
 
 SEED = 3
 TINY = {
@@ -196,5 +196,7 @@ def test_learned_warm_start_beats_fixed_angle_on_a_new_graph():
     assert result.evaluations == cfg.steps == len(result.energies)
     fixed = oracle.evaluate(initial_params("fixed", problem, 1)).energies[0]
     assert result.energies[-1] >= fixed
-    theta = initial_params("learned", problem, 1)
-    np.testing.assert_allclose(theta, result.theta)
+    start = get_strategy("learned").start(problem, 1, evaluate=lambda th: oracle.evaluate(th).energies[0])
+    best = int(np.argmax(result.energies))
+    np.testing.assert_allclose(start.theta, result.thetas[best])
+    assert start.evaluations == result.evaluations

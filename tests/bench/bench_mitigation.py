@@ -20,10 +20,11 @@ import numpy as np
 import torch
 
 from backends import get_target
-from hybrid.ansatz import fixed_angle_params, qaoa_circuit
+from hybrid.ansatz import qaoa_circuit
 from hybrid.evaluate import SampledOracle, make_oracle, p1_expectation
 from hybrid.mitigation import MitigatedOracle, parse_mitigation
 from hybrid.problems import regular_graph
+from hybrid.schedules import fixed_angle_params
 
 METHODS = (
     ("rem", {}),
