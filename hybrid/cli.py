@@ -128,13 +128,18 @@ def _config_with_flags(config: Optional[Path], flags: dict, cls):
     return parse_config(merged, cls, where=str(config or "flags"))
 
 
+def _ar(value) -> str:
+    """An AR for a table; ``-`` where nothing was measured (a zero budget)."""
+    return "-" if value is None else f"{value:.4f}"
+
+
 def _print_results(report: dict) -> None:
     table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
     for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
         table.add_column(col, justify="right")
     for g in report["graphs"]:
         table.add_row(
-            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", f"{g['ar_init']:.4f}", f"{g['ar_final']:.4f}",
+            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
             f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
             "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
         )
@@ -257,7 +262,7 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
             table.add_row(j["job_id"], j["graph"], str(j["idx"]), j["status"], j["updated"])
         console.print(table)
     for key, res in results.items():
-        console.print(f"  {key}: AR {res['ar_init']:.4f} -> {res['ar_final']:.4f}, ideal {res['ideal_ar_final']:.4f}")
+        console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}")
 
 
 @jobs_app.command("fetch")

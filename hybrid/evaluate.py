@@ -97,6 +97,17 @@ class Oracle(Protocol):
     ) -> tuple[float, np.ndarray, Evaluation]: ...
 
 
+def exact_gradient_charge(p: int, kind: str, points: int):
+    """What a call costs on an exact oracle: points; an autograd gradient as central differences."""
+    from .optimize import Charge
+
+    if kind == "value_and_grad":
+        return Charge(points * (1 + 4 * p))
+    if kind == "evaluate":
+        return Charge(points)
+    raise ProblemError(f"charge kind must be 'evaluate' or 'value_and_grad', got {kind!r}")
+
+
 def _as_batch(params: Any, p: int) -> np.ndarray:
     arr = np.asarray(params, dtype=float)
     if arr.ndim == 1:
@@ -185,6 +196,10 @@ class IdealOracle:
         with torch.no_grad():
             energies = self.expectation(torch.as_tensor(batch)).cpu().numpy()
         return Evaluation(batch, energies, np.zeros_like(energies), wall_time=time.perf_counter() - start)
+
+    def charge(self, kind: str, points: int = 1):
+        """Budget charge of a call (:mod:`hybrid.optimize`): a gradient counts as central differences."""
+        return exact_gradient_charge(self.p, kind, points)
 
     def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
         start = time.perf_counter()
@@ -281,6 +296,7 @@ class P1ClosedForm:
 
     evaluate = IdealOracle.evaluate
     value_and_grad = IdealOracle.value_and_grad
+    charge = IdealOracle.charge
 
 
 def p1_expectation(problem: MaxCutProblem, gamma: float, beta: float) -> float:
@@ -376,7 +392,7 @@ class SampledOracle:
         target.check_fits(problem.n)
         self.problem, self.p, self.target = problem, int(p), target
         self.shots, self.cvar_alpha, self.fd_step = int(shots), float(cvar_alpha), float(fd_step)
-        self.gradient = gradient
+        self.gradient, self.fd_mode = gradient, "central"
         self.circuit = qaoa_circuit(problem, p, measure=True)
         self._gates: tuple | None = None
 
@@ -384,6 +400,13 @@ class SampledOracle:
     def supports_jobs(self) -> bool:
         """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
         return hasattr(self.target, "submit") and hasattr(self.target, "fetch")
+
+    def charge(self, kind: str, points: int = 1):
+        """Budget charge of a call: every circuit point is one evaluation of ``shots`` shots."""
+        from .optimize import Charge
+
+        count = points * _gradient_points(self) if kind == "value_and_grad" else points
+        return Charge(count, count * self.shots)
 
     def evaluate(
         self,
@@ -470,6 +493,12 @@ class NoisyExactOracle:
         self.circuit = qaoa_circuit(problem, p, measure=True)
         self.cut = problem.cut_values()
 
+    def charge(self, kind: str, points: int = 1):
+        """Budget charge of a call: every simulated point is one evaluation (no shots)."""
+        from .optimize import Charge
+
+        return Charge(points * _gradient_points(self) if kind == "value_and_grad" else points)
+
     def _exact(self, circuit, points: np.ndarray) -> Evaluation:
         start = time.perf_counter()
         energies = self.target.probabilities(circuit, points) @ self.cut
@@ -492,6 +521,14 @@ class NoisyExactOracle:
         if self.gradient == "fd":
             return _fd_value_and_grad(self, theta, self.fd_step, self.fd_mode, seed)
         return _param_shift_value_and_grad(self, theta, self._exact)
+
+
+def _gradient_points(oracle) -> int:
+    """Points one ``value_and_grad`` of a circuit oracle runs (value + shifted points)."""
+    if oracle.gradient == "param_shift":
+        return 1 + 2 * _gate_circuit(oracle)[1].shape[1]
+    dim = 2 * oracle.p
+    return 1 + (2 * dim if oracle.fd_mode == "central" else dim)
 
 
 def _gate_circuit(oracle) -> tuple:

@@ -823,6 +823,19 @@ class MitigatedOracle:
         """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
         return hasattr(self.target, "submit_isa") and hasattr(self.target, "fetch")
 
+    def charge(self, kind: str, points: int = 1):
+        """Budget charge of a call: its points, and the shots of every scale-factor circuit
+        plus the readout calibration circuits when this call will run them."""
+        from .optimize import Charge
+
+        count = points * (1 + 4 * self.p) if kind == "value_and_grad" else points
+        if self.shots is None:
+            return Charge(count)
+        shots = count * len(self.scales) * self.shots
+        if self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None:
+            shots += 2 * (self.spec.calibration_shots or self.shots)
+        return Charge(count, shots)
+
     def _run(self, circuits, offset, calibrate, seed, on_submit, attach_job):
         """Run ``circuits`` (the first ``offset`` are calibration); returns outcomes and costs."""
         if self.exact:

@@ -1,15 +1,29 @@
-"""Phase II: classical refinement of QAOA parameters on a cost oracle.
+"""Warm-started QAOA on one graph: Phase I (a start strategy), Phase II (a classical optimiser).
 
-:func:`descend` is gradient ascent on the expected cut (SGD or Adam) with the
-paper's stopping rule: stop at the first step ``k >= 1`` where the energy changed
-by at most ``tol``; ``steps`` is the number of updates taken (``max_steps`` when
-the rule never fired).
+Budgets are exact. ``max_evaluations`` counts parameter points and ``max_shots``
+counts shots over the whole run: Phase I proposals, Phase II points, the points of
+every gradient, calibration and mitigation circuits (via the oracle's
+:meth:`charge`), and the final re-measurement. A call that would overspend is not
+made: the run stops before it. An exact gradient obtained by autograd is charged
+as the ``4p`` extra points that central differences would cost on hardware, so
+gradient and gradient-free optimisers compete at the same budget.
+
+The run returns the *best point it evaluated*. On a sampled target that point's
+value is a maximum over noisy draws, so it is re-measured with fresh shots (one
+evaluation, reserved from the budget at the start) and ``ar_final`` is that
+fresh value. On an exact target the best value is already exact.
+
+:func:`ascend` is the one gradient loop (SGD or Adam) with one stopping rule:
+stop at the first update ``k >= 1`` after which the energy changed by at most
+``tol * scale``; the paper benchmark uses it with ``scale = 1`` (its absolute
+rule), runs with ``scale`` = total edge weight.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,6 +32,25 @@ from .problems import ProblemError
 #: Adam moments (Kingma & Ba defaults).
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+
+
+class BudgetExhausted(Exception):
+    """Raised inside a run when the next oracle call would overspend its budget."""
+
+
+class BudgetError(ProblemError):
+    """A budget too small for the chosen start, or an oracle or strategy that spent more than declared."""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one oracle call costs: parameter points and shots (calibration included)."""
+
+    evaluations: int
+    shots: int = 0
+
+    def __add__(self, other: "Charge") -> "Charge":
+        return Charge(self.evaluations + other.evaluations, self.shots + other.shots)
 
 
 class AscentStep:
@@ -42,13 +75,15 @@ class AscentStep:
 
 
 @dataclass(frozen=True)
-class DescentResult:
-    theta: np.ndarray  # final parameters
-    thetas: np.ndarray  # (K+1, 2p): start, then after every update
+class Trajectory:
+    """The iterates of :func:`ascend`: the start, then the point after every update."""
+
+    theta: np.ndarray  # last evaluated iterate
+    thetas: np.ndarray  # (K+1, 2p)
     energies: np.ndarray  # (K+1,) expected cut at each of them
-    steps: int
-    converged: bool
-    evaluations: int
+    steps: int  # updates taken (each followed by an evaluation)
+    converged: bool  # the stopping rule fired
+    evaluations: int  # value_and_grad calls made
 
     def energy_after(self, k: int) -> float:
         """Expected cut after ``k`` updates (the final one if the run stopped earlier)."""
@@ -65,36 +100,59 @@ class DescentResult:
         }
 
 
-def descend(
-    oracle,
+def ascend(
+    value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
     theta0: Any,
     *,
-    optimizer: str = "sgd",
-    lr: float = 1e-3,
-    max_steps: int = 300,
+    optimizer: str = "adam",
+    lr: float = 0.02,
+    max_steps: int = 50,
     tol: float = 1e-6,
-    seed: int | np.random.Generator | None = None,
-) -> DescentResult:
-    """Maximise ``<C>`` from ``theta0`` with gradients from ``oracle.value_and_grad``."""
+    scale: float = 1.0,
+) -> Trajectory:
+    """Gradient ascent on ``<C>``: evaluate the start, then up to ``max_steps`` update + evaluate.
+
+    Stops at the first update after which ``|E_k - E_(k-1)| <= tol * scale``, or
+    when ``value_and_grad`` raises :class:`BudgetExhausted` (the iterates so far are kept).
+    """
     if optimizer not in ("sgd", "adam"):
         raise ProblemError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}")
     if lr <= 0 or max_steps < 0:
         raise ProblemError(f"need lr > 0 and max_steps >= 0, got lr={lr}, max_steps={max_steps}")
     theta = np.array(theta0, dtype=float)
-    value, grad, _ = oracle.value_and_grad(theta, seed=seed)
-    thetas, energies = [theta.copy()], [value]
-    step = AscentStep(optimizer, lr, theta.size)
+    thetas: list[np.ndarray] = []
+    energies: list[float] = []
     converged = False
-    for _ in range(max_steps):
-        theta = step(theta, grad)
-        value, grad, _ = oracle.value_and_grad(theta, seed=seed)
+    try:
+        value, grad = value_and_grad(theta)
         thetas.append(theta.copy())
-        energies.append(value)
-        if abs(energies[-1] - energies[-2]) <= tol:
-            converged = True
-            break
-    steps = len(energies) - 1
-    return DescentResult(theta, np.array(thetas), np.array(energies), steps, converged, evaluations=steps + 1)
+        energies.append(float(value))
+        step = AscentStep(optimizer, lr, theta.size)
+        for _ in range(max_steps):
+            candidate = step(theta, np.asarray(grad, float))
+            value, grad = value_and_grad(candidate)
+            theta = candidate
+            thetas.append(theta.copy())
+            energies.append(float(value))
+            if abs(energies[-1] - energies[-2]) <= tol * scale:
+                converged = True
+                break
+    except BudgetExhausted:
+        pass
+    if not thetas:
+        return Trajectory(theta, np.empty((0, theta.size)), np.empty(0), 0, False, 0)
+    return Trajectory(theta, np.array(thetas), np.array(energies), len(energies) - 1, converged, len(energies))
+
+
+def descend(oracle, theta0: Any, *, optimizer: str = "sgd", lr: float = 1e-3, max_steps: int = 300,
+            tol: float = 1e-6, seed: int | np.random.Generator | None = None) -> Trajectory:
+    """:func:`ascend` on an oracle's exact gradients with the paper's absolute stopping rule."""
+
+    def value_and_grad(theta):
+        value, grad, _ = oracle.value_and_grad(theta, seed=seed)
+        return value, grad
+
+    return ascend(value_and_grad, theta0, optimizer=optimizer, lr=lr, max_steps=max_steps, tol=tol, scale=1.0)
 
 
 # ---------------------------------------------------------------------------- full runs
@@ -103,6 +161,8 @@ OPTIMIZERS = ("adam", "sgd", "spsa", "cobyla")
 DEFAULT_LR = {"adam": 0.02, "sgd": 0.01}
 #: SPSA gains (Spall's recommended exponents), step sizes in radians.
 SPSA_A, SPSA_C, SPSA_ALPHA, SPSA_GAMMA = 0.1, 0.1, 0.602, 0.101
+#: COBYLA's initial trust radius (radians).
+COBYLA_RHOBEG = 0.1
 
 
 def parse_optimizer(text: str) -> tuple[str, int]:
@@ -122,7 +182,14 @@ def parse_optimizer(text: str) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One graph's warm-started QAOA run on one target (JSON round trip)."""
+    """One graph's warm-started QAOA run on one target (JSON round trip).
+
+    ``final_params`` is the best point the run evaluated (``best_params`` is the
+    same point, kept for older readers) and ``ar_final`` its value: exact on exact
+    targets, a fresh re-measurement on sampled ones. ``last_params`` is where the
+    optimiser stopped. ``ar_init`` is the measured value at the Phase II start
+    (``None`` when the budget allowed no evaluation at all).
+    """
 
     graph_id: Any
     n: int
@@ -135,9 +202,9 @@ class RunResult:
     init_params: list[float]
     final_params: list[float]
     best_params: list[float]
-    ar_init: float  # measured on the target at the Phase II start
-    ar_final: float  # measured on the target at the final parameters
-    ideal_ar_init: float  # exact ideal re-scoring
+    ar_init: float | None
+    ar_final: float | None
+    ideal_ar_init: float
     ideal_ar_final: float
     evaluations: int
     shots: int
@@ -149,10 +216,12 @@ class RunResult:
     mitigation: str = "none"
     phase1_evaluations: int = 0
     converged: bool = False
+    last_params: list[float] | None = None
+    max_evaluations: int | None = None
+    max_shots: int | None = None
+    start_label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
 
     @classmethod
@@ -169,31 +238,57 @@ class RunResult:
         return out
 
 
-class _Tracker:
-    """Counts evaluations and shots, keeps the history, the best point and the best cut."""
+class Budget:
+    """Charges every oracle call of one run against exact limits; keeps the history and the best point.
 
-    def __init__(self, oracle, max_evaluations: int | None, max_shots: int | None, base_seed: int):
+    ``reserve`` is held back for the final re-measurement. ``limit(...)`` opens a
+    nested cap (Phase I may spend at most its declared cost).
+    """
+
+    def __init__(self, oracle, max_evaluations: int | None, max_shots: int | None, base_seed: int, reserve: Charge):
         self.oracle, self.max_evaluations, self.max_shots = oracle, max_evaluations, max_shots
+        self.reserve = reserve
         self.base_seed, self.calls = int(base_seed), 0
         self.history: list[dict[str, Any]] = []
         self.evaluations = self.shots = 0
         self.best_energy, self.best_params = -np.inf, None
         self.best_cut, self.best_bitstring = None, None
         self.job_ids: list[str] = []
+        self.cap: tuple[int, str] | None = None  # (evaluation count not to exceed, who)
 
-    def _note(self, phase: str, ev, theta, value) -> None:
-        self.evaluations += ev.num_points
-        self.shots += ev.shots
+    def _fits(self, charge: Charge, reserve: Charge) -> bool:
+        if self.max_evaluations is not None and self.evaluations + charge.evaluations + reserve.evaluations > self.max_evaluations:
+            return False
+        if self.max_shots is not None and self.shots + charge.shots + reserve.shots > self.max_shots:
+            return False
+        return True
+
+    def _spend(self, kind: str, points: int, reserve: bool = True) -> Charge:
+        charge = self.oracle.charge(kind, points)
+        if self.cap is not None and self.evaluations + charge.evaluations > self.cap[0]:
+            raise BudgetError(f"{self.cap[1]} spent more oracle evaluations than it declared")
+        if not self._fits(charge, self.reserve if reserve else Charge(0, 0)):
+            raise BudgetExhausted
+        return charge
+
+    def _note(self, phase: str, ev, charge: Charge, points: np.ndarray, values: np.ndarray) -> None:
+        if ev.shots > charge.shots:
+            raise BudgetError(f"the oracle spent {ev.shots} shots on a call charged {charge.shots}")
+        self.evaluations += charge.evaluations
+        self.shots += charge.shots
         self.job_ids.extend(ev.job_ids)
         if ev.best_cut is not None and (self.best_cut is None or ev.best_cut > self.best_cut):
             self.best_cut, self.best_bitstring = ev.best_cut, ev.best_bitstring
-        if value > self.best_energy:
-            self.best_energy, self.best_params = value, np.array(theta, float)
+        if phase != "final":
+            for point, value in zip(points, values):
+                if value > self.best_energy:
+                    self.best_energy, self.best_params = float(value), np.array(point, float)
         self.history.append(
             {
                 "phase": phase,
-                "params": [float(x) for x in theta],
-                "energy": float(value),
+                "params": [float(x) for x in points[0]],
+                "energy": float(values[0]),
+                "energies": [float(v) for v in values],
                 "stderr": float(ev.stderr[0]),
                 "evaluations": self.evaluations,
                 "shots": self.shots,
@@ -206,26 +301,58 @@ class _Tracker:
         self.calls += 1
         return int(np.random.SeedSequence([self.base_seed, self.calls]).generate_state(1)[0])
 
-    def evaluate(self, theta, phase: str) -> float:
-        ev = self.oracle.evaluate(np.asarray(theta, float), seed=self.next_seed())
-        value = float(ev.energies[0])
-        self._note(phase, ev, theta, value)
-        return value
+    def evaluate(self, points, phase: str, reserve: bool = True) -> np.ndarray:
+        """Measure a batch of points (each one evaluation); raises BudgetExhausted if it does not fit."""
+        points = np.atleast_2d(np.asarray(points, float))
+        charge = self._spend("evaluate", points.shape[0], reserve)
+        ev = self.oracle.evaluate(points, seed=self.next_seed())
+        values = np.asarray(ev.energies, float)
+        self._note(phase, ev, charge, points, values)
+        return values
 
-    def evaluate_batch(self, points: np.ndarray, theta, phase: str) -> np.ndarray:
-        ev = self.oracle.evaluate(np.asarray(points, float), seed=self.next_seed())
-        self._note(phase, ev, theta, float(np.mean(ev.energies)))
-        return np.asarray(ev.energies, float)
+    def value_and_grad(self, theta, phase: str) -> tuple[float, np.ndarray]:
+        theta = np.asarray(theta, float)
+        charge = self._spend("value_and_grad", 1)
+        value, grad, ev = self.oracle.value_and_grad(theta, seed=self.next_seed())
+        self._note(phase, ev, charge, theta[None, :], np.array([float(value)]))
+        return float(value), np.asarray(grad, float)
 
-    def value_and_grad(self, theta, phase: str):
-        value, grad, ev = self.oracle.value_and_grad(np.asarray(theta, float), seed=self.next_seed())
-        self._note(phase, ev, theta, value)
-        return value, np.asarray(grad, float)
 
-    def exhausted(self) -> bool:
-        return (self.max_evaluations is not None and self.evaluations >= self.max_evaluations) or (
-            self.max_shots is not None and self.shots >= self.max_shots
-        )
+@dataclass(frozen=True)
+class _Start:
+    theta: np.ndarray
+    evaluations: int
+    value: float | None
+    label: str
+
+
+def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator) -> _Start:
+    """Phase I: the start strategy (:mod:`hybrid.strategies`), its evaluations capped at what it declares."""
+    from .strategies import get_strategy
+
+    strategy = get_strategy(init)
+    cost = strategy.cost(p)
+    if cost == 0:
+        result = strategy.start(problem, p, seed=rng)
+        return _Start(np.asarray(result.theta, float), 0, None, result.label)
+    budget.cap = (budget.evaluations + cost, f"start {init!r}")
+    try:
+        result = strategy.start(problem, p, evaluate=lambda th: float(budget.evaluate(th, "phase1")[0]), seed=rng)
+    except BudgetExhausted:
+        raise BudgetError(
+            f"start {init!r} needs {cost} evaluations in Phase I, which do not fit max_shots={budget.max_shots}; "
+            "raise max_shots"
+        ) from None
+    finally:
+        budget.cap = None
+    return _Start(np.asarray(result.theta, float), result.evaluations, result.value, result.label)
+
+
+def start_cost(init: str, p: int) -> int:
+    """Oracle evaluations the start ``init`` spends in Phase I (an upper bound for ``auto``)."""
+    from .strategies import get_strategy
+
+    return int(get_strategy(init).cost(p))
 
 
 def optimize_graph(
@@ -243,78 +370,110 @@ def optimize_graph(
     target: str = "",
     mitigation: str = "none",
 ) -> RunResult:
-    """Phase I (any initial strategy, ``learned`` included) then Phase II on ``oracle``.
+    """Phase I (any start strategy) then Phase II on ``oracle``, within exact budgets.
 
-    ``oracle`` is any object with ``evaluate`` / ``value_and_grad`` (see
-    :mod:`hybrid.evaluate`); its randomness (shots) is its own. ``tol`` applies to
-    the energy normalised by the total edge weight. Phase II keeps the best-so-far
-    point; the final parameters are the last iterate, re-measured on the target.
+    ``oracle`` offers ``evaluate``, ``value_and_grad`` and ``charge`` (see
+    :mod:`hybrid.evaluate`); its randomness (shots) is seeded per call from
+    ``seed``. ``tol`` applies to the energy normalised by the total edge weight.
+    Returns the best evaluated point (see the module doc).
     """
-    import time
-
     from .evaluate import ideal_oracle
     from .problems import as_rng
-    from .strategies import initial_params
 
-    start = time.perf_counter()
+    start_time = time.perf_counter()
     name, steps = parse_optimizer(optimizer)
+    if max_evaluations is not None and max_evaluations < 0:
+        raise BudgetError(f"max_evaluations must be >= 0, got {max_evaluations}")
+    if max_shots is not None and max_shots < 0:
+        raise BudgetError(f"max_shots must be >= 0, got {max_shots}")
     rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
-    track = _Tracker(oracle, max_evaluations, max_shots, base_seed)
-    phase1 = 0
-    if init.startswith("learned"):
-        from .meta import load_pretrained, phase_one
-
-        model, cfg, _ = load_pretrained(init, p)
-        result = phase_one(model, cfg, problem, lambda th: track.evaluate(th, "phase1"))
-        theta = result.theta
-        phase1 = result.evaluations
-        e_init = float(result.energies[-1])
-    else:
-        theta = initial_params(init, problem, p, seed=rng)
-        e_init = track.evaluate(theta, "init")
-    theta0 = np.array(theta, float)
+    sampled = not getattr(oracle, "exact", False)
+    reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
+    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve)
+    cost = start_cost(init, p)
+    if cost and max_evaluations is not None and cost + reserve.evaluations > max_evaluations:
+        raise BudgetError(
+            f"start {init!r} spends {cost} evaluations in Phase I but max_evaluations={max_evaluations}"
+            f"{' (1 more is kept for the final re-measurement)' if reserve.evaluations else ''}; "
+            "raise max_evaluations or choose a zero-evaluation start"
+        )
+    start = _start(init, problem, p, budget, rng)
+    theta0 = start.theta
     scale = problem.total_weight
     converged = False
+    last = theta0
+    e_start = start.value
+
+    def measure_start() -> float | None:
+        nonlocal e_start
+        if e_start is None:
+            try:
+                e_start = float(budget.evaluate(theta0, "init")[0])
+            except BudgetExhausted:
+                return None
+        return e_start
 
     if name in ("adam", "sgd") and steps > 0:
-        step = AscentStep(name, lr if lr is not None else DEFAULT_LR[name], theta.size)
-        prev = None
-        for _ in range(steps):
-            if track.exhausted():
-                break
-            value, grad = track.value_and_grad(theta, "phase2")
-            if prev is not None and abs(value - prev) / scale <= tol:
-                converged = True
-                break
-            prev = value
-            theta = step(theta, grad)
+        first = True
+
+        def value_and_grad(theta):
+            nonlocal first, e_start
+            value, grad = budget.value_and_grad(theta, "phase2")
+            if first and e_start is None:
+                e_start = value
+            first = False
+            return value, grad
+
+        traj = ascend(value_and_grad, theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
+                      max_steps=steps, tol=tol, scale=scale)
+        converged, last = traj.converged, traj.theta
     elif name == "spsa" and steps > 0:
-        for k in range(steps):
-            if track.exhausted():
-                break
-            a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
-            c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
-            delta = rng.choice([-1.0, 1.0], size=theta.size)
-            plus, minus = track.evaluate_batch(np.vstack([theta + c_k * delta, theta - c_k * delta]), theta, "phase2")
-            # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
-            theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
+        measure_start()
+        theta = theta0.copy()
+        try:
+            for k in range(steps):
+                a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
+                c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
+                delta = rng.choice([-1.0, 1.0], size=theta.size)
+                plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
+                # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
+                theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
+        except BudgetExhausted:
+            pass
+        last = theta
     elif name == "cobyla" and steps > 0:
         from scipy.optimize import minimize
 
         def objective(x):
-            if track.exhausted():
-                return -track.best_energy / scale
-            return -track.evaluate(x, "phase2") / scale
+            x = np.asarray(x, float)
+            if e_start is not None and np.array_equal(x, theta0):
+                return -e_start / scale  # the start's value is already measured
+            return -float(budget.evaluate(x, "phase2")[0]) / scale
 
-        res = minimize(objective, theta, method="COBYLA", options={"maxiter": steps, "rhobeg": 0.1})
-        theta = np.asarray(res.x, float)
-        converged = bool(res.success)
+        measure_start()
+        try:
+            res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+            last, converged = np.asarray(res.x, float), bool(res.success)
+        except BudgetExhausted:
+            last = budget.history[-1]["params"] if budget.history else theta0
+    else:
+        measure_start()
 
-    e_final = track.evaluate(theta, "final")
+    if budget.best_params is None:  # nothing measured: the start is the answer
+        best, best_value = theta0, None
+    else:
+        best, best_value = budget.best_params, budget.best_energy
+    e_final = best_value
+    if sampled and best_value is not None:
+        try:
+            e_final = float(budget.evaluate(best, "final", reserve=False)[0])
+        except BudgetExhausted:  # cannot happen: the re-measurement was reserved
+            raise BudgetError("the final re-measurement did not fit its reserved budget") from None
     ideal = ideal_oracle(problem, p)
     ideal_init = float(ideal.evaluate(theta0).energies[0])
-    ideal_final = float(ideal.evaluate(theta).energies[0])
+    ideal_final = float(ideal.evaluate(best).energies[0])
+    ratio = lambda e: None if e is None else e / problem.max_cut  # noqa: E731
     return RunResult(
         graph_id=problem.id,
         n=problem.n,
@@ -325,20 +484,24 @@ def optimize_graph(
         init=init,
         optimizer=optimizer,
         init_params=[float(x) for x in theta0],
-        final_params=[float(x) for x in theta],
-        best_params=[float(x) for x in track.best_params],
-        ar_init=e_init / problem.max_cut,
-        ar_final=e_final / problem.max_cut,
+        final_params=[float(x) for x in best],
+        best_params=[float(x) for x in best],
+        ar_init=ratio(e_start),
+        ar_final=ratio(e_final),
         ideal_ar_init=ideal_init / problem.max_cut,
         ideal_ar_final=ideal_final / problem.max_cut,
-        evaluations=track.evaluations,
-        shots=track.shots,
-        best_cut=track.best_cut,
-        best_bitstring=track.best_bitstring,
-        job_ids=track.job_ids,
-        history=track.history,
-        wall_time=time.perf_counter() - start,
+        evaluations=budget.evaluations,
+        shots=budget.shots,
+        best_cut=budget.best_cut,
+        best_bitstring=budget.best_bitstring,
+        job_ids=budget.job_ids,
+        history=budget.history,
+        wall_time=time.perf_counter() - start_time,
         mitigation=mitigation,
-        phase1_evaluations=phase1,
+        phase1_evaluations=start.evaluations,
         converged=converged,
+        last_params=[float(x) for x in np.asarray(last, float)],
+        max_evaluations=max_evaluations,
+        max_shots=max_shots,
+        start_label=start.label,
     )

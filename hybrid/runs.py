@@ -100,6 +100,9 @@ class RecordedOracle:
         self.index = 0
         self.replayed = 0
 
+    def charge(self, kind: str, points: int = 1):
+        return self.oracle.charge(kind, points)
+
     def _stored(self, kind: str, params: np.ndarray) -> dict[str, Any] | None:
         rec = self.ledger.evaluation(self.run_id, self.graph, self.index)
         if rec is None:
@@ -223,7 +226,7 @@ def execute_run(
                 results.append(payload)
                 if progress:
                     progress(
-                        f"graph {problem.id} (n={problem.n}): AR {result.ar_init:.4f} -> {result.ar_final:.4f} "
+                        f"graph {problem.id} (n={problem.n}): AR {_ratio(result.ar_init)} -> {_ratio(result.ar_final)} "
                         f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
                     )
     except KeyboardInterrupt:
@@ -236,6 +239,10 @@ def execute_run(
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -18,7 +17,6 @@ SHOTS = 4000
 SIGMAS = 5.0  # shot-noise tolerance in standard errors of the mean
 PROB_ATOL = 1e-12  # ideal probabilities vs Statevector
 COMPACTION_ATOL = 1e-6  # compacted noisy probabilities vs whole-device reference
-CACHE_HIT_MAX_S = 0.05  # a cached isa_circuit call
 MIN_NOISE_EFFECT = 1e-3  # noisy and ideal distributions must differ by at least this
 BIG_DEVICE = "torino"
 SMALL_DEVICE = "manila"  # 5 qubits
@@ -153,10 +151,8 @@ def test_fake_best_layout_is_cached_and_deterministic(torino):
     qc = qaoa(EDGES5, n)
     assert isinstance(torino, FakeDeviceTarget) and torino.noisy and torino.exact
     isa = torino.isa_circuit(qc)
-    start = time.perf_counter()
     again = torino.isa_circuit(qaoa(EDGES5, n))  # same structure, new objects
-    assert time.perf_counter() - start < CACHE_HIT_MAX_S
-    assert again is isa
+    assert again is isa  # a cache hit: the very same compiled circuit, nothing re-transpiled
     info = torino.layout_info(qc)
     assert info["num_active_qubits"] >= n
     usable = [(a, g) for _, a, g, _ in info["layout_trials"] if a is not None]
