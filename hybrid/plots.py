@@ -38,6 +38,7 @@ from matplotlib.patches import Patch
 
 __all__ = [
     "plot_ar_bars",
+    "plot_ar_vs_budget",
     "plot_convergence",
     "plot_directory",
     "plot_landscapes",
@@ -574,6 +575,40 @@ def plot_meta_history(history: Sequence[Mapping[str, Any]], out_dir: str | Path,
     """Training loss and validation AR (with the training batch AR) vs a cumulative
     iteration axis, stages shaded and named; one file pair ``<prefix>``."""
     return _save(_meta_figure(list(history or [])), out_dir, prefix)
+
+
+# ----------------------------------------------------------------------------- equal budget
+def plot_ar_vs_budget(
+    curves: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]], out_dir: str | Path, target: str
+) -> list[Path]:
+    """AR against budget for one target: one subplot per Phase II optimiser, one line per start.
+
+    ``curves``: start -> optimiser -> [(budget, mean AR)], already averaged by the
+    benchmark. One file pair ``ar_vs_budget_<target>``.
+    """
+    optimizers = _ordered(o for by_opt in curves.values() for o in by_opt)
+    rows, cols = _grid(max(1, len(optimizers)))
+    fig = _new_figure(4.2 * cols, 3.4 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    styles = _style(list(curves))
+    for ax, opt in zip(axes, optimizers):
+        for method, by_opt in curves.items():
+            points = sorted(by_opt.get(opt, []))
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, label=method, **styles[method])
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_title(f"{target}, Phase II {opt}")
+        ax.set_xlabel("budget (oracle evaluations, Phase I included)")
+        ax.set_ylabel(AR_LABEL)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(optimizers):]:
+        ax.set_visible(False)
+    if optimizers:
+        axes[0].legend(fontsize=7, ncol=2)
+    else:
+        _no_data(axes[0])
+    return _save(fig, out_dir, f"ar_vs_budget_{_slug(target)}")
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -1,0 +1,510 @@
+"""The equal-budget benchmark (``hybrid benchmark``): every start, the same budget, the same Phase II.
+
+A *cell* is (target, graph, depth p, start strategy, Phase II optimiser, budget,
+seed). Budget 0 is the start alone (zero-evaluation strategies only; its value is
+the exact value on the target). Budget ``B > 0`` is one
+:func:`hybrid.optimize.optimize_graph` run with ``max_evaluations = B`` (and
+``max_shots = B * shots`` on sampled targets): Phase I evaluations are counted in
+it, so a start that costs ``K`` leaves ``B - K`` to Phase II; a start with
+``K > B`` is not run at ``B``.
+
+Per cell it records the AR on the target (``ar_final`` of the run) and re-scored
+ideally, and the *incumbent trace*: at every evaluation where the best measured
+point changed, the exact value of that point on the target (ideal or exact noisy
+simulation; on sampled targets the measured value is not used). The evaluations
+and shots needed to reach 99 % of the best-known AR are read from the trace once
+every cell has run.
+
+Best-known AR per graph and depth: :func:`hybrid.strategies.optimise_angles`
+(multi-start exact optimisation) cached in a JSON file; on noisy targets the exact
+noisy value at those angles, raised to the best exact value any cell reached.
+
+Graph sets: the test split of :mod:`hybrid.families` (families never trained on,
+larger than training) and the paper's 90 test graphs. Outputs: ``results.json``
+(config, cells, summary), ``tables.md``, ``figures/ar_vs_budget_<target>.png|svg``,
+and the ``auto`` strategy's table (best start at budget ``AUTO_BUDGET`` per target
+kind, family and depth).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .evaluate import ideal_oracle, make_oracle
+from .families import FAMILIES, classify, split_graphs
+from .problems import MaxCutProblem, ProblemError, load_graphs
+from .strategies import get_strategy, optimise_angles, target_kind
+from .strategies.base import StrategyError
+
+METHODS = ("fixed", "constant", "regression", "tqa", "lrqaoa", "transfer", "interp", "random:8", "learned")
+OPTIMIZERS = ("cobyla", "spsa", "adam")
+BUDGETS = (0, 10, 30, 100)
+#: Shots per evaluation on sampled targets.
+SHOTS = 1000
+#: Fraction of the best-known AR that counts as reached.
+REACH = 0.99
+#: Budget at which ``auto`` picks its start.
+AUTO_BUDGET = 10
+#: Target names -> (backend spec, sampled?).
+TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False), "fake:torino-shots": ("fake:torino", True)}
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One block of cells: a target and the graphs, depths, starts, optimisers and budgets run on it."""
+
+    target: str
+    depths: tuple[int, ...] = (1, 2, 3, 4, 5)
+    per_family: int = 4
+    families: tuple[str, ...] = FAMILIES
+    nodes: dict[str, list[int]] | None = None  # node counts per family (default: the test split's)
+    paper_graphs: int = 90  # how many of the paper's 90 test graphs
+    methods: tuple[str, ...] = METHODS
+    optimizers: tuple[str, ...] = OPTIMIZERS
+    budgets: tuple[int, ...] = BUDGETS
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self):
+        if self.target not in TARGETS:
+            raise ProblemError(f"unknown benchmark target {self.target!r}; use one of {', '.join(TARGETS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Slice":
+        data = dict(data)
+        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    name: str
+    slices: tuple[Slice, ...]
+    shots: int = SHOTS
+    auto_budget: int = AUTO_BUDGET  # the budget at which ``auto`` picks its start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "shots": self.shots, "auto_budget": self.auto_budget, "slices": [s.to_dict() for s in self.slices]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BenchmarkConfig":
+        return cls(data["name"], tuple(Slice.from_dict(s) for s in data["slices"]), int(data.get("shots", SHOTS)),
+                   int(data.get("auto_budget", AUTO_BUDGET)))
+
+
+SMALL = {f: [12, 13, 14] for f in FAMILIES}
+#: Fake-device slices use n = 8 (exact noisy density matrices are seconds per evaluation beyond that).
+DEVICE_NODES = {f: [8] for f in FAMILIES}
+
+QUICK = BenchmarkConfig(
+    "quick",
+    (
+        Slice("ideal", depths=(1, 2, 3), per_family=1, nodes=SMALL, paper_graphs=1, seeds=(0,)),
+        Slice("ideal-shots", depths=(2,), per_family=1, families=("regular", "weighted"), nodes=SMALL, paper_graphs=0,
+              optimizers=("cobyla",), budgets=(0, 10, 30), seeds=(0,)),
+        Slice("fake:torino", depths=(1,), per_family=1, families=("regular",), nodes=DEVICE_NODES, paper_graphs=0,
+              optimizers=("cobyla",), budgets=(0, 10, 30), seeds=(0,)),
+        Slice("fake:torino-shots", depths=(1,), per_family=1, families=("regular",), nodes=DEVICE_NODES, paper_graphs=0,
+              optimizers=("cobyla",), budgets=(0, 10, 30), seeds=(0,)),
+    ),
+)
+
+FULL = BenchmarkConfig(
+    "full",
+    (
+        Slice("ideal"),
+        Slice("ideal-shots", per_family=2, paper_graphs=8, seeds=(0, 1)),
+        Slice("fake:torino", depths=(1, 2, 3), per_family=2, nodes=DEVICE_NODES, paper_graphs=0, seeds=(0, 1)),
+        Slice("fake:torino-shots", depths=(1, 2, 3), per_family=2, nodes=DEVICE_NODES, paper_graphs=0, seeds=(0, 1)),
+    ),
+)
+
+
+# ---------------------------------------------------------------------------- graphs and best-known ARs
+def graph_key(problem: MaxCutProblem) -> str:
+    """Identity of a graph for caches: its id and a hash of its edges."""
+    digest = hashlib.sha1(json.dumps([[u, v, round(w, 12)] for u, v, w in problem.edges]).encode()).hexdigest()[:12]
+    return f"{problem.id}#{digest}"
+
+
+def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[str, MaxCutProblem]]:
+    """``(set name, graph)`` pairs: the test split's families, then the paper's graphs."""
+    out = []
+    if sl.per_family > 0 and sl.families:
+        nodes = {f: list(v) for f, v in sl.nodes.items()} if sl.nodes else None
+        out += [("test", g) for g in split_graphs("test", sl.per_family, families=sl.families, nodes=nodes)]
+    if sl.paper_graphs > 0:
+        from .benchmark import default_paths
+
+        path = paper_path or default_paths()[0]
+        out += [("paper90", g.with_max_cut()) for g in load_graphs(path)[: sl.paper_graphs]]
+    return out
+
+
+class BestKnown:
+    """Best-known ideal AR per graph and depth (JSON cache made by :func:`optimise_angles`)."""
+
+    MADE_BY = "hybrid.strategies.optimal.optimise_angles (recursion in p: INTERP + fixed + TQA + random restarts, L-BFGS)"
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None
+        self.data: dict[str, Any] = {"made_by": self.MADE_BY, "graphs": {}}
+        if self.path and self.path.exists():
+            self.data = json.loads(self.path.read_text())
+
+    def get(self, problem: MaxCutProblem, p: int, log: Callable[[str], None] = print) -> tuple[float, np.ndarray]:
+        key = graph_key(problem)
+        entry = self.data["graphs"].get(key, {"ars": [], "thetas": []})
+        if len(entry["ars"]) < p:
+            t0 = time.perf_counter()
+            result = optimise_angles(problem, p, seed=0)
+            entry = {"ars": list(result.ars), "thetas": [t.tolist() for t in result.thetas]}
+            self.data["graphs"][key] = entry
+            log(f"  best-known {problem.id} (n={problem.n}) p<={p}: {result.ar:.4f} ({time.perf_counter() - t0:.0f} s)")
+            self.save()
+        return float(entry["ars"][p - 1]), np.asarray(entry["thetas"][p - 1], float)
+
+    def raise_to(self, problem: MaxCutProblem, p: int, ar: float, theta: np.ndarray) -> None:
+        """Keep a better point found by a benchmark run (the ceiling is the best seen)."""
+        entry = self.data["graphs"][graph_key(problem)]
+        if ar > entry["ars"][p - 1]:
+            entry["ars"][p - 1], entry["thetas"][p - 1] = float(ar), [float(x) for x in theta]
+
+    def save(self) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.data, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------------------- cells
+class TargetScorer:
+    """Exact value of a point on the target (ideal statevector or exact noisy density matrix), cached."""
+
+    def __init__(self, problem: MaxCutProblem, p: int, backend: Any):
+        self.problem = problem
+        self.exact = ideal_oracle(problem, p) if backend == "ideal" else make_oracle(problem, p, backend)
+        self._cache: dict[tuple, float] = {}
+
+    def __call__(self, theta: Sequence[float]) -> float:
+        key = tuple(np.round(np.asarray(theta, float), 12))
+        if key not in self._cache:
+            self._cache[key] = float(self.exact.evaluate(np.asarray(theta, float)).energies[0]) / self.problem.max_cut
+        return self._cache[key]
+
+
+def incumbent_trace(history: Sequence[dict[str, Any]], score: Callable[[Sequence[float]], float]) -> list[list[float]]:
+    """``[evaluations, shots, exact target AR]`` at every history entry where the best measured point changed."""
+    trace, best = [], -math.inf
+    for entry in history:
+        if "params" not in entry or entry.get("energy") is None:
+            continue
+        if entry["energy"] > best:
+            best = entry["energy"]
+            trace.append([int(entry.get("evaluations", 0)), int(entry.get("shots", 0)), score(entry["params"])])
+    return trace
+
+
+def reach(trace: Sequence[Sequence[float]], best_known: float, fraction: float = REACH) -> tuple[float, float]:
+    """(evaluations, shots) at which the incumbent first reached ``fraction * best_known``; NaN if never."""
+    for evals, shots, ar in trace:
+        if ar >= fraction * best_known - 1e-12:
+            return float(evals), float(shots)
+    return math.nan, math.nan
+
+
+def run_slice(
+    sl: Slice,
+    *,
+    shots: int,
+    best_known: BestKnown,
+    paper_path: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    from backends import get_target
+
+    from .optimize import optimize_graph
+
+    backend_spec, sampled = TARGETS[sl.target]
+    backend = backend_spec if backend_spec == "ideal" else get_target(backend_spec)
+    rows: list[dict[str, Any]] = []
+    for set_name, problem in slice_graphs(sl, paper_path):
+        family = classify(problem)
+        for p in sl.depths:
+            ideal_best, ideal_theta = best_known.get(problem, p, log)
+            score = TargetScorer(problem, p, backend)
+            oracle = make_oracle(problem, p, backend, shots=shots if sampled else None)
+            ideal = ideal_oracle(problem, p)
+            base = {"target": sl.target, "graph": problem.id, "key": graph_key(problem), "set": set_name, "family": family,
+                    "n": problem.n, "p": p, "best_known_ideal": ideal_best,
+                    "target_at_ideal_optimum": score(ideal_theta) if backend_spec != "ideal" else ideal_best}
+            t0 = time.perf_counter()
+            for method in sl.methods:
+                strategy = get_strategy(method)
+                try:
+                    cost = strategy.cost(p)
+                except (StrategyError, ValueError) as exc:
+                    rows.append({**base, "method": method, "error": str(exc)})
+                    continue
+                if 0 in sl.budgets and cost == 0:
+                    start = strategy.start(problem, p, seed=0)
+                    rows.append({**base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
+                                 "ar_target": score(start.theta),
+                                 "ar_ideal": float(ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
+                                 "evaluations": 0, "shots": 0, "trace": [[0, 0, score(start.theta)]]})
+                for opt in sl.optimizers:
+                    for budget in (b for b in sl.budgets if b > 0):
+                        if cost > budget:
+                            continue
+                        for seed in sl.seeds:
+                            cell = {**base, "method": method, "optimizer": opt, "budget": budget, "seed": seed}
+                            try:
+                                result = optimize_graph(
+                                    problem, oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
+                                    max_evaluations=budget, max_shots=budget * shots if sampled else None,
+                                    seed=seed, target=sl.target,
+                                )
+                            except (StrategyError, ValueError) as exc:
+                                rows.append({**cell, "error": str(exc)})
+                                continue
+                            rows.append({**cell, "label": getattr(result, "init", method), "ar_target": result.ar_final,
+                                         "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
+                                         "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
+                                         "final_params": result.final_params,
+                                         "trace": incumbent_trace(result.history, score)})
+            log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
+    return rows
+
+
+def finish(rows: list[dict[str, Any]], best_known: BestKnown, problems: dict[str, MaxCutProblem]) -> None:
+    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %."""
+    ceilings: dict[tuple, float] = {}
+    for row in rows:
+        if "error" in row:
+            continue
+        key = (row["target"], row["key"], row["p"])
+        seen = max([t[2] for t in row["trace"]] + [row["target_at_ideal_optimum"]])
+        ceilings[key] = max(ceilings.get(key, -math.inf), seen)
+        if TARGETS[row["target"]][0] == "ideal" and seen > row["best_known_ideal"] and row.get("final_params"):
+            best_known.raise_to(problems[row["key"]], row["p"], seen, np.asarray(row["final_params"]))
+    for row in rows:
+        if "error" in row:
+            continue
+        row["best_known_target"] = ceilings[(row["target"], row["key"], row["p"])]
+        row["reach_evaluations"], row["reach_shots"] = reach(row["trace"], row["best_known_target"])
+
+
+# ---------------------------------------------------------------------------- summary
+def _mean_std_over_seeds(rows: Sequence[dict[str, Any]], key: str) -> tuple[float, float]:
+    per_seed = defaultdict(list)
+    for r in rows:
+        per_seed[r["seed"]].append(r[key])
+    means = [float(np.mean(v)) for v in per_seed.values()]
+    return float(np.mean(means)), float(np.std(means)) if len(means) > 1 else 0.0
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (target, p, family or 'all', method, optimizer, budget): means, spread over seeds, reach."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for r in rows:
+        if "error" in r:
+            continue
+        for fam in ("all", r["family"]):
+            groups[(r["target"], r["p"], fam, r["method"], r["optimizer"], r["budget"])].append(r)
+    out = []
+    for (target, p, fam, method, opt, budget), members in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        ar_t, sd_t = _mean_std_over_seeds(members, "ar_target")
+        ar_i, sd_i = _mean_std_over_seeds(members, "ar_ideal")
+        reached = [r["reach_evaluations"] for r in members]
+        ok = [x for x in reached if not math.isnan(x)]
+        shots_ok = [r["reach_shots"] for r in members if not math.isnan(r["reach_shots"])]
+        out.append({
+            "target": target, "p": p, "family": fam, "method": method, "optimizer": opt, "budget": budget,
+            "cells": len(members), "ar_target": ar_t, "ar_target_seed_std": sd_t, "ar_ideal": ar_i, "ar_ideal_seed_std": sd_i,
+            "reached_fraction": len(ok) / len(members),
+            "reach_evaluations_median": float(np.median(ok)) if len(ok) == len(members) else math.nan,
+            "reach_shots_median": float(np.median(shots_ok)) if len(ok) == len(members) else math.nan,
+        })
+    return out
+
+
+def auto_table(summary: Sequence[dict[str, Any]], shots: int, budget: int = AUTO_BUDGET) -> dict[str, Any]:
+    """Best start per target kind, family and depth: highest mean AR on the target at ``budget``, over optimisers."""
+    score: dict[tuple, list] = defaultdict(list)
+    for row in summary:
+        if row["budget"] != budget or row["family"] == "all":
+            continue
+        backend, sampled = TARGETS[row["target"]]
+        kind = target_kind(backend, shots if sampled else None)
+        score[(kind, row["family"], row["p"], row["method"])].append(row["ar_target"])
+    best: dict[tuple, tuple[float, str]] = {}
+    for (kind, fam, p, method), values in score.items():
+        mean = float(np.mean(values))
+        if (kind, fam, p) not in best or mean > best[(kind, fam, p)][0]:
+            best[(kind, fam, p)] = (mean, method)
+    choices: dict[str, dict[str, dict[str, str]]] = {}
+    measured: dict[str, dict[str, dict[str, float]]] = {}
+    for (kind, fam, p), (mean, method) in sorted(best.items(), key=lambda kv: str(kv[0])):
+        choices.setdefault(kind, {}).setdefault(fam, {})[str(p)] = method
+        measured.setdefault(kind, {}).setdefault(fam, {})[str(p)] = mean
+    return {"budget": budget, "choices": choices, "mean_ar_target": measured}
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """Tables: per target and depth (all graphs), reach, and per family at the ``auto`` budget."""
+    summary = report["summary"]
+    lines = [f"# Equal-budget benchmark ({report['config']['name']})", ""]
+    lines.append(f"Budgets in oracle evaluations, Phase I included; {report['config']['shots']} shots per evaluation on "
+                 "sampled targets. AR on the target = the run's `ar_final`; ideal = the same point re-scored exactly. "
+                 "Cells: mean over graphs and seeds; ± = standard deviation of the per-seed means.")
+    by = defaultdict(list)
+    for row in summary:
+        by[(row["target"], row["p"], row["family"])].append(row)
+    for target in TARGETS:
+        depths = sorted({r["p"] for r in summary if r["target"] == target})
+        for p in depths:
+            rows = by[(target, p, "all")]
+            if not rows:
+                continue
+            graphs = {c["key"] for c in report["cells"] if c["target"] == target and c["p"] == p and "error" not in c}
+            cols = sorted({(r["optimizer"], r["budget"]) for r in rows}, key=lambda c: (c[0] != "-", c[0], c[1]))
+            lines += ["", f"## {target}, p = {p}: mean AR on the target / re-scored ideally ({len(graphs)} graphs)", ""]
+            lines.append("| start | " + " | ".join("start alone" if o == "-" else f"{o} @{b}" for o, b in cols) + " |")
+            lines.append("|---|" + "---|" * len(cols))
+            for method in dict.fromkeys(r["method"] for r in rows):
+                cells = {(r["optimizer"], r["budget"]): r for r in rows if r["method"] == method}
+                text = []
+                for c in cols:
+                    r = cells.get(c)
+                    if r is None:
+                        text.append("n/a")
+                    else:
+                        spread = f"±{r['ar_target_seed_std']:.4f}" if r["ar_target_seed_std"] else ""
+                        text.append(f"{_fmt(r['ar_target'])}{spread} / {_fmt(r['ar_ideal'])}")
+                lines.append(f"| {method} | " + " | ".join(text) + " |")
+            top = max(r["budget"] for r in rows)
+            lines += ["", f"Evaluations (shots) to reach {REACH:.0%} of the best-known AR on the target, median over "
+                      f"cells, runs with budget {top} (- = not every cell reached it; fraction reached in brackets):", ""]
+            opts = sorted({r["optimizer"] for r in rows if r["budget"] == top})
+            lines.append("| start | " + " | ".join(opts) + " |")
+            lines.append("|---|" + "---|" * len(opts))
+            for method in dict.fromkeys(r["method"] for r in rows):
+                text = []
+                for o in opts:
+                    r = next((x for x in rows if x["method"] == method and x["optimizer"] == o and x["budget"] == top), None)
+                    if r is None:
+                        text.append("n/a")
+                    else:
+                        shots = "" if math.isnan(r["reach_shots_median"]) or not r["reach_shots_median"] else f" ({r['reach_shots_median']:.0f} shots)"
+                        text.append(f"{_fmt(r['reach_evaluations_median'], 0)}{shots} [{r['reached_fraction']:.2f}]")
+                lines.append(f"| {method} | " + " | ".join(text) + " |")
+        fams = sorted({r["family"] for r in summary if r["target"] == target and r["family"] != "all"})
+        budget = report["auto"]["budget"]
+        rows = [r for r in summary if r["target"] == target and r["family"] != "all" and r["budget"] == budget]
+        if rows:
+            cols = sorted({(f, r["p"]) for r in rows for f in [r["family"]]})
+            lines += ["", f"## {target}: per family and depth, mean AR on the target at budget {budget} (mean over optimisers)", ""]
+            lines.append("| start | " + " | ".join(f"{f} p={p}" for f, p in cols) + " |")
+            lines.append("|---|" + "---|" * len(cols))
+            for method in dict.fromkeys(r["method"] for r in rows):
+                text = []
+                for f, p in cols:
+                    vals = [r["ar_target"] for r in rows if r["method"] == method and r["family"] == f and r["p"] == p]
+                    text.append(_fmt(float(np.mean(vals))) if vals else "n/a")
+                lines.append(f"| {method} | " + " | ".join(text) + " |")
+        del fams
+    errors = [c for c in report["cells"] if "error" in c]
+    if errors:
+        lines += ["", f"{len(errors)} cells could not run; first: {errors[0]['method']} p={errors[0]['p']}: {errors[0]['error']}"]
+    lines += ["", "`auto` picks (budget " + str(report["auto"]["budget"]) + "): " + json.dumps(report["auto"]["choices"])]
+    return "\n".join(lines) + "\n"
+
+
+def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """method -> optimizer -> [(budget, mean AR on the target over all depths' cells)] for the figure."""
+    acc: dict[tuple, list] = defaultdict(list)
+    for r in summary:
+        if r["target"] == target and r["family"] == "all":
+            acc[(r["method"], r["optimizer"], r["budget"])].append((r["ar_target"], r["cells"]))
+    out: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    for (method, opt, budget), vals in acc.items():
+        mean = sum(a * n for a, n in vals) / sum(n for _, n in vals)
+        out.setdefault(method, {}).setdefault(opt, []).append((budget, mean))
+    for method, by_opt in out.items():
+        start = by_opt.pop("-", None)
+        for opt in by_opt:
+            by_opt[opt] = sorted((start or []) + by_opt[opt])
+        if not by_opt and start:
+            by_opt["start"] = start
+    return out
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out: str | Path,
+    *,
+    best_known_path: str | Path | None = None,
+    paper_path: str | Path | None = None,
+    write_auto: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every slice, write ``results.json``, ``tables.md``, the figures and (optionally) ``auto``'s table."""
+    from .plots import plot_ar_vs_budget
+    from .strategies.fit import AUTO_PATH, write_json
+
+    torch.set_num_threads(1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    best_known = BestKnown(best_known_path or out / "best_known.json")
+    started = time.perf_counter()
+    cells: list[dict[str, Any]] = []
+    problems: dict[str, MaxCutProblem] = {}
+    for sl in config.slices:
+        for _, g in slice_graphs(sl, paper_path):
+            problems[graph_key(g)] = g
+        log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
+        cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log)
+    finish(cells, best_known, problems)
+    best_known.save()
+    summary = summarise(cells)
+    report = {
+        "config": config.to_dict(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time": time.perf_counter() - started,
+        "cells": cells,
+        "summary": summary,
+        "auto": auto_table(summary, config.shots, config.auto_budget),
+    }
+    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "tables.md").write_text(markdown(report))
+    for target in dict.fromkeys(c["target"] for c in cells):
+        plot_ar_vs_budget(curves(summary, target), out / "figures", target)
+    if write_auto:
+        doc = {
+            "description": f"Best start per target kind, family and depth at budget {config.auto_budget} evaluations "
+                           "(mean AR on the target over the Phase II optimisers).",
+            "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''}",
+            "benchmark": config.name,
+            "created": report["created"],
+            **report["auto"],
+        }
+        write_json(doc, AUTO_PATH)
+    return report
