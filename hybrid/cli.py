@@ -42,29 +42,27 @@ def evaluate(
     graphs: Path = typer.Option(..., "--graphs", help="graph JSON file"),
     backend: str = typer.Option("ideal", "--backend", help="target spec, e.g. ideal or fake:torino"),
     p: int = typer.Option(1, "--p", help="QAOA depth"),
-    init: str = typer.Option("learned", "--init", help="learned[:NAME], fixed, tqa, interp, random"),
+    init: str = typer.Option("learned", "--init", help="a start strategy: learned[:NAME], fixed, tqa, regression, auto, random:K, ..."),
     shots: int = typer.Option(0, "--shots", help="0 = exact where the target allows it"),
     seed: int = typer.Option(0, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON here"),
 ) -> None:
-    """Warm-start every graph on a target: the initial point (learned: its Phase I) and its AR there and ideally."""
+    """Warm-start every graph on a target: the start (learned, random:K: their Phase I) and its AR there and ideally."""
     from hybrid.evaluate import ideal_oracle, make_oracle
-    from hybrid.meta import CheckpointError, load_pretrained, phase_one
+    from hybrid.meta import CheckpointError
     from hybrid.problems import ProblemError, load_graphs
-    from hybrid.strategies import initial_params
+    from hybrid.strategies import get_strategy
 
     rows = []
     try:
+        strategy = get_strategy(init)
         problems = [pr.with_max_cut() for pr in load_graphs(graphs)]
         for pr in problems:
             oracle = make_oracle(pr, p, backend, shots=shots or None)
-            if init.startswith("learned"):
-                model, cfg, _ = load_pretrained(init, p)
-                result = phase_one(model, cfg, pr, lambda th: oracle.evaluate(th, seed=seed))
-                theta, energy, evals = result.theta, float(result.energies[-1]), result.evaluations
-            else:
-                theta = initial_params(init, pr, p, seed=seed)
-                energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), 1
+            result = strategy.start(pr, p, evaluate=lambda th: float(oracle.evaluate(th, seed=seed).energies[0]), seed=seed)
+            theta, energy, evals = result.theta, result.value, result.evaluations
+            if energy is None:
+                energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), evals + 1
             ideal = float(ideal_oracle(pr, p).evaluate(theta).energies[0])
             rows.append(
                 {

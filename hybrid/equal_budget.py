@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from .evaluate import ideal_oracle, make_oracle
-from .families import FAMILIES, classify, split_graphs
+from .families import FAMILIES, SPLIT_NODES, classify, split_graphs
 from .problems import MaxCutProblem, ProblemError, load_graphs
 from .strategies import get_strategy, optimise_angles, target_kind
 from .strategies.base import StrategyError
@@ -147,7 +147,9 @@ def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[
     out = []
     if sl.per_family > 0 and sl.families:
         nodes = {f: list(v) for f, v in sl.nodes.items()} if sl.nodes else None
-        out += [("test", g) for g in split_graphs("test", sl.per_family, families=sl.families, nodes=nodes)]
+        # all families, then filter: split_graphs seeds a family's graphs by its position in ``families``
+        graphs = split_graphs("test", sl.per_family, nodes={**SPLIT_NODES["test"], **nodes} if nodes else None)
+        out += [("test", g) for g in graphs if g.meta["family"] in sl.families]
     if sl.paper_graphs > 0:
         from .benchmark import default_paths
 
@@ -234,16 +236,20 @@ def run_slice(
     best_known: BestKnown,
     paper_path: str | Path | None = None,
     log: Callable[[str], None] = print,
+    cell_log: Path | None = None,
 ) -> list[dict[str, Any]]:
+    """Every cell of one slice; each (graph, depth) block is appended to ``cell_log`` (JSON lines) as it finishes."""
     from backends import get_target
 
-    from .optimize import optimize_graph
+    from .optimize import BudgetError, optimize_graph
 
     backend_spec, sampled = TARGETS[sl.target]
     backend = backend_spec if backend_spec == "ideal" else get_target(backend_spec)
     rows: list[dict[str, Any]] = []
+    done = 0
     for set_name, problem in slice_graphs(sl, paper_path):
         family = classify(problem)
+        best_known.get(problem, max(sl.depths), log)  # one recursion in p for every depth of the slice
         for p in sl.depths:
             ideal_best, ideal_theta = best_known.get(problem, p, log)
             score = TargetScorer(problem, p, backend)
@@ -278,15 +284,27 @@ def run_slice(
                                     max_evaluations=budget, max_shots=budget * shots if sampled else None,
                                     seed=seed, target=sl.target,
                                 )
+                            except BudgetError as exc:  # the start (plus the re-measurement) does not fit
+                                rows.append({**cell, "error": str(exc), "skipped": True})
+                                continue
                             except (StrategyError, ValueError) as exc:
                                 rows.append({**cell, "error": str(exc)})
                                 continue
-                            rows.append({**cell, "label": getattr(result, "init", method), "ar_target": result.ar_final,
+                            # ar_final is None when the budget allowed no measurement: the start is returned unmeasured
+                            measured = result.ar_final is not None
+                            rows.append({**cell, "label": getattr(result, "start_label", "") or method,
+                                         "ar_target": result.ar_final if measured else score(result.final_params),
+                                         "measured": measured,
                                          "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
                                          "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
                                          "final_params": result.final_params,
                                          "trace": incumbent_trace(result.history, score)})
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
+            if cell_log is not None:
+                with open(cell_log, "a") as fh:
+                    for row in rows[done:]:
+                        fh.write(json.dumps(row) + "\n")
+                done = len(rows)
     return rows
 
 
@@ -431,7 +449,10 @@ def markdown(report: dict[str, Any]) -> str:
                     text.append(_fmt(float(np.mean(vals))) if vals else "n/a")
                 lines.append(f"| {method} | " + " | ".join(text) + " |")
         del fams
-    errors = [c for c in report["cells"] if "error" in c]
+    skipped = [c for c in report["cells"] if c.get("skipped")]
+    if skipped:
+        lines += ["", f"{len(skipped)} cells not run (n/a): the start's Phase I plus the reserved re-measurement exceed the budget."]
+    errors = [c for c in report["cells"] if "error" in c and not c.get("skipped")]
     if errors:
         lines += ["", f"{len(errors)} cells could not run; first: {errors[0]['method']} p={errors[0]['p']}: {errors[0]['error']}"]
     lines += ["", "`auto` picks (budget " + str(report["auto"]["budget"]) + "): " + json.dumps(report["auto"]["choices"])]
@@ -474,6 +495,7 @@ def run_benchmark(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     best_known = BestKnown(best_known_path or out / "best_known.json")
+    (out / "cells.jsonl").unlink(missing_ok=True)
     started = time.perf_counter()
     cells: list[dict[str, Any]] = []
     problems: dict[str, MaxCutProblem] = {}
@@ -481,7 +503,8 @@ def run_benchmark(
         for _, g in slice_graphs(sl, paper_path):
             problems[graph_key(g)] = g
         log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
-        cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log)
+        cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log,
+                           cell_log=out / "cells.jsonl")
     finish(cells, best_known, problems)
     best_known.save()
     summary = summarise(cells)

@@ -74,10 +74,9 @@ def validate_run(cfg: RunConfig, target=None):
     if cfg.shots is not None and cfg.shots < 1:
         raise ConfigError(f"shots must be >= 1 (or null for exact), got {cfg.shots}")
     problems = [pr.with_max_cut() for pr in load_graphs(cfg.graphs)]
-    if cfg.init.startswith("learned"):
-        from .meta import load_pretrained
+    from .strategies import get_strategy
 
-        load_pretrained(cfg.init, cfg.p)
+    get_strategy(cfg.init).cost(cfg.p)  # an unknown start, or a learned model missing for p, fails here
     if cfg.mitigation != "none":
         from .mitigation import parse_mitigation
 

@@ -277,3 +277,32 @@ def test_shipped_baselines_cover_depths_1_to_5():
         assert len(entry["constant"]) == 2 * p
         assert all(len(v) == 2 * p for v in entry["transfer"].values())
         assert np.asarray(entry["regression"]["coef"]).shape == (len(doc["feature_names"]), 2 * p)
+
+
+class _Overspender:
+    """Declares one evaluation, spends two."""
+
+    name = "overspender"
+
+    def cost(self, p):
+        return 1
+
+    def start(self, problem, p, *, evaluate=None, seed=None):
+        theta = initial_params("fixed", problem, p)
+        value = max(evaluate(theta), evaluate(theta * 0.9))
+        return StartResult(theta, 2, value, "overspender")
+
+
+def test_a_strategy_that_overspends_its_declared_cost_fails_in_a_run():
+    from hybrid.optimize import BudgetError, optimize_graph
+    from hybrid.strategies import register, unregister
+
+    graph = cube()
+    register("overspender", lambda arg: _Overspender())
+    try:
+        with pytest.raises(BudgetError, match="spent more oracle evaluations than it declared"):
+            optimize_graph(graph, ideal_oracle(graph, 1), p=1, init="overspender", optimizer="cobyla:5", max_evaluations=10)
+    finally:
+        unregister("overspender")
+    run = optimize_graph(graph, ideal_oracle(graph, 1), p=1, init="random:3", optimizer="cobyla:5", max_evaluations=10, seed=SEED)
+    assert run.phase1_evaluations == 3 and run.evaluations <= 10
