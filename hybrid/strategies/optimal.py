@@ -3,7 +3,8 @@
 :func:`optimise_angles` grows depth one layer at a time: at depth ``q`` it starts
 L-BFGS (autograd through :func:`hybrid.evaluate.ideal_oracle`) from INTERP of the
 best depth-``q - 1`` angles, from the fixed-angle point, from TQA and from a few
-uniformly random points, and keeps the best. Angles are folded into the canonical
+uniformly random points, and keeps the best (ties, within ``TIE_AR``, go to the
+earlier start). Angles are folded into the canonical
 domain (:func:`hybrid.ansatz.canonical_params`).
 """
 
@@ -25,6 +26,9 @@ from .base import check_depth
 RANDOM_RESTARTS = 2
 #: L-BFGS iterations per start.
 LBFGS_ITERS = 100
+#: AR by which a later start must beat an earlier one to replace it (keeps the INTERP branch on ties,
+#: so fitted medians and regressions do not mix equivalent branches of the landscape).
+TIE_AR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def optimise_angles(
         best, best_value = None, -np.inf
         for start in starts:
             theta, value = local_maximum(problem, start, iters)
-            if value > best_value + 1e-12:
+            # structured starts come first and keep ties: a random restart must beat them by TIE_AR
+            if value > best_value + TIE_AR * problem.max_cut:
                 best, best_value = theta, value
         thetas.append(canonical_params(best))
         ars.append(best_value / problem.max_cut)
