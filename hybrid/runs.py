@@ -216,15 +216,16 @@ def start_run(
 ) -> str:
     """Validate and register a run; nothing is submitted yet.
 
-    A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` is announced and
-    needs ``yes=True`` or ``ask(question)`` returning True (only on a terminal).
+    A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` needs ``yes=True``
+    (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
+    a terminal; otherwise refused with the estimate in the message).
     """
     from .validation import confirm, validate_run_config
 
     cfg, _, _, estimate = validate_run_config(cfg, target)
-    if estimate.long and announce is not None:
+    if estimate.long and yes and announce is not None:
         announce(estimate.line())
-    confirm(estimate, yes=yes, ask=ask)
+    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
     run_id = run_id or new_run_id()
     if ledger.has_run(run_id):
         raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")

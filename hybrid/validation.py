@@ -38,6 +38,8 @@ MAX_STEPS = 1_000_000
 MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
 #: Fraction of physical memory a simulation may take (Aer's own default limit is half).
 MEMORY_FRACTION = 0.5
+#: Environment variable that sets the memory limit in GiB instead (e.g. on a shared machine).
+MEMORY_ENV = "HYBRID_MAX_MEMORY_GB"
 #: Runs estimated longer than this (seconds) print the estimate and ask first.
 LONG_RUN_S = 600.0
 # Cost model, measured on the development machine with one torch thread (regular_graph(n, 3),
@@ -102,7 +104,16 @@ def _duration(seconds: float) -> str:
 
 
 def memory_limit() -> float:
-    """Bytes a simulation may use here: ``MEMORY_FRACTION`` of physical memory."""
+    """Bytes a simulation may use here: ``$HYBRID_MAX_MEMORY_GB`` or ``MEMORY_FRACTION`` of physical memory."""
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            value = float(env)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(f"${MEMORY_ENV} must be a number of GiB > 0, got {env!r}")
+        return value * 2**30
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
@@ -300,7 +311,7 @@ def check_memory(estimate: Estimate, cfg, limit: float | None = None) -> None:
         fix = "use smaller --graphs"
     raise InputError(
         f"a {n}-node graph needs at least {need} for its {estimate.method} "
-        f"(more than {have}, half of this machine's memory); {fix}"
+        f"(more than the {have} allowed here: half of the memory, or ${MEMORY_ENV}); {fix}"
     )
 
 
