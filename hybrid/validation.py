@@ -50,7 +50,8 @@ SV_GRAD_FACTOR = 9.0
 SV_PEAK_BASE, SV_PEAK_PER_LAYER = 4, 16
 # Exact noisy density matrix (DESIGN.md: ~0.5 s at n = 10, p = 1; 5-40 s at n = 12).
 DM_SECONDS_PER_ELEMENT_LAYER = 5e-7
-CALL_OVERHEAD_S = 0.05
+CALL_OVERHEAD_S = 0.05  # per circuit run through Aer or Runtime
+SV_OVERHEAD_S = 0.002  # per torch statevector evaluation (n = 4: ~3 ms per Adam step, ledger included)
 LEARNED_PHASE_ONE_EVALUATIONS = 10
 
 
@@ -251,13 +252,14 @@ def estimate_run(cfg, problems, target) -> Estimate:
     for pr in problems:
         n, m, p = pr.n, pr.m, cfg.p
         sv_state = 16.0 * 2**n
-        sv_eval = CALL_OVERHEAD_S + SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+        sv_amps = SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+        sv_eval = SV_OVERHEAD_S + sv_amps
         closed = p == 1 and n > 12
         ideal_peak = 0.0 if closed else sv_state * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p)
         if kind == "ideal" and exact:
             method = "p = 1 closed form" if closed else "statevector"
-            per_eval = CALL_OVERHEAD_S if closed else sv_eval
-            per_grad = per_eval * (1 if closed else SV_GRAD_FACTOR)
+            per_eval = SV_OVERHEAD_S if closed else sv_eval
+            per_grad = SV_OVERHEAD_S + (0 if closed else sv_amps * SV_GRAD_FACTOR)
             mem = ideal_peak
         elif kind == "ibm":
             method = "hardware (ideal re-scoring locally)"
@@ -290,7 +292,7 @@ def estimate_run(cfg, problems, target) -> Estimate:
         else:
             phase_two, step_cost = steps, per_grad
         seconds = (phase_one + 1) * per_eval + steps * step_cost
-        seconds += 2 * (CALL_OVERHEAD_S if closed else sv_eval)  # ideal re-scoring
+        seconds += 2 * (SV_OVERHEAD_S if closed else sv_eval)  # ideal re-scoring
         total_s += seconds
         calls += phase_one + 1 + phase_two
         peak = max(peak, mem)
