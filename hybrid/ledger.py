@@ -52,7 +52,7 @@ SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret", "credential")
 SECRET_ENV_VARS = ("QISKIT_IBM_TOKEN",)
 REDACTED = "<redacted>"
 _SECRET_VALUE_RE = re.compile(
-    r"(?i)\b(token|api[_-]?key|apikey|password|secret|authorization|bearer)(\s*[=:]\s*|\s+)(['\"]?)[^\s'\",;]+"
+    r"(?i)\b(token|api[_-]?key|apikey|password|secret|authorization|bearer)(\s*[=:]\s*(?:bearer\s+)?|\s+)(['\"]?)[^\s'\",;]+"
 )
 
 RUN_STATES = ("created", "running", "done", "failed", "interrupted")
@@ -235,13 +235,13 @@ class Ledger:
             self._conn = self._connect()
             if unclean:
                 self._integrity_check()
+            if exists:
+                self._check_tables()
             if not self.readonly:
                 self._conn.executescript(_SCHEMA)
                 self._migrate()
                 with self._tx() as cur:
                     cur.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            else:
-                self._check_tables()
         except sqlite3.Error as exc:
             error = self._explain(exc)
             self.close()
