@@ -325,9 +325,21 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     return report
 
 
-def _pending(ledger: Ledger, run_id: str, problems_done: set[str]) -> list[dict[str, Any]]:
+def _graph_keys(spec: dict[str, Any]) -> list[str] | None:
+    from .problems import ProblemError, load_graphs
+
+    try:
+        return [f"{i}:{pr.id}" for i, pr in enumerate(load_graphs(spec["graphs"]))]
+    except (ProblemError, OSError, ValueError, KeyError, TypeError):
+        return None  # the graph file moved: only graphs with recorded calls can be listed
+
+
+def _pending(ledger: Ledger, run_id: str, problems_done: set[str], spec: dict[str, Any]) -> list[dict[str, Any]]:
     """What is known of the graphs that have no result yet: calls recorded, jobs and their states."""
     by_graph: dict[str, dict[str, Any]] = {}
+    for key in _graph_keys(spec) or []:
+        if key not in problems_done:
+            by_graph[key] = {"graph": key, "calls_done": 0, "calls_pending": 0, "jobs": []}
     for e in ledger.evaluations(run_id):
         if e["graph"] in problems_done:
             continue
@@ -357,7 +369,7 @@ def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | No
         "target": target_info or {"spec": record["target"]},
         "graphs": [r.summary() for r in rows],
         "details": [r.to_dict() for r in rows],
-        "pending": [] if complete else _pending(ledger, run_id, set(stored)),
+        "pending": [] if complete else _pending(ledger, run_id, set(stored), record["spec"]),
     }
 
 

@@ -26,6 +26,7 @@ from standins import FakeService, make_ibm
 SEED = 11
 SHOTS = 400
 KILL_AFTER_CALLS = 6  # oracle calls recorded before the kill
+FETCH_BEFORE_DEATH = 6  # the 6th job fetch dies: graph a (4 jobs) is finished, graph b has a live job
 KILL_TIMEOUT_S = 240
 SECRET = "secret-token-run-0123456789"
 # fields that legitimately differ between an interrupted and an uninterrupted run
@@ -445,3 +446,41 @@ def test_resuming_a_finished_run_says_already_done_and_rewrites_nothing(graphs, 
         assert execute_run(led, rid)["already_done"] and led.counts() == counts
     assert again["already_done"] and again["path"] == str(path) and path.stat().st_mtime_ns == stamp
     assert again["details"] == json.loads(path.read_text())["details"]
+
+
+def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_path, monkeypatch):
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", SECRET)
+    service = FakeService()
+    target = make_ibm(service)
+    ledger = tmp_path / "l.db"
+    cfg = config(graphs, tmp_path / "out", backend="ibm:fakeville", init="fixed", optimizer="adam:2")
+    with Ledger(ledger) as led:
+        rid = start_run(cfg, led, target=target)
+        original = target.fetch
+        calls = {"n": 0}
+
+        def die_while_a_job_is_live(job_id, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == FETCH_BEFORE_DEATH:
+                raise KeyboardInterrupt
+            return original(job_id, *args, **kwargs)
+
+        monkeypatch.setattr(target, "fetch", die_while_a_job_is_live)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(led, rid, target=target)
+        finished = set(led.results(rid))
+        live = [j["job_id"] for j in led.jobs(rid) if j["status"] == "submitted"]
+    assert len(finished) == 1 and len(live) == 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
+    env.update(PYTHONPATH=str(Path(__file__).parent.parent), HOME=str(tmp_path), COLUMNS="250")
+    fetched = subprocess.run(_cli("jobs", "fetch", rid, "--ledger", str(ledger)), env=env, capture_output=True,
+                             text=True, timeout=KILL_TIMEOUT_S)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "live job states unavailable" in fetched.stdout and "unfinished" in fetched.stdout
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert saved["complete"] is False and saved["status"] == "interrupted"
+    assert len(saved["graphs"]) == 1
+    pending = {row["graph"]: row for row in saved["pending"]}
+    assert set(pending) == {"1:b", "2:c"} and pending["2:c"]["calls_done"] == 0  # started or not, all listed
+    assert pending["1:b"]["calls_done"] >= 1 and pending["1:b"]["calls_pending"] == 1
+    assert any(j["job_id"] == live[0] and j["status"] == "submitted" for j in pending["1:b"]["jobs"])
