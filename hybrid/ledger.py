@@ -237,7 +237,7 @@ class Ledger:
                 self._integrity_check()
             if exists:
                 self._check_tables()
-            if not self.readonly:
+            if mode == "write":  # read commands never write (an older schema is read as it is)
                 self._conn.executescript(_SCHEMA)
                 self._migrate()
                 with self._tx() as cur:
@@ -291,6 +291,10 @@ class Ledger:
 
     def _check_tables(self) -> None:
         names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not names:
+            if self.mode == "write":
+                return  # an SQLite file without tables (a first open that died early): nothing to lose
+            raise LedgerError(f"ledger {self.path} holds no tables: no run was ever recorded in it; check --ledger")
         missing = [t for t in TABLES if t not in names]
         if missing:
             raise LedgerError(f"{self.path} is not a hybrid ledger (no table {missing[0]!r}); pass another --ledger")

@@ -299,3 +299,15 @@ def test_not_a_hybrid_ledger_read_only_and_schema_1_migration(tmp_path):
     with Ledger(old) as led:
         led.update_job("j0", "cancelled", "by the user")
         assert led.job("j0")["finished"] is not None and led.run("r0")["status"] == "done"
+
+
+def test_an_sqlite_file_without_tables_is_a_new_ledger_for_writers_only(tmp_path):
+    path = tmp_path / "fresh.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")  # the header is written, no table yet
+    conn.close()
+    assert path.stat().st_size > 0
+    with pytest.raises(LedgerError, match="holds no tables"):
+        Ledger(path, mode="read")
+    with Ledger(path) as led:
+        assert led.counts()["runs"] == 0
