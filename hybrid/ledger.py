@@ -611,9 +611,21 @@ class Ledger:
         *,
         resubmit_of: str | None = None,
     ) -> None:
-        """Write a hardware job id the moment it exists (``resubmit_of``: the failed job it replaces)."""
+        """Write a hardware job id the moment it exists.
+
+        ``resubmit_of`` names the failed job it replaces; when not given, a call whose
+        latest job failed or was cancelled links the new job to it anyway.
+        """
         now = _now()
         with self._tx() as cur:
+            if resubmit_of is None:
+                last = cur.execute(
+                    "SELECT job_id, status FROM jobs WHERE run_id = ? AND graph = ? AND idx = ? AND job_id != ? "
+                    "ORDER BY created DESC, rowid DESC LIMIT 1",
+                    (run_id, graph, idx, job_id),
+                ).fetchone()
+                if last is not None and last[1] in ("failed", "cancelled"):
+                    resubmit_of = last[0]
             cur.execute(
                 "INSERT OR IGNORE INTO jobs (job_id, run_id, graph, idx, target, status, created, updated, resubmit_of) "
                 "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",

@@ -121,6 +121,10 @@ class RecordedOracle:
         if failure is None:
             return None
         job_id, status = failure
+        if self.ledger.job(job_id) is None:  # e.g. Runtime local mode: the id only comes with the failure
+            self.ledger.record_job(
+                self.run_id, self.graph, self.index, job_id, self.target_spec, resubmit_of=self._resubmit_of
+            )
         self.ledger.update_job(job_id, status, f"{type(exc).__name__}: {exc}")
         return job_id
 

@@ -311,3 +311,16 @@ def test_an_sqlite_file_without_tables_is_a_new_ledger_for_writers_only(tmp_path
         Ledger(path, mode="read")
     with Ledger(path) as led:
         assert led.counts()["runs"] == 0
+
+
+def test_a_job_recorded_after_a_failed_one_is_linked_to_it(tmp_path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "local:x", "r")
+        led.begin_evaluation("r", "g", 0, "evaluate", [0.1, 0.2])
+        led.record_job("r", "g", 0, "local-0", "local:x")
+        led.update_job("local-0", "cancelled", "JobFailedError: ended CANCELLED")
+        led.record_job("r", "g", 0, "local-1", "local:x")  # a caller that does not pass resubmit_of
+        led.update_job("local-1", "done")
+        assert led.job("local-1")["resubmit_of"] == "local-0"
+        led.record_job("r", "g", 1, "local-2", "local:x")
+        assert led.job("local-2")["resubmit_of"] is None  # another call: no link

@@ -24,6 +24,7 @@ from hybrid.validation import InputError
 from standins import FakeService, make_ibm
 
 SEED = 11
+TOL = 1e-12
 SHOTS = 400
 KILL_AFTER_CALLS = 6  # oracle calls recorded before the kill
 FETCH_BEFORE_DEATH = 6  # the 6th job fetch dies: graph a (4 jobs) is finished, graph b has a live job
@@ -484,3 +485,38 @@ def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_
     assert set(pending) == {"1:b", "2:c"} and pending["2:c"]["calls_done"] == 0  # started or not, all listed
     assert pending["1:b"]["calls_done"] >= 1 and pending["1:b"]["calls_pending"] == 1
     assert any(j["job_id"] == live[0] and j["status"] == "submitted" for j in pending["1:b"]["jobs"])
+
+
+def test_a_local_job_that_fails_is_recorded_from_its_error_and_redone_on_resume(graphs, tmp_path):
+    from backends import JobFailedError
+    from hybrid.evaluate import ideal_oracle
+    from hybrid.problems import load_graphs
+    from hybrid.runs import RecordedOracle
+
+    problem = load_graphs(graphs)[0].with_max_cut()
+
+    class FailsOnce:  # an oracle whose job ids only come back with the result, or with the failure
+        def __init__(self):
+            self.inner, self.problem, self.p, self.calls = ideal_oracle(problem, 1), problem, 1, 0
+
+        def evaluate(self, params, seed=None):
+            self.calls += 1
+            if self.calls == 1:
+                raise JobFailedError("local job local-0 ended ERROR: simulator out of memory", "local-0", "ERROR")
+            return self.inner.evaluate(params, seed=seed)
+
+    theta = np.array([0.4, 0.3])
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "local:manila", "r")
+        flaky = FailsOnce()
+        with pytest.raises(JobFailedError):
+            RecordedOracle(flaky, led, "r", "0:a", "local:manila").evaluate(theta)
+        assert led.job("local-0")["status"] == "failed" and "out of memory" in led.job("local-0")["detail"]
+        # resume: a fresh wrapper replays nothing, recomputes the call and records the new job linked to the failed one
+        again = RecordedOracle(flaky, led, "r", "0:a", "local:manila")
+        energy = again.evaluate(theta).energies[0]
+        led.record_job("r", "0:a", 0, "local-1", "local:manila")  # as local mode records ids that come with a result
+        led.update_job("local-1", "done")
+        assert energy == pytest.approx(ideal_oracle(problem, 1).evaluate(theta).energies[0], abs=TOL)
+        assert led.evaluation("r", "0:a", 0)["status"] == "done"
+        assert led.job("local-1")["resubmit_of"] == "local-0"
