@@ -278,3 +278,42 @@ def test_row_counts_are_read_from_the_real_tables(world):
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+# --------------------------------------------------------------------------- the validation module itself
+def test_estimates_follow_the_documented_memory_formulas(world):
+    from backends import get_target
+    from hybrid.validation import SV_PEAK_BASE, SV_PEAK_PER_LAYER, estimate_run
+
+    n20 = load_graphs_from(world / "n20.json")
+    exact = RunConfig(graphs="x", backend="fake:torino", init="fixed", optimizer="adam:1")
+    dm = estimate_run(exact, n20, get_target("fake:torino"))
+    assert dm.method == "density matrix" and dm.memory_bytes == 16.0 * 4**20
+    sampled = estimate_run(exact.model_copy(update={"shots": 200}), n20, get_target("fake:torino"))
+    assert sampled.method == "statevector trajectories" and sampled.memory_bytes == 16.0 * 2**20  # p = 1 re-scoring: closed form
+    ideal = estimate_run(exact.model_copy(update={"backend": "ideal", "p": 2}), n20, get_target("ideal"))
+    assert ideal.method == "statevector" and ideal.memory_bytes == 16.0 * 2**20 * (SV_PEAK_BASE + 2 * SV_PEAK_PER_LAYER)
+    closed = estimate_run(exact.model_copy(update={"backend": "ideal"}), n20, get_target("ideal"))
+    assert closed.method == "p = 1 closed form" and closed.memory_bytes == 0
+
+
+def test_long_runs_need_yes_or_an_interactive_yes():
+    from hybrid.validation import LONG_RUN_S, Estimate, InputError, confirm
+
+    long = Estimate(memory_bytes=1e6, seconds=2 * LONG_RUN_S, evaluations=10, method="statevector", largest_n=20)
+    short = Estimate.from_dict({**long.to_dict(), "seconds": LONG_RUN_S / 2})
+    confirm(short, yes=False)  # nothing asked
+    confirm(long, yes=True)
+    asked = []
+    confirm(long, yes=False, ask=lambda q: asked.append(q) or True, interactive=True)
+    assert asked and asked[0].startswith("estimate: about 20 min")
+    with pytest.raises(InputError, match="declined.*--yes"):
+        confirm(long, yes=False, ask=lambda q: False, interactive=True)
+    with pytest.raises(InputError, match="--yes.*not a terminal"):
+        confirm(long, yes=False, ask=lambda q: pytest.fail("asked without a terminal"), interactive=False)
+
+
+def load_graphs_from(path: Path):
+    from hybrid.problems import load_graphs
+
+    return load_graphs(path)
