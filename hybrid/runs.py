@@ -31,7 +31,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 from pydantic import Field
 
-from .config import ConfigError, _Strict, load_config, parse_config
+from .config import _Strict, load_config, parse_config
 from .evaluate import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id
 from .optimize import optimize_graph
