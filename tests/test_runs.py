@@ -520,3 +520,18 @@ def test_a_local_job_that_fails_is_recorded_from_its_error_and_redone_on_resume(
         assert energy == pytest.approx(ideal_oracle(problem, 1).evaluate(theta).energies[0], abs=TOL)
         assert led.evaluation("r", "0:a", 0)["status"] == "done"
         assert led.job("local-1")["resubmit_of"] == "local-0"
+
+
+def test_init_accepts_a_checkpoint_path(graphs, tmp_path):
+    import shutil
+
+    from hybrid.meta import PRETRAINED_DIR
+
+    model = tmp_path / "mine.pt"
+    shutil.copy(PRETRAINED_DIR / "lstm.pt", model)
+    cfg = config(graphs, tmp_path / "out", backend="ideal", init=str(model), optimizer="adam:1", shots=None)
+    with Ledger(tmp_path / "l.db") as led:
+        rid = start_run(cfg, led)
+        assert led.run(rid)["spec"]["init"] == f"learned:{model.resolve()}"
+        report = execute_run(led, rid)
+    assert report["status"] == "done" and all(d["init"] == f"learned:{model.resolve()}" for d in report["details"])
