@@ -42,10 +42,11 @@ MEMORY_FRACTION = 0.5
 MEMORY_ENV = "HYBRID_MAX_MEMORY_GB"
 #: Runs estimated longer than this (seconds) print the estimate and ask first.
 LONG_RUN_S = 600.0
-# Cost model, measured on the development machine with one torch thread (regular_graph(n, 3),
-# p = 3: n = 16/18/20 took 0.047/0.076/0.30 s per evaluation, 0.23/0.55/2.7 s per gradient,
-# and 25/120/830 MB above the interpreter for the gradient).
-SV_SECONDS_PER_AMP_GATE = 2e-9
+# Cost model from tests/bench/bench_estimates.py on a shared 2-core machine, one torch thread
+# (regular_graph(n, 3), p = 3: n = 16/18/20 took 0.047-0.05/0.08-0.32/0.30-0.70 s per
+# evaluation and 0.23-0.29/0.55-0.81/2.7-5.1 s per gradient, peaking 56/151/659 MiB above
+# the interpreter), on the slow side so that long runs are announced rather than missed.
+SV_SECONDS_PER_AMP_GATE = 4e-9
 SV_GRAD_FACTOR = 9.0
 SV_PEAK_BASE, SV_PEAK_PER_LAYER = 4, 16
 # Exact noisy density matrix (DESIGN.md: ~0.5 s at n = 10, p = 1; 5-40 s at n = 12).
