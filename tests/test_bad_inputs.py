@@ -76,6 +76,10 @@ def world(tmp_path_factory):
             execute_run(led, start_run(cfg, led, DONE_RUN))
     finally:
         os.chdir(cwd)
+    data = ledger.read_bytes()
+    (tmp / "truncated.db").write_bytes(data[: len(data) // 2])
+    (tmp / "readonly.db").write_bytes(data)
+    (tmp / "readonly.db").chmod(0o444)
     (tmp / "afile").write_text("x")
     (tmp / "zero.db").write_bytes(b"")
     (tmp / "garbage.db").write_bytes(b"definitely not sqlite " * 200)
@@ -191,6 +195,9 @@ def _cases(t: Path, write: bool = True) -> list[tuple[str, list[str], str]]:
         ("ledger 0 bytes (list)", ["jobs", "list", "--ledger", str(t / "zero.db")], "0-byte"),
         ("ledger garbage (list)", ["jobs", "list", "--ledger", str(t / "garbage.db")], r"corrupt.*\.recover"),
         ("ledger garbage (run)", [*run[:-2], "--ledger", str(t / "garbage.db")], r"corrupt.*\.recover"),
+        ("ledger truncated (show)", ["jobs", "show", DONE_RUN, "--ledger", str(t / "truncated.db")], r"corrupt.*\.recover"),
+        ("ledger read-only (run)", [*run[:-2], "--ledger", str(t / "readonly.db")], "read-only.*jobs list/show/fetch"),
+        ("ledger read-only (resume)", ["jobs", "resume", DONE_RUN, "--ledger", str(t / "readonly.db")], "read-only"),
         # meta-training never overwrites a checkpoint
         ("meta-train over a checkpoint", ["meta-train", "-c", str(t / "meta.yaml")], "--resume.*--force"),
         ("meta-train --resume --force", ["meta-train", "-c", str(t / "meta.yaml"), "--resume", "--force"], "--force"),
@@ -243,6 +250,14 @@ def test_bad_input_is_refused_in_one_line_and_leaves_the_ledger_alone(batch, ind
     assert "Traceback" not in result["stdout"] + result["stderr"]
     assert re.search(pattern, line), f"{name}: {line!r} does not match {pattern!r}"
     assert result["before"] is not None and result["before"] == result["after"], name
+
+
+def test_read_commands_work_on_the_read_only_ledger(batch, world):
+    env = _env(world)
+    for argv in (["jobs", "list"], ["jobs", "show", DONE_RUN]):
+        proc = subprocess.run([sys.executable, "-m", "hybrid.cli", *argv, "--ledger", str(world / "readonly.db")],
+                              cwd=world, env=env, capture_output=True, text=True, timeout=SINGLE_TIMEOUT_S)
+        assert proc.returncode == 0 and DONE_RUN in proc.stdout, proc.stderr
 
 
 def test_nothing_was_created_by_read_commands_or_refused_runs(batch, world):
