@@ -59,8 +59,12 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CREDENTIAL_ENV_VARS",
     "IBMTarget",
+    "CredentialsError",
     "JobFailedError",
     "LocalRuntimeTarget",
+    "ServiceUnreachableError",
+    "UnknownBackendError",
+    "classify_service_error",
     "is_session_closed",
     "is_transient",
 ]
@@ -535,6 +539,73 @@ def is_transient(exc: BaseException) -> bool:
 # ------------------------------------------------------------------------- IBM target
 
 
+class ServiceUnreachableError(TargetError):
+    """No network, or the IBM Quantum service (or ``QISKIT_IBM_URL``) cannot be reached."""
+
+
+class CredentialsError(TargetError):
+    """The service was reached and rejected the credentials (or the instance is malformed)."""
+
+
+class UnknownBackendError(TargetError):
+    """The service was reached and has no backend of that name for this account."""
+
+
+_AUTH_RE = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|invalid (api )?(token|key)|not authori[sz]ed", re.I)
+_BACKEND_RE = re.compile(r"no backend matches|backend .*not (found|exist)|unknown backend", re.I)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen and len(seen) < 32:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _is_network(exc: BaseException) -> bool:
+    import socket
+
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror, socket.timeout)):
+        return True
+    try:
+        import requests
+        import urllib3.exceptions
+
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return True
+        if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.MaxRetryError,
+                            urllib3.exceptions.NameResolutionError, urllib3.exceptions.ConnectTimeoutError)):
+            return True
+    except ImportError:  # pragma: no cover - both ship with qiskit-ibm-runtime
+        pass
+    return False
+
+
+def classify_service_error(exc: BaseException) -> str | None:
+    """``"network"``, ``"credentials"``, ``"backend"`` or None, looking through the cause chain.
+
+    Network trouble anywhere in the chain wins: qiskit-ibm-runtime reports an unreachable
+    IAM endpoint as "Unable to retrieve instances ... valid API token".
+    """
+    chain = _chain(exc)
+    if any(_is_network(e) for e in chain):
+        return "network"
+    from qiskit.providers.exceptions import QiskitBackendNotFoundError
+
+    if any(isinstance(e, QiskitBackendNotFoundError) or _BACKEND_RE.search(str(e)) for e in chain):
+        return "backend"
+    for e in chain:
+        code = getattr(e, "status_code", None)
+        if code in (401, 403) or _AUTH_RE.search(str(e)):
+            return "credentials"
+        if type(e).__name__ in ("IBMNotAuthorizedError", "InvalidAccountError"):
+            return "credentials"
+        if isinstance(e, AttributeError) and "group" in str(e):
+            return "credentials"  # qiskit-ibm-runtime failing to parse a malformed instance CRN
+    return None
+
+
 def _connect(**kwargs: Any) -> Any:
     """Build the real ``QiskitRuntimeService`` (the one place that contacts IBM)."""
     from qiskit_ibm_runtime import QiskitRuntimeService
@@ -679,11 +750,7 @@ class IBMTarget(_DeviceTranspiling):
             try:
                 self._service = _connect(**kwargs)
             except Exception as exc:  # noqa: BLE001 - wrapped, token scrubbed
-                raise self._wrap(
-                    exc,
-                    "could not open QiskitRuntimeService",
-                    f"check the saved account or {TOKEN_ENV}/{INSTANCE_ENV}, and network access",
-                ) from None
+                raise self._service_error(exc, "could not open QiskitRuntimeService") from None
         else:
             self.credential_source = "injected service"
 
@@ -752,11 +819,41 @@ class IBMTarget(_DeviceTranspiling):
             text = text.replace(secret, REDACTED)
         return text
 
-    def _wrap(self, exc: BaseException, what: str, fix: str = "") -> TargetError:
+    def _service_error(self, exc: BaseException, what: str) -> TargetError:
+        """A TargetError that says which of network, credentials or backend is at fault."""
+        kind = classify_service_error(exc)
+        root = _chain(exc)[-1]
+        if kind == "network":
+            url = os.environ.get(URL_ENV, "").strip()
+            return self._wrap(
+                root,
+                f"{what}: cannot reach IBM Quantum{f' at {url}' if url else ''} (no network or service unreachable)",
+                f"check the network connection, proxy and {URL_ENV}, then retry; the credentials were not checked",
+                cls=ServiceUnreachableError,
+            )
+        if kind == "credentials":
+            return self._wrap(
+                exc,
+                f"{what}: IBM Quantum rejected the credentials or the instance",
+                f"check the API key and the instance CRN; {CREDENTIALS_HELP}",
+                cls=CredentialsError,
+            )
+        if kind == "backend":
+            return self._wrap(
+                exc,
+                f"backend {self.backend_name!r} is not available: unknown backend for this account",
+                "list the backends with QiskitRuntimeService().backends() and use ibm:<name>",
+                cls=UnknownBackendError,
+            )
+        return self._wrap(
+            exc, what, f"check the saved account or {TOKEN_ENV}/{INSTANCE_ENV}, and network access"
+        )
+
+    def _wrap(self, exc: BaseException, what: str, fix: str = "", cls: type = TargetError) -> TargetError:
         message = f"{what} ({self.spec}): {type(exc).__name__}: {self._scrub(exc)}"
         if fix:
             message += f"; {fix}"
-        return TargetError(message)
+        return cls(message)
 
     # -- backend ------------------------------------------------------------------------
 
@@ -768,16 +865,15 @@ class IBMTarget(_DeviceTranspiling):
         for name in names:
             try:
                 return self._retry(lambda n=name: self._service.backend(n), f"backend {name}", [])
-            except TargetError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - try the next spelling
-                last = exc
+            except Exception as exc:  # noqa: BLE001 - classified below
+                kind = classify_service_error(exc)
+                if kind in ("network", "credentials"):
+                    raise self._service_error(exc, f"looking up backend {name!r} failed") from None
+                if isinstance(exc, TargetError) and kind is None:
+                    raise
+                last = exc  # try the next spelling
         assert last is not None
-        raise self._wrap(
-            last,
-            f"backend {self.backend_name!r} is not available",
-            "list the backends with QiskitRuntimeService().backends() and use ibm:<name>",
-        ) from None
+        raise self._service_error(last, f"backend {self.backend_name!r} is not available") from None
 
     @property
     def backend(self) -> Any:

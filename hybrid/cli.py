@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -11,14 +12,71 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Learned warm starts for QAOA Max-Cut on IBM devices.")
+#: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
+DEBUG_ENV = "HYBRID_DEBUG"
+
+
+def _one_line(message: str) -> str:
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+class _App(typer.Typer):
+    """Every error leaves as one ``error: ...`` line on stderr and a non-zero exit code."""
+
+    def __call__(self, *args, **kwargs):
+        if "standalone_mode" in kwargs:
+            return super().__call__(*args, **kwargs)
+        from typer._click.exceptions import ClickException
+
+        try:
+            code = super().__call__(*args, standalone_mode=False, **kwargs)
+        except ClickException as exc:  # usage errors: bad flags, bad values, unknown commands
+            print(f"error: {_one_line(exc.format_message())} (see --help)", file=sys.stderr)
+            sys.exit(exc.exit_code or 2)
+        except typer.Abort:
+            print("error: aborted", file=sys.stderr)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - one line, the traceback on request
+            if os.environ.get(DEBUG_ENV):
+                raise
+            print(
+                f"error: {type(exc).__name__}: {_one_line(exc)} (set {DEBUG_ENV}=1 for the traceback)",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = _App(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Learned warm starts for QAOA Max-Cut on IBM devices.",
+)
 # Tables are wide; when output is not a terminal (logs, CI) do not squeeze them to 80 columns.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    print(f"error: {_one_line(message)}", file=sys.stderr)
     raise typer.Exit(code=2)
+
+
+def _on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: recorded as interrupted, resumable."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _ask(question: str) -> bool:
+    return typer.confirm(question.rstrip(" ?[y/N]") + "?", default=False)
 
 
 @app.command()
@@ -94,6 +152,7 @@ def evaluate(
 
 # ---------------------------------------------------------------------------- runs and jobs
 jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs.")
+YES_OPTION = typer.Option(False, "--yes", "-y", help="run even when the estimate says it will take long (no prompt)")
 app.add_typer(jobs_app, name="jobs")
 
 LEDGER_OPTION = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)")
@@ -104,9 +163,10 @@ def _run_errors():
     from hybrid.config import ConfigError
     from hybrid.ledger import LedgerError
     from hybrid.meta import CheckpointError
+    from hybrid.mitigation import MitigationError
     from hybrid.problems import ProblemError
 
-    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError)
+    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError, MitigationError)
 
 
 def _config_with_flags(config: Optional[Path], flags: dict, cls):
@@ -117,9 +177,14 @@ def _config_with_flags(config: Optional[Path], flags: dict, cls):
 
     base = {}
     if config is not None:
-        if not config.exists():
-            raise ConfigError(f"config file {str(config)!r} does not exist")
-        base = yaml.safe_load(config.read_text()) or {}
+        if not config.is_file():
+            raise ConfigError(f"-c: config file {str(config)!r} does not exist or is not a file")
+        try:
+            base = yaml.safe_load(config.read_text()) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"-c {config}: not valid YAML ({_one_line(exc)})") from None
+        if not isinstance(base, dict):
+            raise ConfigError(f"-c {config}: expected a mapping of options, got {type(base).__name__}")
     merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
     if "graphs" not in merged:
         raise ConfigError("give --graphs FILE.json (or a config with 'graphs')")
@@ -132,6 +197,9 @@ def _ar(value) -> str:
 
 
 def _print_results(report: dict) -> None:
+    if report.get("already_done"):
+        console.print(f"run {report['run_id']} is already done; results: {report.get('path')}")
+        return
     table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
     for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
         table.add_column(col, justify="right")
@@ -161,10 +229,13 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
+    yes: bool = YES_OPTION,
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
     from hybrid.ledger import Ledger
     from hybrid.runs import RunConfig, execute_run, start_run
+
+    _on_sigterm()
 
     try:
         flags = {
@@ -174,12 +245,21 @@ def run(
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id)
+            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
             console.print(f"run id: {rid} (ledger {led.path})")
-            report = execute_run(led, rid, progress=lambda m: console.print(m))
+            report = _drive(led, rid)
     except _run_errors() as exc:
         _fail(str(exc))
     _print_results(report)
+
+
+def _drive(led, rid: str) -> dict:
+    from hybrid.runs import execute_run
+
+    try:
+        return execute_run(led, rid, progress=lambda m: console.print(m))
+    except KeyboardInterrupt:
+        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
 
 
 @app.command()
@@ -188,22 +268,26 @@ def submit(
     ledger: Optional[Path] = LEDGER_OPTION,
     detach: Optional[bool] = typer.Option(None, "--detach/--foreground", help="default: detach for ibm: targets"),
     run_id: Optional[str] = typer.Option(None, "--run-id"),
+    yes: bool = YES_OPTION,
 ) -> None:
     """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
     import subprocess
 
     from hybrid.ledger import Ledger
-    from hybrid.runs import execute_run, load_run_config, start_run
+    from hybrid.runs import load_run_config, start_run
 
     try:
+        if not spec.is_file():
+            _fail(f"job spec {str(spec)!r} does not exist or is not a file")
         cfg = load_run_config(spec)
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id)
+            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
             path = led.path
             background = detach if detach is not None else cfg.backend.startswith("ibm:")
             if not background:
+                _on_sigterm()
                 console.print(f"run id: {rid}")
-                report = execute_run(led, rid, progress=lambda m: console.print(m))
+                report = _drive(led, rid)
                 _print_results(report)
                 return
     except _run_errors() as exc:
@@ -220,12 +304,16 @@ def submit(
 
 @jobs_app.command("list")
 def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """Every run in the ledger."""
-    from hybrid.ledger import Ledger
+    """Every run in the ledger (a run whose process is gone shows as interrupted)."""
+    from hybrid.ledger import Ledger, LedgerError
 
-    with Ledger(ledger) as led:
-        rows = led.runs()
-    table = Table(title=f"runs ({len(rows)})")
+    try:
+        with Ledger(ledger, mode="read") as led:
+            rows = led.runs()
+            readonly = led.readonly
+    except LedgerError as exc:
+        _fail(str(exc))
+    table = Table(title=f"runs ({len(rows)})" + (" [read-only ledger]" if readonly else ""))
     for col in ("run id", "created", "status", "target", "graphs done", "evaluations", "jobs"):
         table.add_column(col)
     for r in rows:
@@ -233,32 +321,52 @@ def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
     console.print(table)
 
 
+def _live_states(led, run_id: str) -> tuple[dict, str | None]:
+    """Live job states from the service for ibm: runs, or why they are unavailable."""
+    from backends import TargetError
+    from hybrid.runs import live_job_states
+
+    try:
+        return live_job_states(led, run_id), None
+    except (TargetError, OSError) as exc:
+        return {}, _one_line(exc)
+
+
 @jobs_app.command("show")
 def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """A run's spec, progress, hardware jobs and results so far."""
+    """A run's spec, progress, hardware jobs (recorded state, and live state for ibm:) and results so far."""
     from hybrid.ledger import Ledger, LedgerError
 
     try:
-        with Ledger(ledger) as led:
+        with Ledger(ledger, mode="read") as led:
             run_row = led.run(run_id)
+            live, offline = _live_states(led, run_id)
             evaluations = led.evaluations(run_id)
             jobs = led.jobs(run_id)
             results = led.results(run_id)
     except LedgerError as exc:
         _fail(str(exc))
-    console.print(f"[bold]{run_id}[/bold]: {run_row['status']} on {run_row['target']} (created {run_row['created']})")
+    console.print(f"[bold]{run_id}[/bold]: {run_row['status']} on {run_row['target']} (created {run_row['created']})", soft_wrap=True)
     if run_row["error"]:
-        console.print(f"[red]{run_row['error']}[/red]")
+        console.print(run_row["error"], style="red", markup=False, soft_wrap=True)
     console.print_json(json.dumps(run_row["spec"]))
     done = sum(e["status"] == "done" for e in evaluations)
     console.print(f"oracle calls recorded: {done} done, {len(evaluations) - done} pending; graphs finished: {len(results)}")
     if jobs:
         table = Table(title="hardware jobs")
-        for col in ("job id", "graph", "call", "status", "updated"):
-            table.add_column(col)
+        columns = ["job id", "graph", "call", "status"] + (["live"] if live or offline else []) + [
+            "submitted", "finished", "resubmit of", "detail"]
+        for col in columns:
+            table.add_column(col, overflow="fold")
         for j in jobs:
-            table.add_row(j["job_id"], j["graph"], str(j["idx"]), j["status"], j["updated"])
+            row = [j["job_id"], j["graph"], str(j["idx"]), j["status"]]
+            if live or offline:
+                row.append(live.get(j["job_id"], "-" if j["status"] != "submitted" else "unknown"))
+            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", j["detail"] or ""]
+            table.add_row(*row)
         console.print(table)
+    if offline:
+        console.print(f"live job states unavailable: {offline}", markup=False, soft_wrap=True)
     for key, res in results.items():
         console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}")
 
@@ -269,42 +377,38 @@ def jobs_fetch(
     ledger: Optional[Path] = LEDGER_OPTION,
     out: Optional[Path] = typer.Option(None, "--out", help="write the results JSON here (default: the run's out dir)"),
 ) -> None:
-    """Write a run's results JSON from the ledger, and report the state of its hardware jobs."""
+    """Write what the ledger knows of a run to its results JSON; unfinished graphs are listed as pending."""
     from hybrid.ledger import Ledger
-    from hybrid.runs import results_report, write_results
+    from hybrid.runs import write_results
 
     try:
-        with Ledger(ledger) as led:
-            jobs = led.jobs(run_id)
-            pending = [j for j in jobs if j["status"] == "submitted"]
-            if pending and led.run(run_id)["target"].startswith("ibm:"):
-                from backends import get_target
-
-                target = get_target(led.run(run_id)["target"])
-                for j in pending:
-                    console.print(f"job {j['job_id']}: {target.status(j['job_id'])}")
-            if out is None:
-                report = write_results(led, run_id)
-            else:
-                report = results_report(led, run_id)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps(report, indent=1, default=str))
-                report["path"] = str(out)
+        with Ledger(ledger, mode="read") as led:
+            led.run(run_id)
+            live, offline = _live_states(led, run_id)
+            for job_id, state in live.items():
+                console.print(f"job {job_id}: {state} (live)")
+            if offline:
+                console.print(f"offline, live job states unavailable: {offline}", markup=False, soft_wrap=True)
+            report = write_results(led, run_id, out=out)
     except _run_errors() as exc:
         _fail(str(exc))
-    console.print(f"{run_id}: {report['status']}, {len(report['graphs'])} graph(s) finished, {len(pending)} job(s) pending")
+    pending = report["pending"]
+    console.print(
+        f"{run_id}: {report['status']}, {len(report['graphs'])} graph(s) finished"
+        + ("" if report["complete"] else f", {len(pending)} graph(s) unfinished (marked 'pending' in the file)")
+    )
     _print_results(report)
 
 
 @jobs_app.command("resume")
 def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """Continue a run: recorded calls are replayed, accepted jobs re-attached by id, the rest run."""
+    """Continue a run: recorded calls replayed, live jobs re-attached by id, failed jobs resubmitted."""
     from hybrid.ledger import Ledger
-    from hybrid.runs import execute_run
 
+    _on_sigterm()
     try:
         with Ledger(ledger) as led:
-            report = execute_run(led, run_id, progress=lambda m: console.print(m))
+            report = _drive(led, run_id)
     except _run_errors() as exc:
         _fail(str(exc))
     _print_results(report)
@@ -392,14 +496,6 @@ def demo(
     console.print(f"[bold]report:[/bold] {report_path}")
 
 
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # python -m hybrid.cli (used for detached submissions)
-    main()
-
-
 @app.command("meta-train")
 def meta_train(
     config: Path = typer.Option(..., "-c", "--config", help="meta-training YAML (see configs/)"),
@@ -408,6 +504,7 @@ def meta_train(
     device: Optional[str] = typer.Option(None, "--device", help="override the config's device (cpu, cuda)"),
     executor: Optional[str] = typer.Option(None, "--executor", help="local, ray or ray:ADDRESS (noisy-stage oracle calls)"),
     ship: Optional[str] = typer.Option(None, "--ship", help="copy the best model into the package as NAME"),
+    force: bool = typer.Option(False, "--force", help="start afresh over an existing OUT/checkpoint.pt"),
 ) -> None:
     """Meta-train a sequence model (ideal and/or noisy fake-device oracle)."""
     from hybrid.config import ConfigError, MetaConfig, load_config
@@ -420,9 +517,11 @@ def meta_train(
         if overrides:
             cfg = cfg.model_copy(update=overrides)
         ckpt = Path(cfg.out) / "checkpoint.pt"
+        if resume and force:
+            _fail("--resume and --force exclude each other: --resume continues the checkpoint, --force starts afresh")
         if resume and not ckpt.exists():
             _fail(f"--resume: no checkpoint at {ckpt}; start without --resume")
-        result = train(cfg, resume=ckpt if resume else None, log=lambda m: None)
+        result = train(cfg, resume=ckpt if resume else None, log=lambda m: None, overwrite=force)
     except (ConfigError, CheckpointError, ExecutorError) as exc:
         _fail(str(exc))
     console.print(
@@ -517,3 +616,11 @@ def benchmark_cmd(
                            log=lambda m: console.print(m))
     console.print((out / "tables.md").read_text())
     console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # python -m hybrid.cli (used for detached submissions)
+    main()

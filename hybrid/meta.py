@@ -321,9 +321,21 @@ def train(
     resume: str | Path | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> TrainingResult:
-    """Meta-train ``cfg.model`` through ``cfg.stages``; resumable from ``out/checkpoint.pt``."""
+    """Meta-train ``cfg.model`` through ``cfg.stages``; resumable from ``out/checkpoint.pt``.
+
+    Without ``resume``, an existing ``out/checkpoint.pt`` is never overwritten unless
+    ``overwrite=True`` (``--force``).
+    """
     from .models import build_model, count_parameters
+
+    existing = Path(cfg.out) / "checkpoint.pt"
+    if resume is None and not overwrite and existing.exists():
+        raise CheckpointError(
+            f"{existing} already exists; pass --resume to continue it, --force to start afresh over it, "
+            "or another --out"
+        )
 
     torch.set_num_threads(max(1, cfg.threads))
     device = torch.device(cfg.device)

@@ -8,9 +8,16 @@ the results JSON.
 Resuming (``hybrid jobs resume ID``) re-runs the same deterministic program:
 every oracle call that the ledger already holds is *replayed* from it instead of
 being recomputed, and a call that was interrupted after its hardware job was
-accepted is re-attached by job id (``target.fetch``), never resubmitted. Shot seeds
-depend only on the run seed and the call index, so a resumed run ends with exactly
-the result of an uninterrupted one.
+accepted is re-attached by job id (``target.fetch``), never resubmitted while that
+job may still be live. A job that ended in ERROR or CANCELLED is recorded as
+``failed``/``cancelled`` (with its scrubbed error text) the moment that is known; on
+resume its call is resubmitted once as a new job that names the failed one
+(``resubmit_of``). Shot seeds depend only on the run seed and the call index, so a
+resumed run ends with exactly the result of an uninterrupted one.
+
+One process drives a run at a time (:meth:`Ledger.drive`); a finished run is never
+re-run or rewritten; results go to ``results/<run_id>/`` unless ``out`` is given, and
+never over another run's ``results.json``.
 """
 
 from __future__ import annotations
@@ -24,11 +31,10 @@ from typing import Any, Callable, Literal
 import numpy as np
 from pydantic import Field
 
-from .config import ConfigError, _Strict, load_config, parse_config
+from .config import _Strict, load_config, parse_config
 from .evaluate import Evaluation
-from .ledger import Ledger, LedgerError
-from .optimize import optimize_graph, parse_optimizer
-from .problems import load_graphs
+from .ledger import Ledger, LedgerError, new_run_id
+from .optimize import optimize_graph
 
 RESULTS_FILE = "results.json"
 
@@ -51,7 +57,7 @@ class RunConfig(_Strict):
     max_evaluations: int | None = None
     max_shots: int | None = None
     seed: int = 0
-    out: str = "results/run"
+    out: str | None = None  # None: results/<run_id>/
     options: dict[str, Any] = Field(default_factory=dict)  # target options, e.g. seed_transpiler
     description: str = ""
     execution: Literal["auto", "session", "batch", "job"] = "auto"
@@ -61,31 +67,25 @@ def load_run_config(path: str | Path) -> RunConfig:
     return load_config(path, RunConfig)
 
 
-def validate_run(cfg: RunConfig, target=None):
-    """Everything that can fail before a job is sent: graphs, optimizer, target, sizes, credentials.
+def validate_run(cfg: RunConfig, target=None, *, run_id: str | None = None):
+    """Everything that can fail before a job is sent: ``(problems, target)``.
 
+    The checks live in :func:`hybrid.validation.validate_run_config` (graphs, seeds,
+    strategies, mitigation, numeric ranges, target, sizes, memory, credentials).
     ``target`` replaces the one the spec names (tests pass stand-ins here).
     """
-    from backends import get_target
+    from .validation import validate_run_config
 
-    parse_optimizer(cfg.optimizer)
-    if cfg.p < 1:
-        raise ConfigError(f"p must be >= 1, got {cfg.p}")
-    if cfg.shots is not None and cfg.shots < 1:
-        raise ConfigError(f"shots must be >= 1 (or null for exact), got {cfg.shots}")
-    problems = [pr.with_max_cut() for pr in load_graphs(cfg.graphs)]
-    from .strategies import get_strategy
+    _, problems, target, _ = validate_run_config(cfg, target, run_id=run_id)
+    return [pr.with_max_cut() for pr in problems], target
 
-    get_strategy(cfg.init).cost(cfg.p)  # an unknown start, or a learned model missing for p, fails here
-    if cfg.mitigation != "none":
-        from .mitigation import parse_mitigation
 
-        parse_mitigation(cfg.mitigation)
-    if target is None:
-        target = get_target(cfg.backend, **cfg.options)  # ibm: checks credentials here
-    for pr in problems:
-        target.check_fits(pr.n)
-    return problems, target
+def _job_failure(exc: BaseException) -> tuple[str, str] | None:
+    """``(job_id, ledger status)`` when ``exc`` says a job ended in ERROR or CANCELLED."""
+    job_id, status = getattr(exc, "job_id", None), getattr(exc, "status", None)
+    if not job_id or not isinstance(status, str):
+        return None
+    return str(job_id), "cancelled" if status.upper() == "CANCELLED" else "failed"
 
 
 class RecordedOracle:
@@ -98,6 +98,7 @@ class RecordedOracle:
         self.exact = getattr(oracle, "exact", False)
         self.index = 0
         self.replayed = 0
+        self._resubmit_of: str | None = None
 
     def charge(self, kind: str, points: int = 1):
         return self.oracle.charge(kind, points)
@@ -114,7 +115,21 @@ class RecordedOracle:
         return rec
 
     def _on_submit(self, job_id: str) -> None:
-        self.ledger.record_job(self.run_id, self.graph, self.index, job_id, self.target_spec)
+        self.ledger.record_job(
+            self.run_id, self.graph, self.index, job_id, self.target_spec, resubmit_of=self._resubmit_of
+        )
+
+    def _record_failure(self, exc: BaseException) -> str | None:
+        failure = _job_failure(exc)
+        if failure is None:
+            return None
+        job_id, status = failure
+        if self.ledger.job(job_id) is None:  # e.g. Runtime local mode: the id only comes with the failure
+            self.ledger.record_job(
+                self.run_id, self.graph, self.index, job_id, self.target_spec, resubmit_of=self._resubmit_of
+            )
+        self.ledger.update_job(job_id, status, f"{type(exc).__name__}: {exc}")
+        return job_id
 
     def _call(self, kind: str, params: np.ndarray, compute: Callable[..., Any]) -> dict[str, Any]:
         rec = self._stored(kind, params)
@@ -122,10 +137,29 @@ class RecordedOracle:
             self.index += 1
             self.replayed += 1
             return rec["record"]
-        attach = rec["job_ids"][-1] if rec is not None and rec["job_ids"] else None
+        attach = None
+        self._resubmit_of = None
+        last = rec["jobs"][-1] if rec is not None and rec["jobs"] else None
+        if last is not None:
+            if last["status"] in ("failed", "cancelled"):
+                self._resubmit_of = last["job_id"]  # dead: resubmit as a new job linked to it
+            else:
+                attach = last["job_id"]  # live or finished: re-attach by id, never resubmit
         if rec is None:
             self.ledger.begin_evaluation(self.run_id, self.graph, self.index, kind, params.tolist())
-        record = compute(attach)
+        try:
+            record = compute(attach)
+        except Exception as exc:
+            failed = self._record_failure(exc)
+            if failed is None or attach is None or failed != attach:
+                raise
+            # the job we re-attached to had ended in ERROR/CANCELLED: nothing is live, resubmit once
+            self._resubmit_of = failed
+            try:
+                record = compute(None)
+            except Exception as again:
+                self._record_failure(again)
+                raise
         self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record)
         self.index += 1
         return record
@@ -177,10 +211,39 @@ def _execution(target, cfg: RunConfig, num_graphs: int):
     return contextlib.nullcontext(target)
 
 
-def start_run(cfg: RunConfig, ledger: Ledger, run_id: str | None = None, *, target=None) -> str:
-    """Validate and register a run; nothing is submitted yet."""
-    validate_run(cfg, target)
-    return ledger.create_run(json.loads(cfg.model_dump_json()), cfg.backend, run_id=run_id)
+def start_run(
+    cfg: RunConfig,
+    ledger: Ledger,
+    run_id: str | None = None,
+    *,
+    target=None,
+    yes: bool = False,
+    ask: Callable[[str], bool] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> str:
+    """Validate and register a run; nothing is submitted yet.
+
+    A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` needs ``yes=True``
+    (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
+    a terminal; otherwise refused with the estimate in the message).
+    """
+    from .validation import confirm, validate_run_config
+
+    cfg, _, _, estimate = validate_run_config(cfg, target)
+    if estimate.long and yes and announce is not None:
+        announce(estimate.line())
+    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
+    run_id = run_id or new_run_id()
+    if ledger.has_run(run_id):
+        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
+    spec = json.loads(cfg.model_dump_json())
+    if spec["out"] is None:
+        spec["out"] = str(Path("results") / run_id)
+    return ledger.create_run(spec, cfg.backend, run_id=run_id)
+
+
+def results_path(record: dict[str, Any]) -> Path:
+    return Path(record["spec"].get("out") or Path("results") / record["run_id"]) / RESULTS_FILE
 
 
 def execute_run(
@@ -190,10 +253,36 @@ def execute_run(
     progress: Callable[[str], None] | None = None,
     target=None,
 ) -> dict[str, Any]:
-    """Run (or resume) ``run_id`` to the end and write ``OUT/results.json``."""
+    """Run (or resume) ``run_id`` to the end and write ``OUT/results.json``.
+
+    A finished run is not run again: the report says ``already_done`` and where its
+    results are. A run driven by another live process raises
+    :class:`~hybrid.ledger.RunBusyError`.
+    """
     record = ledger.run(run_id)
+    if record["status"] == "done":
+        return _already_done(ledger, record)
+    with ledger.drive(run_id):
+        record = ledger.run(run_id)
+        if record["status"] == "done":
+            return _already_done(ledger, record)
+        return _execute(ledger, run_id, record, progress, target)
+
+
+def _already_done(ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
+    path = results_path(record)
+    if path.exists():
+        report = json.loads(path.read_text())
+        report["path"] = str(path)
+    else:
+        report = write_results(ledger, record["run_id"])
+    report["already_done"] = True
+    return report
+
+
+def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     cfg = parse_config(record["spec"], RunConfig, where=f"run {run_id} spec")
-    problems, target = validate_run(cfg, target)
+    problems, target = validate_run(cfg, target, run_id=run_id)
     ledger.set_status(run_id, "running")
     done = ledger.results(run_id)
     started = time.perf_counter()
@@ -229,10 +318,13 @@ def execute_run(
                         f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
                     )
     except KeyboardInterrupt:
-        ledger.set_status(run_id, "interrupted", "interrupted by the user")
+        ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
         raise
     except Exception as exc:
-        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        hint = ""
+        if _job_failure(exc) is not None:
+            hint = f"; `hybrid jobs resume {run_id}` resubmits the failed call as a new job"
+        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}{hint}")
         raise
     ledger.set_status(run_id, "done")
     report = write_results(ledger, run_id, target.describe())
@@ -244,25 +336,94 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _graph_keys(spec: dict[str, Any]) -> list[str] | None:
+    from .problems import ProblemError, load_graphs
+
+    try:
+        return [f"{i}:{pr.id}" for i, pr in enumerate(load_graphs(spec["graphs"]))]
+    except (ProblemError, OSError, ValueError, KeyError, TypeError):
+        return None  # the graph file moved: only graphs with recorded calls can be listed
+
+
+def _pending(ledger: Ledger, run_id: str, problems_done: set[str], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """What is known of the graphs that have no result yet: calls recorded, jobs and their states."""
+    by_graph: dict[str, dict[str, Any]] = {}
+    for key in _graph_keys(spec) or []:
+        if key not in problems_done:
+            by_graph[key] = {"graph": key, "calls_done": 0, "calls_pending": 0, "jobs": []}
+    for e in ledger.evaluations(run_id):
+        if e["graph"] in problems_done:
+            continue
+        row = by_graph.setdefault(e["graph"], {"graph": e["graph"], "calls_done": 0, "calls_pending": 0, "jobs": []})
+        row["calls_done" if e["status"] == "done" else "calls_pending"] += 1
+    for j in ledger.jobs(run_id):
+        if j["graph"] in by_graph:
+            by_graph[j["graph"]]["jobs"].append(
+                {k: j[k] for k in ("job_id", "idx", "status", "finished", "detail", "resubmit_of")}
+            )
+    return list(by_graph.values())
+
+
 def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results known so far; ``complete`` is False and ``pending`` lists the rest when unfinished."""
     from .optimize import RunResult
 
     record = ledger.run(run_id)
-    rows = [RunResult.from_dict(r) for r in ledger.results(run_id).values()]
+    stored = ledger.results(run_id)
+    rows = [RunResult.from_dict(r) for r in stored.values()]
+    complete = record["status"] == "done"
     return {
         "run_id": run_id,
         "status": record["status"],
+        "complete": complete,
         "spec": record["spec"],
         "target": target_info or {"spec": record["target"]},
         "graphs": [r.summary() for r in rows],
         "details": [r.to_dict() for r in rows],
+        "pending": [] if complete else _pending(ledger, run_id, set(stored), record["spec"]),
     }
 
 
-def write_results(ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_results(
+    ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None, out: str | Path | None = None
+) -> dict[str, Any]:
+    """Write the report to ``OUT/results.json`` (``out`` overrides the file); never over another run's."""
     report = results_report(ledger, run_id, target_info)
-    out = Path(report["spec"]["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RESULTS_FILE).write_text(json.dumps(report, indent=1, default=str))
-    report["path"] = str(out / RESULTS_FILE)
+    path = Path(out) if out is not None else results_path({"run_id": run_id, "spec": report["spec"]})
+    if path.exists():
+        try:
+            other = json.loads(path.read_text()).get("run_id")
+        except (OSError, ValueError, AttributeError):
+            other = None
+        if other != run_id:
+            path = path.parent / run_id / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1, default=str))
+    tmp.replace(path)
+    report["path"] = str(path)
     return report
+
+
+def live_job_states(ledger: Ledger, run_id: str, target=None) -> dict[str, str]:
+    """The service's state of every unfinished job of an ``ibm:`` run, terminal ones recorded.
+
+    ``target`` replaces the one the run names (tests pass stand-ins). Raises
+    ``TargetError`` when the service cannot be reached.
+    """
+    record = ledger.run(run_id)
+    open_jobs = [j for j in ledger.jobs(run_id) if j["status"] == "submitted"]
+    if not open_jobs or not record["target"].startswith("ibm:"):
+        return {}
+    if target is None:
+        from backends import get_target
+
+        target = get_target(record["target"], **record["spec"].get("options", {}))
+    states = {}
+    for j in open_jobs:
+        state = target.status(j["job_id"])
+        states[j["job_id"]] = state
+        terminal = {"ERROR": "failed", "CANCELLED": "cancelled"}.get(state)
+        if terminal and not ledger.readonly:
+            ledger.update_job(j["job_id"], terminal, f"the service reports the job {state}")
+    return states

@@ -432,3 +432,84 @@ def test_qpu_tiny_job():
     result = target.sample(qaoa_circuit(), PARAMS[1:2], 100)
     assert len(result.job_ids) == 1
     assert sum(result.counts[0].values()) == result.shots == 100
+
+
+# ------------------------------------------------------------------------------ network vs credentials vs backend
+LOOPBACK = "127.0.0.1"
+CONNECT_TIMEOUT_S = 5
+
+
+def _closed_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]  # closed when the block ends: connections are refused
+
+
+def _refused_connection() -> Exception:
+    """A real requests ConnectionError from a closed localhost port (nothing leaves the machine)."""
+    import requests
+
+    try:
+        requests.get(f"http://{LOOPBACK}:{_closed_loopback_port()}/api", timeout=CONNECT_TIMEOUT_S)
+    except requests.exceptions.ConnectionError as exc:
+        return exc
+    raise AssertionError("the closed port answered")
+
+
+def _service_says(message: str, cause: Exception | None):
+    from qiskit_ibm_runtime.accounts.exceptions import InvalidAccountError
+
+    error = InvalidAccountError(message)
+    error.__cause__ = cause
+    return error
+
+
+def test_no_network_is_not_blamed_on_the_token(no_credentials, monkeypatch):
+    monkeypatch.setenv(runtime.TOKEN_ENV, SECRET_TOKEN)
+    monkeypatch.setenv(runtime.URL_ENV, f"http://{LOOPBACK}:{_closed_loopback_port()}")
+    refused = _refused_connection()
+
+    def connect(**kwargs):  # what qiskit-ibm-runtime raises when its IAM endpoint cannot be reached
+        raise _service_says("Unable to retrieve instances. Please check that you are using a valid API token.", refused)
+
+    monkeypatch.setattr(runtime, "_connect", connect)
+    with pytest.raises(runtime.ServiceUnreachableError, match="cannot reach IBM Quantum.*no network or service unreachable") as info:
+        IBMTarget("ibm_torino")
+    assert "credentials were not checked" in str(info.value) and "valid API token" not in str(info.value)
+    assert SECRET_TOKEN not in str(info.value)
+    # the same refusal while looking up the backend, through the stand-in service
+    service = FakeService()
+    service.backend_error = refused
+    with pytest.raises(runtime.ServiceUnreachableError, match="cannot reach IBM Quantum"):
+        make_ibm(service, max_attempts=2)
+
+
+def test_bad_credentials_and_unknown_backend_are_told_apart(no_credentials, monkeypatch):
+    from qiskit_ibm_runtime.exceptions import IBMNotAuthorizedError
+
+    monkeypatch.setenv(runtime.TOKEN_ENV, SECRET_TOKEN)
+
+    def rejected(**kwargs):
+        raise _service_says("Unable to retrieve instances. Please check that you are using a valid API token.", None)
+
+    monkeypatch.setattr(runtime, "_connect", rejected)
+    with pytest.raises(runtime.CredentialsError, match="rejected the credentials.*save_account"):
+        IBMTarget("ibm_torino")
+
+    def malformed_instance(**kwargs):  # qiskit-ibm-runtime parsing an instance that is not a CRN
+        raise AttributeError("'NoneType' object has no attribute 'group'")
+
+    monkeypatch.setattr(runtime, "_connect", malformed_instance)
+    with pytest.raises(runtime.CredentialsError, match="credentials or the instance.*instance CRN"):
+        IBMTarget("ibm_torino")
+
+    service = FakeService()
+    service.backend_error = IBMNotAuthorizedError("401 Unauthorized")
+    with pytest.raises(runtime.CredentialsError):
+        make_ibm(service)
+    service.backend_error = None
+    with pytest.raises(runtime.UnknownBackendError, match="unknown backend.*backends\\(\\)"):
+        IBMTarget("ibm_nowhere", service=service)
+    assert runtime.classify_service_error(ValueError("something else")) is None

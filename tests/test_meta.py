@@ -200,3 +200,13 @@ def test_learned_warm_start_beats_fixed_angle_on_a_new_graph():
     best = int(np.argmax(result.energies))
     np.testing.assert_allclose(start.theta, result.thetas[best])
     assert start.evaluations == result.evaluations
+
+
+def test_an_existing_checkpoint_is_never_overwritten_without_resume_or_force(tmp_path):
+    cfg = tiny_config(tmp_path)
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"an earlier training run")
+    with pytest.raises(CheckpointError, match="already exists.*--resume.*--force"):
+        train(cfg, progress=False)
+    assert checkpoint.read_bytes() == b"an earlier training run"

@@ -20,11 +20,14 @@ from hybrid.ledger import Ledger, LedgerError
 from hybrid.optimize import RunResult, optimize_graph, parse_optimizer
 from hybrid.problems import ProblemError, erdos_renyi, regular_graph, save_graphs
 from hybrid.runs import RunConfig, execute_run, start_run
+from hybrid.validation import InputError
 from standins import FakeService, make_ibm
 
 SEED = 11
+TOL = 1e-12
 SHOTS = 400
 KILL_AFTER_CALLS = 6  # oracle calls recorded before the kill
+FETCH_BEFORE_DEATH = 6  # the 6th job fetch dies: graph a (4 jobs) is finished, graph b has a live job
 KILL_TIMEOUT_S = 240
 SECRET = "secret-token-run-0123456789"
 # fields that legitimately differ between an interrupted and an uninterrupted run
@@ -80,7 +83,7 @@ def test_ledger_records_events_and_rejects_unknowns(tmp_path):
             led.set_status(rid, "weird")
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(LedgerError, match="not a usable ledger"):
+    with pytest.raises(LedgerError, match=r"corrupt.*sqlite3 .* \.recover"):
         Ledger(bad)
 
 
@@ -120,7 +123,7 @@ def test_bad_specs_fail_before_anything_is_submitted(graphs, tmp_path, monkeypat
         big = save_graphs([regular_graph(8, 3, seed=SEED).with_max_cut()], tmp_path / "big.json")
         with pytest.raises(TargetError, match="does not fit fake:manila"):
             start_run(config(big, tmp_path), led)
-        with pytest.raises(ProblemError, match="does not exist"):
+        with pytest.raises(InputError, match="--graphs.*does not exist"):
             start_run(config(tmp_path / "missing.json", tmp_path), led)
         monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
         monkeypatch.setenv("QISKIT_IBM_CHANNEL", "ibm_quantum_platform")
@@ -161,7 +164,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(graphs, tmp_path):
         victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
     with Ledger(ledger) as led:
-        assert led.run("killed")["status"] == "running"  # died without a chance to say so
+        assert led.run("killed")["recorded_status"] == "running"  # died without a chance to say so
+        assert led.run("killed")["status"] == "interrupted"  # ... but its lock is free: it reads back as such
+        assert "hybrid jobs resume killed" in led.run("killed")["error"]
         assert len(led.results("killed")) < 3
     resumed = subprocess.run(_cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
                              capture_output=True, text=True, timeout=KILL_TIMEOUT_S)
@@ -220,7 +225,7 @@ def test_token_never_reaches_ledger_results_logs_or_errors(graphs, tmp_path, mon
         rid = start_run(cfg, led, target=target)
         execute_run(led, rid, target=target)
         service.job_scripts.append({"statuses": ("ERROR",), "error_message": f"bad things with {SECRET}"})
-        rid2 = start_run(cfg, led, target=target)
+        rid2 = start_run(cfg.model_copy(update={"out": str(tmp_path / "out2")}), led, target=target)
         with pytest.raises(Exception) as info:
             execute_run(led, rid2, target=target)
         assert SECRET not in str(info.value) and SECRET not in repr(info.value)
@@ -231,3 +236,292 @@ def test_token_never_reaches_ledger_results_logs_or_errors(graphs, tmp_path, mon
         if path.is_file():
             haystacks.append(path.read_bytes().decode("latin-1"))
     assert not any(SECRET in h for h in haystacks)
+
+
+# --------------------------------------------------------------------------- failed and cancelled jobs
+IGNORED_FOR_REPLAY = ("wall_time", "job_ids")
+
+
+def _without_ids(value):
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k not in IGNORED_FOR_REPLAY}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def _replayable(report: dict) -> list[dict]:
+    """Per-graph results without job ids and timings (job ids are numbered by the service)."""
+    return _without_ids(report["details"])
+
+
+def test_failed_and_cancelled_jobs_are_recorded_and_resubmitted_once_on_resume(graphs, tmp_path, monkeypatch):
+    from backends import JobFailedError
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", SECRET)
+    cfg = config(graphs, tmp_path / "out", backend="ibm:fakeville", init="fixed", optimizer="adam:2")
+    with Ledger(tmp_path / "clean.db") as led:
+        clean_service = FakeService()
+        clean = execute_run(led, start_run(cfg.model_copy(update={"out": str(tmp_path / "clean")}), led,
+                                           target=make_ibm(clean_service)), target=make_ibm(clean_service))
+    service = FakeService()
+    # the 2nd job ends in ERROR (its message echoes the token), everything else is fine
+    service.job_scripts = [{}, {"statuses": ("QUEUED", "ERROR"), "error_message": f"boom with {SECRET}"}]
+    with Ledger(tmp_path / "l.db") as led:
+        rid = start_run(cfg, led, target=make_ibm(service))
+        with pytest.raises(JobFailedError):
+            execute_run(led, rid, target=make_ibm(service))
+        failed = led.jobs(rid)[1]
+        assert failed["status"] == "failed" and failed["finished"] is not None
+        assert "ERROR" in failed["detail"] and "boom" in failed["detail"] and SECRET not in failed["detail"]
+        assert led.run(rid)["status"] == "failed" and f"hybrid jobs resume {rid}" in led.run(rid)["error"]
+        # resume: the failed call gets a new job, which is cancelled
+        service.job_scripts = [{"statuses": ("CANCELLED",), "error_message": "cancelled by the user"}]
+        with pytest.raises(JobFailedError):
+            execute_run(led, rid, target=make_ibm(service))
+        cancelled = led.jobs(rid)[2]
+        assert cancelled["status"] == "cancelled" and cancelled["resubmit_of"] == failed["job_id"]
+        assert (cancelled["graph"], cancelled["idx"]) == (failed["graph"], failed["idx"])
+        # resume again: the run finishes
+        report = execute_run(led, rid, target=make_ibm(service))
+        jobs = led.jobs(rid)
+        evaluations = led.evaluations(rid)
+    assert report["status"] == "done"
+    dead = [j for j in jobs if j["status"] in ("failed", "cancelled")]
+    assert len(dead) == 2
+    for j in dead:  # exactly one new job per failed call, linked to it
+        assert sum(k["resubmit_of"] == j["job_id"] for k in jobs) == 1
+    assert len(jobs) == len(evaluations) + len(dead) == len(service.submissions)
+    per_call: dict = {}
+    for j in jobs:
+        per_call.setdefault((j["graph"], j["idx"]), []).append(j["status"])
+    assert all(states.count("done") == 1 and states[-1] == "done" for states in per_call.values())
+    assert all(j["finished"] is not None for j in jobs)
+    assert _replayable(report) == _replayable(clean)  # resubmitted calls give the uninterrupted result
+
+
+def test_a_job_found_failed_on_reattach_is_resubmitted_in_the_same_resume(graphs, tmp_path, monkeypatch):
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", SECRET)
+    service = FakeService()
+    target = make_ibm(service)
+    cfg = config(graphs, tmp_path / "out", backend="ibm:fakeville", init="fixed", optimizer="adam:1")
+    service.job_scripts = [{}, {"statuses": ("RUNNING", "RUNNING", "CANCELLED")}]
+    with Ledger(tmp_path / "l.db") as led:
+        rid = start_run(cfg, led, target=target)
+        original = target.fetch
+        calls = {"n": 0}
+
+        def crash_on_second_fetch(job_id, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt  # the process dies while job-1 is live
+            return original(job_id, *args, **kwargs)
+
+        monkeypatch.setattr(target, "fetch", crash_on_second_fetch)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(led, rid, target=target)
+        assert [j["status"] for j in led.jobs(rid)] == ["done", "submitted"]
+        assert led.run(rid)["status"] == "interrupted"
+        # the service has cancelled job-1 meanwhile; the live states say so and the ledger records it
+        from hybrid.runs import live_job_states
+
+        fresh = make_ibm(service)
+        assert live_job_states(led, rid, target=fresh) == {"job-1": "RUNNING"}  # still live: nothing written
+        assert led.job("job-1")["status"] == "submitted"
+        report = execute_run(led, rid, target=fresh)
+        jobs = led.jobs(rid)
+    assert report["status"] == "done"
+    assert jobs[1]["job_id"] == "job-1" and jobs[1]["status"] == "cancelled"
+    assert jobs[2]["resubmit_of"] == "job-1" and jobs[2]["status"] == "done"
+    assert "job-1" in service.job_lookups  # re-attached first, resubmitted only once it was known dead
+
+
+def test_jobs_show_reports_failed_jobs_from_a_read_only_ledger(graphs, tmp_path, monkeypatch):
+    from backends import JobFailedError
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", SECRET)
+    service = FakeService()
+    service.job_scripts = [{"statuses": ("ERROR",), "error_message": "qubit 3 calibration failed"}]
+    ledger = tmp_path / "l.db"
+    cfg = config(graphs, tmp_path / "out", backend="ibm:fakeville", init="fixed", optimizer="adam:1")
+    with Ledger(ledger) as led:
+        rid = start_run(cfg, led, target=make_ibm(service))
+        with pytest.raises(JobFailedError):
+            execute_run(led, rid, target=make_ibm(service))
+    ledger.chmod(0o444)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
+    env.update(PYTHONPATH=str(Path(__file__).parent.parent), COLUMNS="250")
+    try:
+        shown = subprocess.run(_cli("jobs", "show", rid, "--ledger", str(ledger)), env=env, capture_output=True,
+                               text=True, timeout=KILL_TIMEOUT_S)
+    finally:
+        ledger.chmod(0o644)
+    assert shown.returncode == 0, shown.stderr
+    out = " ".join(shown.stdout.split())
+    assert f"{rid}: failed" in out and "job-0" in out and "failed" in out
+    assert "qubit 3 calibration failed" in out and "hybrid jobs resume" in out
+
+
+# --------------------------------------------------------------------------- one driver per run, real processes
+LONG_OPTIMIZER = "adam:5000"  # far longer than the test waits: the driver is stopped by signal
+WAIT_S = 120
+
+
+def _wait_for_owner(ledger: Path, run_id: str, procs) -> int:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        with Ledger(ledger, mode="read") as led:
+            row = led.run(run_id)
+        if row["owner_pid"] and row["recorded_status"] == "running":
+            return int(row["owner_pid"])
+        assert all(p.poll() is None for p in procs) or row["owner_pid"], "a resume ended before driving the run"
+        time.sleep(0.1)
+    raise AssertionError("no process took the run")
+
+
+def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_interrupts(graphs, tmp_path):
+    ledger = tmp_path / "ledger.db"
+    cfg = config(graphs, tmp_path / "out", backend="ideal", init="fixed", optimizer=LONG_OPTIMIZER, shots=None, tol=0.0)
+    with Ledger(ledger) as led:
+        rid = start_run(cfg, led, yes=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    procs = [subprocess.Popen(_cli("jobs", "resume", rid, "--ledger", str(ledger)), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        owner = _wait_for_owner(ledger, rid, procs)
+        driver = next(p for p in procs if p.pid == owner)
+        loser = next(p for p in procs if p.pid != owner)
+        out, err = loser.communicate(timeout=WAIT_S)
+        assert loser.returncode != 0
+        assert f"already being driven by PID {owner}" in err and len(err.strip().splitlines()) == 1
+        assert driver.poll() is None  # the driver was not disturbed
+        driver.send_signal(signal.SIGTERM)
+        driver.communicate(timeout=WAIT_S)
+        assert driver.returncode != 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    with Ledger(ledger, mode="read") as led:
+        row = led.run(rid)
+    assert row["recorded_status"] == "interrupted" and f"hybrid jobs resume {rid}" in row["error"]
+    assert row["owner_pid"] is None
+
+
+def test_two_runs_started_at_once_with_default_options_leave_two_results_files(graphs, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    argv = _cli("run", "--graphs", str(graphs), "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:2")
+    procs = [subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=KILL_TIMEOUT_S)
+        assert p.returncode == 0, err
+    files = sorted((tmp_path / "results").glob("*/results.json"))
+    assert len(files) == 2
+    ids = {json.loads(f.read_text())["run_id"] for f in files}
+    assert ids == {f.parent.name for f in files} and len(ids) == 2
+    with Ledger(tmp_path / "jobs" / "ledger.db", mode="read") as led:
+        assert {r["run_id"] for r in led.runs()} == ids
+
+
+def test_resuming_a_finished_run_says_already_done_and_rewrites_nothing(graphs, tmp_path):
+    cfg = config(graphs, tmp_path / "out", backend="ideal", init="fixed", optimizer="adam:1", shots=None)
+    with Ledger(tmp_path / "l.db") as led:
+        rid = start_run(cfg, led)
+        first = execute_run(led, rid)
+        path = Path(first["path"])
+        stamp = path.stat().st_mtime_ns
+        again = execute_run(led, rid)
+        counts = led.counts()
+        assert execute_run(led, rid)["already_done"] and led.counts() == counts
+    assert again["already_done"] and again["path"] == str(path) and path.stat().st_mtime_ns == stamp
+    assert again["details"] == json.loads(path.read_text())["details"]
+
+
+def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_path, monkeypatch):
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", SECRET)
+    service = FakeService()
+    target = make_ibm(service)
+    ledger = tmp_path / "l.db"
+    cfg = config(graphs, tmp_path / "out", backend="ibm:fakeville", init="fixed", optimizer="adam:2")
+    with Ledger(ledger) as led:
+        rid = start_run(cfg, led, target=target)
+        original = target.fetch
+        calls = {"n": 0}
+
+        def die_while_a_job_is_live(job_id, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == FETCH_BEFORE_DEATH:
+                raise KeyboardInterrupt
+            return original(job_id, *args, **kwargs)
+
+        monkeypatch.setattr(target, "fetch", die_while_a_job_is_live)
+        with pytest.raises(KeyboardInterrupt):
+            execute_run(led, rid, target=target)
+        finished = set(led.results(rid))
+        live = [j["job_id"] for j in led.jobs(rid) if j["status"] == "submitted"]
+    assert len(finished) == 1 and len(live) == 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
+    env.update(PYTHONPATH=str(Path(__file__).parent.parent), HOME=str(tmp_path), COLUMNS="250")
+    fetched = subprocess.run(_cli("jobs", "fetch", rid, "--ledger", str(ledger)), env=env, capture_output=True,
+                             text=True, timeout=KILL_TIMEOUT_S)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "live job states unavailable" in fetched.stdout and "unfinished" in fetched.stdout
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert saved["complete"] is False and saved["status"] == "interrupted"
+    assert len(saved["graphs"]) == 1
+    pending = {row["graph"]: row for row in saved["pending"]}
+    assert set(pending) == {"1:b", "2:c"} and pending["2:c"]["calls_done"] == 0  # started or not, all listed
+    assert pending["1:b"]["calls_done"] >= 1 and pending["1:b"]["calls_pending"] == 1
+    assert any(j["job_id"] == live[0] and j["status"] == "submitted" for j in pending["1:b"]["jobs"])
+
+
+def test_a_local_job_that_fails_is_recorded_from_its_error_and_redone_on_resume(graphs, tmp_path):
+    from backends import JobFailedError
+    from hybrid.evaluate import ideal_oracle
+    from hybrid.problems import load_graphs
+    from hybrid.runs import RecordedOracle
+
+    problem = load_graphs(graphs)[0].with_max_cut()
+
+    class FailsOnce:  # an oracle whose job ids only come back with the result, or with the failure
+        def __init__(self):
+            self.inner, self.problem, self.p, self.calls = ideal_oracle(problem, 1), problem, 1, 0
+
+        def evaluate(self, params, seed=None):
+            self.calls += 1
+            if self.calls == 1:
+                raise JobFailedError("local job local-0 ended ERROR: simulator out of memory", "local-0", "ERROR")
+            return self.inner.evaluate(params, seed=seed)
+
+    theta = np.array([0.4, 0.3])
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "local:manila", "r")
+        flaky = FailsOnce()
+        with pytest.raises(JobFailedError):
+            RecordedOracle(flaky, led, "r", "0:a", "local:manila").evaluate(theta)
+        assert led.job("local-0")["status"] == "failed" and "out of memory" in led.job("local-0")["detail"]
+        # resume: a fresh wrapper replays nothing, recomputes the call and records the new job linked to the failed one
+        again = RecordedOracle(flaky, led, "r", "0:a", "local:manila")
+        energy = again.evaluate(theta).energies[0]
+        led.record_job("r", "0:a", 0, "local-1", "local:manila")  # as local mode records ids that come with a result
+        led.update_job("local-1", "done")
+        assert energy == pytest.approx(ideal_oracle(problem, 1).evaluate(theta).energies[0], abs=TOL)
+        assert led.evaluation("r", "0:a", 0)["status"] == "done"
+        assert led.job("local-1")["resubmit_of"] == "local-0"
+
+
+def test_init_accepts_a_checkpoint_path(graphs, tmp_path):
+    import shutil
+
+    from hybrid.meta import PRETRAINED_DIR
+
+    model = tmp_path / "mine.pt"
+    shutil.copy(PRETRAINED_DIR / "lstm.pt", model)
+    cfg = config(graphs, tmp_path / "out", backend="ideal", init=str(model), optimizer="adam:1", shots=None)
+    with Ledger(tmp_path / "l.db") as led:
+        rid = start_run(cfg, led)
+        assert led.run(rid)["spec"]["init"] == f"learned:{model.resolve()}"
+        report = execute_run(led, rid)
+    assert report["status"] == "done" and all(d["init"] == f"learned:{model.resolve()}" for d in report["details"])

@@ -89,10 +89,13 @@ def strategy_names() -> dict[str, str]:
 
 
 def get_strategy(spec: str) -> Strategy:
-    """The strategy for ``spec`` (``NAME`` or ``NAME:ARG``)."""
+    """The strategy for ``spec`` (``NAME`` or ``NAME:ARG``; a path ending in ``.pt`` is ``learned:PATH``)."""
     if not isinstance(spec, str) or not spec.strip():
         raise StrategyError(f"strategy spec must be a non-empty string such as 'fixed' or 'random:8', got {spec!r}")
-    name, _, arg = spec.strip().partition(":")
+    spec = spec.strip()
+    if spec.endswith(".pt") and not spec.startswith("learned"):
+        spec = f"learned:{spec}"  # a checkpoint path
+    name, _, arg = spec.partition(":")
     if name not in _REGISTRY:
         raise StrategyError(f"unknown initial strategy {spec!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name][0](arg)

@@ -1,0 +1,380 @@
+"""Every check a run's input gets before anything is registered in the ledger or sent.
+
+One place for graphs (files, folders, weights), seeds, start strategies (any spec of
+:mod:`hybrid.strategies`, ``.pt`` paths as ``learned:PATH``), mitigation, optimizer and numeric
+ranges, the target (spec, device size, credentials) and a memory and time estimate of
+the simulation the target implies:
+
+* ideal statevector (torch, with gradients): ``16 * 2^n`` bytes per state, about
+  ``SV_PEAK_BASE + SV_PEAK_PER_LAYER * p`` states alive at the gradient's peak;
+* exact noisy density matrix (``fake:``): ``16 * 4^k`` bytes for ``k`` active qubits
+  (``k >= n``; the layout can only add qubits);
+* sampled simulation (``aer``, ``fake:`` with ``--shots``, ``local:``): Aer picks the
+  density matrix when shots exceed ``2^k``, else statevector trajectories
+  (``16 * 2^k`` bytes each);
+* the p = 1 closed form (``ideal`` with n > 12) and ``ibm:`` need no local memory
+  beyond the ideal re-scoring.
+
+Input that cannot run raises :class:`InputError`, one line naming the flag to change.
+A run whose estimate exceeds ``LONG_RUN_S`` must be confirmed (``--yes`` in scripts).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+
+#: Seeds must fit numpy's SeedSequence entropy as one 32-bit word.
+MAX_SEED = 2**32 - 1
+MAX_P = 50
+MAX_SHOTS = 10_000_000
+MAX_STEPS = 1_000_000
+#: Edge weights outside this range overflow or vanish in gamma * w; rescale the graph.
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
+#: Fraction of physical memory a simulation may take (Aer's own default limit is half).
+MEMORY_FRACTION = 0.5
+#: Environment variable that sets the memory limit in GiB instead (e.g. on a shared machine).
+MEMORY_ENV = "HYBRID_MAX_MEMORY_GB"
+#: Runs estimated longer than this (seconds) print the estimate and ask first.
+LONG_RUN_S = 600.0
+# Cost model from tests/bench/bench_estimates.py on a shared 2-core machine, one torch thread
+# (regular_graph(n, 3), p = 3: n = 16/18/20 took 0.047-0.05/0.08-0.32/0.30-0.70 s per
+# evaluation and 0.23-0.29/0.55-0.81/2.7-5.1 s per gradient, peaking 56/151/659 MiB above
+# the interpreter), on the slow side so that long runs are announced rather than missed.
+SV_SECONDS_PER_AMP_GATE = 4e-9
+SV_GRAD_FACTOR = 9.0
+SV_PEAK_BASE, SV_PEAK_PER_LAYER = 4, 16
+# Exact noisy density matrix (DESIGN.md: ~0.5 s at n = 10, p = 1; 5-40 s at n = 12).
+DM_SECONDS_PER_ELEMENT_LAYER = 5e-7
+CALL_OVERHEAD_S = 0.05  # per circuit run through Aer or Runtime
+SV_OVERHEAD_S = 0.002  # per torch statevector evaluation (n = 4: ~3 ms per Adam step, ledger included)
+
+
+class InputError(ConfigError):
+    """Input that cannot run; the one-line message names the flag to change."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost locally, at least (k = n active qubits)."""
+
+    memory_bytes: float
+    seconds: float
+    evaluations: int
+    method: str
+    largest_n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Estimate":
+        return cls(**data)
+
+    @property
+    def long(self) -> bool:
+        return self.seconds > LONG_RUN_S
+
+    def line(self) -> str:
+        return (
+            f"estimate: about {_duration(self.seconds)} and {_bytes(self.memory_bytes)} peak memory "
+            f"({self.evaluations} oracle calls, {self.method}, largest graph n={self.largest_n})"
+        )
+
+
+def _bytes(value: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if value >= size:
+            return f"{value / size:.3g} {unit}"
+    return f"{value / 2**10:.3g} KiB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.3g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.3g} s"
+
+
+def memory_limit() -> float:
+    """Bytes a simulation may use here: ``$HYBRID_MAX_MEMORY_GB`` or ``MEMORY_FRACTION`` of physical memory."""
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            value = float(env)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(f"${MEMORY_ENV} must be a number of GiB > 0, got {env!r}")
+        return value * 2**30
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        total = 8 * 2**30
+    return MEMORY_FRACTION * total
+
+
+# ---------------------------------------------------------------------------- single fields
+def check_seed(seed: Any, flag: str = "--seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"{flag} must be an integer between 0 and {MAX_SEED}, got {seed!r}")
+    return seed
+
+
+def _check_int(value: Any, flag: str, lo: int, hi: int, what: str = "") -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputError(f"{flag} must be an integer between {lo} and {hi}{what}, got {value!r}")
+
+
+def _check_float(value: Any, flag: str, *, positive: bool) -> None:
+    if value is None:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= 0 if positive else value < 0):
+        bound = "> 0" if positive else ">= 0"
+        raise InputError(f"{flag} must be a finite number {bound}, got {value!r}")
+
+
+def check_optimizer(text: str) -> tuple[str, int]:
+    from .optimize import parse_optimizer
+    from .problems import ProblemError
+
+    try:
+        name, steps = parse_optimizer(text)
+    except ProblemError as exc:
+        raise InputError(f"--optimizer: {exc}") from None
+    if steps > MAX_STEPS:
+        raise InputError(f"--optimizer {text!r}: STEPS must be <= {MAX_STEPS}")
+    return name, steps
+
+
+def check_init(init: str, p: int) -> str:
+    """The normalised strategy (a ``.pt`` path becomes ``learned:PATH``); loads learned models and fitted data."""
+    from .meta import CheckpointError
+    from .strategies import StrategyError, get_strategy, strategy_names
+
+    if not isinstance(init, str) or not init.strip():
+        raise InputError(f"--init must name a start: one of {', '.join(strategy_names())} (learned[:NAME|PATH.pt], tqa[:DT], random[:K])")
+    init = init.strip()
+    if init.endswith(".pt") and not init.startswith("learned"):
+        init = f"learned:{Path(init).expanduser().resolve()}"
+    try:
+        get_strategy(init).cost(p)
+    except (StrategyError, CheckpointError) as exc:
+        raise InputError(f"--init: {exc}") from None
+    return init
+
+
+def _phase_one_cost(init: str, p: int) -> int:
+    """Evaluations before Phase II: the start's declared cost, or the one measurement of a zero-cost start."""
+    from .strategies import get_strategy
+
+    return get_strategy(init).cost(p) or 1
+
+
+def check_mitigation(text: str) -> None:
+    if text == "none":
+        return
+    from .mitigation import MitigationError, parse_mitigation
+
+    try:
+        parse_mitigation(text)
+    except MitigationError as exc:
+        raise InputError(f"--mitigation: {exc}") from None
+
+
+def load_checked_graphs(path: Any) -> list:
+    """Graphs from ``--graphs``: a readable JSON file of valid graphs with sane weights."""
+    from .problems import ProblemError, load_graphs
+
+    if path is None or not str(path).strip():
+        raise InputError("--graphs: give a graph JSON file")
+    p = Path(str(path)).expanduser()
+    if p.is_dir():
+        raise InputError(f"--graphs {str(p)!r} is a directory; give a graph JSON file inside it")
+    if p.exists() and not os.access(p, os.R_OK):
+        raise InputError(f"--graphs {str(p)!r} is not readable; fix its permissions")
+    try:
+        problems = load_graphs(p)
+    except ProblemError as exc:
+        raise InputError(f"--graphs: {exc}") from None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"--graphs {str(p)!r}: not a usable graph file ({type(exc).__name__}: {exc})") from None
+    for pr in problems:
+        w = pr.weights
+        if len(w) and (float(w.max()) > MAX_WEIGHT or float(w.min()) < MIN_WEIGHT):
+            raise InputError(
+                f"--graphs: graph {pr.id!r} has edge weights in [{float(w.min()):g}, {float(w.max()):g}]; "
+                f"weights must lie in [{MIN_WEIGHT:g}, {MAX_WEIGHT:g}]: rescale them"
+            )
+    return problems
+
+
+# ---------------------------------------------------------------------------- estimates
+def _gradient_evaluations(cfg, sampled: bool, n: int, m: int) -> float:
+    gradient = cfg.gradient or ("param_shift" if sampled else "fd")
+    if gradient == "param_shift":
+        return 1 + 2 * (n + m) * cfg.p
+    return 1 + 4 * cfg.p
+
+
+def estimate_run(cfg, problems, target) -> Estimate:
+    """A lower bound on memory and a rough time for ``cfg`` on ``target`` (see module doc)."""
+    from .evaluate import DEFAULT_SHOTS
+
+    name, steps = check_optimizer(cfg.optimizer)
+    kind = getattr(target, "kind", "ideal")
+    exact = cfg.shots is None and bool(getattr(target, "exact", False)) and cfg.mitigation == "none"
+    sampled = not exact
+    shots = cfg.shots or DEFAULT_SHOTS
+    total_s, peak, calls, method = 0.0, 0.0, 0, ""
+    for pr in problems:
+        n, m, p = pr.n, pr.m, cfg.p
+        sv_state = 16.0 * 2**n
+        sv_amps = SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+        sv_eval = SV_OVERHEAD_S + sv_amps
+        closed = p == 1 and n > 12
+        ideal_peak = 0.0 if closed else sv_state * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p)
+        if kind == "ideal" and exact:
+            method = "p = 1 closed form" if closed else "statevector"
+            per_eval = SV_OVERHEAD_S if closed else sv_eval
+            per_grad = SV_OVERHEAD_S + (0 if closed else sv_amps * SV_GRAD_FACTOR)
+            mem = ideal_peak
+        elif kind == "ibm":
+            method = "hardware (ideal re-scoring locally)"
+            per_eval = per_grad = 0.0
+            mem = ideal_peak
+        elif exact:  # fake: exact noisy density matrix
+            method = "density matrix"
+            per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * 4.0**n * p
+            per_grad = per_eval * _gradient_evaluations(cfg, False, n, m)
+            mem = max(16.0 * 4**n, ideal_peak)
+        else:
+            dm = kind in ("fake", "local") and shots > 2**n
+            method = "density matrix" if dm else "statevector trajectories" if kind in ("fake", "local") else "statevector"
+            state = 16.0 * 4**n if dm else sv_state
+            if dm:
+                per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * 4.0**n * p
+            elif kind in ("fake", "local"):
+                per_eval = CALL_OVERHEAD_S + shots * SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+            else:
+                per_eval = sv_eval
+            per_grad = per_eval * _gradient_evaluations(cfg, True, n, m)
+            mem = max(state, ideal_peak)
+        phase_one = _phase_one_cost(cfg.init, cfg.p)
+        if cfg.max_evaluations is not None:
+            steps = min(steps, cfg.max_evaluations)
+        if name == "cobyla":
+            phase_two, step_cost = steps, per_eval
+        elif name == "spsa":
+            phase_two, step_cost = 2 * steps, 2 * per_eval
+        else:
+            phase_two, step_cost = steps, per_grad
+        seconds = (phase_one + 1) * per_eval + steps * step_cost
+        seconds += 2 * (SV_OVERHEAD_S if closed else sv_eval)  # ideal re-scoring
+        total_s += seconds
+        calls += phase_one + 1 + phase_two
+        peak = max(peak, mem)
+    return Estimate(peak, total_s, calls, method, max(pr.n for pr in problems))
+
+
+def check_memory(estimate: Estimate, cfg, limit: float | None = None) -> None:
+    limit = memory_limit() if limit is None else limit
+    if estimate.memory_bytes <= limit:
+        return
+    need, have = _bytes(estimate.memory_bytes), _bytes(limit)
+    n = estimate.largest_n
+    if "density matrix" in estimate.method and cfg.shots is None:
+        fix = "use --shots N to sample instead of the exact density matrix, or smaller --graphs"
+    elif estimate.method == "statevector" and cfg.p > 1 or "re-scoring" in estimate.method:
+        fix = "lower --p (p = 1 uses the closed form above 12 nodes) or use smaller --graphs"
+    else:
+        fix = "use smaller --graphs"
+    raise InputError(
+        f"a {n}-node graph needs at least {need} for its {estimate.method} "
+        f"(more than the {have} allowed here: half of the memory, or ${MEMORY_ENV}); {fix}"
+    )
+
+
+# ---------------------------------------------------------------------------- the whole run
+def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id: str | None = None):
+    """``(cfg, problems, target, estimate)``: the normalised config, its graphs and target.
+
+    Raises :class:`InputError` (or the target's :class:`~backends.TargetError`) with one
+    line naming the flag to change. ``target`` replaces the one the spec names.
+    """
+    from backends import TargetError, get_target
+
+    check_seed(cfg.seed)
+    _check_int(cfg.p, "--p", 1, MAX_P)
+    _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
+    _check_int(cfg.max_evaluations, "max_evaluations", 1, 10**9)
+    _check_int(cfg.max_shots, "max_shots", 1, 10**15)
+    _check_float(cfg.lr, "--lr", positive=True)
+    _check_float(cfg.tol, "tol", positive=False)
+    check_optimizer(cfg.optimizer)
+    check_mitigation(cfg.mitigation)
+    init = check_init(cfg.init, cfg.p)
+    if init != cfg.init:
+        cfg = cfg.model_copy(update={"init": init})
+    if cfg.out is not None:
+        check_out(cfg.out, run_id)
+    problems = load_checked_graphs(cfg.graphs)
+    if target is None:
+        try:
+            target = get_target(cfg.backend, **cfg.options)  # ibm: checks credentials here
+        except TargetError as exc:
+            raise TargetError(f"--backend {cfg.backend}: {exc}") from None
+        except TypeError as exc:
+            raise InputError(f"options for --backend {cfg.backend}: {exc}") from None
+    for pr in problems:
+        try:
+            target.check_fits(pr.n)
+        except TargetError as exc:
+            raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
+    estimate = estimate_run(cfg, problems, target)
+    check_memory(estimate, cfg, limit)
+    return cfg, problems, target, estimate
+
+
+def check_out(out: str, run_id: str | None = None) -> None:
+    """``--out`` must be a folder that holds no other run's results."""
+    import json
+
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {out!r} is a file; give a folder (results.json goes inside)")
+    existing = path / "results.json"
+    if existing.exists():
+        try:
+            other = json.loads(existing.read_text()).get("run_id")
+        except (OSError, ValueError, AttributeError):
+            other = None
+        if other != run_id:
+            raise InputError(
+                f"--out {out!r} already holds results.json{f' of run {other}' if other else ''}; "
+                "pick another --out (or leave it out: results/<run_id>/)"
+            )
+
+
+def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None) -> None:
+    """Accept a long run only with ``--yes`` or an interactive yes; never waits on a non-terminal stdin."""
+    import sys
+
+    if not estimate.long or yes:
+        return
+    interactive = sys.stdin is not None and sys.stdin.isatty() if interactive is None else interactive
+    if not interactive or ask is None:
+        raise InputError(f"{estimate.line()}; pass --yes to run it anyway (stdin is not a terminal: no prompt)")
+    if not ask(f"{estimate.line()}. Run it? [y/N] "):
+        raise InputError(f"{estimate.line()}; declined (pass --yes to skip the question)")
