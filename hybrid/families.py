@@ -87,12 +87,12 @@ def split_graphs(
     if per_family < 1:
         raise ProblemError(f"per_family must be >= 1, got {per_family}")
     out = []
-    for f_index, family in enumerate(families):
+    for family in families:
         if family not in FAMILIES:
             raise ProblemError(f"unknown graph family {family!r}; use one of {', '.join(FAMILIES)}")
         ns = list((nodes or SPLIT_NODES[split])[family])
         for i in range(per_family):
-            seed = np.random.SeedSequence([SPLIT_SEEDS[split], f_index, i])
+            seed = np.random.SeedSequence([SPLIT_SEEDS[split], FAMILIES.index(family), i])
             rng = np.random.default_rng(seed)
             graph = family_graph(family, ns[i % len(ns)], seed=rng, id=f"{split}-{family}-{i}")
             out.append(graph.with_max_cut() if with_max_cut else graph)

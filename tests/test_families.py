@@ -23,6 +23,12 @@ def test_splits_are_deterministic_and_extend():
     assert all(by_id[g.id] == _key(g) for g in small)
 
 
+def test_a_family_does_not_depend_on_the_others_asked_for():
+    alone = split_graphs("train", 2, families=["sparse"], with_max_cut=False)
+    together = [g for g in split_graphs("train", 2, with_max_cut=False) if g.meta["family"] == "sparse"]
+    assert [_key(g) for g in alone] == [_key(g) for g in together]
+
+
 def test_splits_share_no_graph():
     keys = {split: {_key(g) for g in split_graphs(split, PER_FAMILY, with_max_cut=False)} for split in ("train", "validation", "test")}
     assert not keys["train"] & keys["validation"]
