@@ -232,6 +232,7 @@ class Ledger:
                     raise LedgerError(
                         f"cannot create the ledger folder {self.path.parent} ({exc.strerror}); pass a writable --ledger path"
                     ) from None
+                self._create_atomically()
             self._conn = self._connect()
             if unclean:
                 self._integrity_check()
@@ -328,6 +329,32 @@ class Ledger:
                 f"`sqlite3 {self.path} .recover | sqlite3 recovered.db` and pass --ledger recovered.db"
             )
         return LedgerError(f"ledger {self.path}: {type(exc).__name__}: {text}")
+
+    def _create_atomically(self) -> None:
+        """Write a complete empty ledger beside ``path`` and hard-link it into place.
+
+        Another process opening the path at the same moment sees either no file or a
+        complete ledger, never the 0-byte file SQLite leaves between creating a
+        database and writing its first page. If another process linked its ledger
+        first, that one is used.
+        """
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new")
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        finally:
+            conn.close()  # checkpoints the WAL into the file
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links on this file system: let SQLite create the file
+            pass
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._conn is not None:

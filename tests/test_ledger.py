@@ -19,6 +19,9 @@ ROWS_FOR_SEVERAL_PAGES = 400
 HEARTBEAT_TEST_S = 0.05
 CORRUPT = r"corrupt.*sqlite3 .* \.recover \| sqlite3 recovered\.db"
 
+#: Rounds of four processes creating the same new ledger at once.
+CREATE_RACE_TRIALS = 8
+
 
 def one_line(exc: pytest.ExceptionInfo) -> str:
     text = str(exc.value)
@@ -324,3 +327,28 @@ def test_a_job_recorded_after_a_failed_one_is_linked_to_it(tmp_path):
         assert led.job("local-1")["resubmit_of"] == "local-0"
         led.record_job("r", "g", 1, "local-2", "local:x")
         assert led.job("local-2")["resubmit_of"] is None  # another call: no link
+
+
+def _open_and_list(path, queue):
+    try:
+        with Ledger(path) as led:
+            led.runs()
+        queue.put("ok")
+    except Exception as exc:  # reported to the parent
+        queue.put(repr(exc))
+
+
+def test_processes_creating_one_ledger_at_once_all_open_it(tmp_path):
+    """A new ledger is linked into place complete: no process sees SQLite's 0-byte file."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(CREATE_RACE_TRIALS):
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_open_and_list, args=(tmp_path / f"race{trial}.db", queue)) for _ in range(4)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        assert [queue.get() for _ in procs] == ["ok"] * 4
+    assert not list(tmp_path.glob(".*.new*"))  # no temporary file left behind
