@@ -331,7 +331,7 @@ def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator)
     from .strategies import get_strategy
 
     strategy = get_strategy(init)
-    cost = strategy.cost(p)
+    cost = strategy.cost(p, problem)
     if cost == 0:
         result = strategy.start(problem, p, seed=rng)
         return _Start(np.asarray(result.theta, float), 0, None, result.label)
@@ -348,11 +348,11 @@ def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator)
     return _Start(np.asarray(result.theta, float), result.evaluations, result.value, result.label)
 
 
-def start_cost(init: str, p: int) -> int:
-    """Oracle evaluations the start ``init`` spends in Phase I (an upper bound for ``auto``)."""
+def start_cost(init: str, p: int, problem=None) -> int:
+    """Oracle evaluations the start ``init`` spends in Phase I on ``problem`` (an upper bound without one)."""
     from .strategies import get_strategy
 
-    return int(get_strategy(init).cost(p))
+    return int(get_strategy(init).cost(p, problem))
 
 
 def optimize_graph(
@@ -391,7 +391,10 @@ def optimize_graph(
     sampled = not getattr(oracle, "exact", False)
     reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
     budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve)
-    cost = start_cost(init, p)
+    from .strategies.builtin import for_target
+
+    init = for_target(init, target, sampled)
+    cost = start_cost(init, p, problem)
     if cost and max_evaluations is not None and cost + reserve.evaluations > max_evaluations:
         raise BudgetError(
             f"start {init!r} spends {cost} evaluations in Phase I but max_evaluations={max_evaluations}"

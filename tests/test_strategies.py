@@ -284,7 +284,7 @@ class _Overspender:
 
     name = "overspender"
 
-    def cost(self, p):
+    def cost(self, p, problem=None):
         return 1
 
     def start(self, problem, p, *, evaluate=None, seed=None):
@@ -306,3 +306,27 @@ def test_a_strategy_that_overspends_its_declared_cost_fails_in_a_run():
         unregister("overspender")
     run = optimize_graph(graph, ideal_oracle(graph, 1), p=1, init="random:3", optimizer="cobyla:5", max_evaluations=10, seed=SEED)
     assert run.phase1_evaluations == 3 and run.evaluations <= 10
+
+
+def test_auto_follows_the_run_target_and_falls_back_to_the_closest_measured_kind():
+    from hybrid.strategies.builtin import Auto, for_target
+
+    assert for_target("auto", "fake:torino", sampled=True) == "auto:noisy-shots"
+    assert for_target("auto", "fake:torino", sampled=False) == "auto:noisy"
+    assert for_target("auto", "ideal", sampled=False) == "auto:ideal"
+    assert for_target("auto", "aer", sampled=True) == "auto:ideal-shots"
+    assert for_target("fixed", "fake:torino", sampled=True) == "fixed"
+
+    table = {"ideal": {"regular": {"1": "fixed", "2": "tqa"}}, "noisy": {"regular": {"1": "interp"}}}
+
+    class Table(Auto):
+        def _table(self):
+            return table
+
+    graph = cube()
+    assert Table(kind="noisy-shots").choice("regular", 1) == "interp"  # noisy-shots -> noisy
+    assert Table(kind="noisy-shots").choice("regular", 2) == "tqa"  # -> ideal
+    label = Table(kind="noisy-shots").start(graph, 2).label
+    assert "noisy-shots, as measured on ideal" in label and "-> tqa" in label
+    with pytest.raises(StrategyError, match="measured no start for target kind 'ideal', family 'regular', p=3"):
+        Table(kind="ideal").choice("regular", 3)

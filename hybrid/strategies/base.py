@@ -59,8 +59,9 @@ Evaluate = Callable[[np.ndarray], float]
 class Strategy(Protocol):
     name: str
 
-    def cost(self, p: int) -> int:
-        """Oracle evaluations :meth:`start` will spend at depth ``p`` (an upper bound for ``auto``)."""
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
+        """Oracle evaluations :meth:`start` will spend at depth ``p`` on ``problem``
+        (without a problem, an upper bound: ``auto``'s choice depends on the graph)."""
         ...
 
     def start(

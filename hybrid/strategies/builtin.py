@@ -44,7 +44,7 @@ class Fixed:
 
     name: str = "fixed"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -65,7 +65,7 @@ class Tqa:
     dt: float | None = None
     name: str = "tqa"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -83,7 +83,7 @@ class LrQaoa:
 
     name: str = "lrqaoa"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -100,7 +100,7 @@ class Constant:
 
     name: str = "constant"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -114,7 +114,7 @@ class Regression:
 
     name: str = "regression"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -136,7 +136,7 @@ class Transfer:
 
     name: str = "transfer"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -150,7 +150,7 @@ class Interp:
 
     name: str = "interp"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -175,7 +175,7 @@ class RandomPoint:
 
     name: str = "random"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return 0
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -189,7 +189,7 @@ class RandomStarts:
     k: int
     name: str = "random"
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return self.k
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -217,7 +217,7 @@ class Learned:
 
         return meta.load_pretrained(self.spec, p)
 
-    def cost(self, p: int) -> int:
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return int(self._model(check_depth(p))[1].steps)
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
@@ -242,6 +242,13 @@ def target_kind(target: str, shots: int | None) -> str:
     return ("noisy" if noisy else "ideal") + ("-shots" if shots else "")
 
 
+def for_target(spec: str, target: str, sampled: bool) -> str:
+    """``auto`` made specific to the run's target (``auto:noisy-shots`` on a sampled device); others unchanged."""
+    if spec.strip() == "auto":
+        return f"auto:{target_kind(target or 'ideal', 1 if sampled else None)}"
+    return spec
+
+
 @dataclass(frozen=True)
 class Auto:
     """The start the benchmark measured best for the graph's family, the depth and the target kind."""
@@ -252,39 +259,49 @@ class Auto:
     def _table(self) -> dict[str, Any]:
         return load_json(_fit.AUTO_PATH, "auto")["choices"]
 
-    def choice(self, family: str, p: int) -> str:
+    def _kind_for(self, family: str, p: int) -> str:
+        """The measured kind closest to this one: noisy-shots, then noisy, then ideal (likewise for ideal-shots)."""
         table = self._table()
-        try:
-            return str(table[self.kind][family][str(p)])
-        except KeyError:
-            have = sorted(f"{k}/{f}/p={q}" for k, fams in table.items() for f, ps in fams.items() for q in ps)
-            raise StrategyError(
-                f"auto: the benchmark measured no start for target kind {self.kind!r}, family {family!r}, p={p} "
-                f"(measured: {', '.join(have) or 'none'}); run `hybrid benchmark` with that depth, or name a strategy"
-            ) from None
+        order = {"noisy-shots": ("noisy-shots", "noisy", "ideal"), "noisy": ("noisy", "ideal"),
+                 "ideal-shots": ("ideal-shots", "ideal"), "ideal": ("ideal",)}[self.kind]
+        for kind in order:
+            if str(p) in table.get(kind, {}).get(family, {}):
+                return kind
+        have = sorted(f"{k}/{f}/p={q}" for k, fams in table.items() for f, ps in fams.items() for q in ps)
+        raise StrategyError(
+            f"auto: the benchmark measured no start for target kind {self.kind!r}, family {family!r}, p={p} "
+            f"(measured: {', '.join(have) or 'none'}); run `hybrid benchmark` with that depth, or name a strategy"
+        )
 
-    def cost(self, p: int) -> int:
-        """The largest cost among the strategies it may pick at depth ``p`` (see :meth:`cost_for`)."""
-        from ..families import FAMILIES
+    def choice(self, family: str, p: int) -> str:
+        return str(self._table()[self._kind_for(family, p)][family][str(p)])
 
-        costs = [get(self.choice(f, p)).cost(p) for f in FAMILIES if str(p) in self._table().get(self.kind, {}).get(f, {})]
+    def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
+        """What the start picked for ``problem`` costs; without a problem, the largest cost it may pick at ``p``."""
+        from ..families import FAMILIES, classify
+
+        if problem is not None:
+            return get(self.choice(classify(problem), p)).cost(p, problem)
+        costs = []
+        for family in FAMILIES:
+            try:
+                costs.append(get(self.choice(family, p)).cost(p))
+            except StrategyError:
+                continue  # nothing measured for this family at p
         if not costs:
             self.choice(FAMILIES[0], p)  # raises the named error
         return max(costs)
-
-    def cost_for(self, problem: MaxCutProblem, p: int) -> int:
-        from ..families import classify
-
-        return get(self.choice(classify(problem), p)).cost(p)
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
         from ..families import classify
 
         p = check_depth(p)
         family = classify(problem)
+        kind = self._kind_for(family, p)
         spec = self.choice(family, p)
         result = get(spec).start(problem, p, evaluate=evaluate, seed=seed)
-        return StartResult(result.theta, result.evaluations, result.value, f"auto ({self.kind}, {family}, p={p}) -> {result.label}")
+        measured = kind if kind == self.kind else f"{self.kind}, as measured on {kind}"
+        return StartResult(result.theta, result.evaluations, result.value, f"auto ({measured}, {family}, p={p}) -> {result.label}")
 
 
 def get(spec: str):
