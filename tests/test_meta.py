@@ -58,9 +58,9 @@ TINY_FAMILIES = {
     "validation": {"generator": "families", "per_family": 1, "every": 5, "patience": 50},
     "stages": [{"name": "s", "iterations": 10, "batch_size": 6, "lr": 0.02, "lr_final": 0.005, "shots": 1000}],
 }
-SHIPPED = ("default", "default-p2", "default-p3", "default-p4", "lstm", "lstm-torino", "qfwp-torino", "qk_lstm", "qlstm", "qfwp")
+SHIPPED = ("default", "default-p2", "default-p3", "default-p4", "default-p5", "lstm", "lstm-torino", "qfwp-torino", "qk_lstm", "qlstm", "qfwp")
 #: Models trained on the graph families with sampled costs; their cards carry the seed spread and the ablation.
-FAMILY_MODELS = ("default", "default-p2", "default-p3", "default-p4")
+FAMILY_MODELS = ("default", "default-p2", "default-p3", "default-p4", "default-p5")
 
 
 def tiny_config(tmp_path, **changes) -> MetaConfig:
