@@ -20,9 +20,14 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where training graphs come from."""
 
-    generator: Literal["paper", "erdos_renyi", "regular", "file"] = "paper"
+    generator: Literal["paper", "erdos_renyi", "regular", "file", "families"] = "paper"
     ns: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     per_nk: int = 56  # paper: graphs per (n, k), k = 3..n-1
+    # families: hybrid.families.split_graphs("train", per_family, families=...) (node counts of that split)
+    per_family: int = 64
+    families: list[Literal["paper", "regular", "weighted", "sparse"]] = Field(
+        default_factory=lambda: ["paper", "regular", "weighted", "sparse"]
+    )
     count: int = 256  # erdos_renyi / regular: graphs in all
     edge_probability: float = 0.5
     degree: int = 3
@@ -39,6 +44,10 @@ class DataConfig(_Strict):
 
 
 class ValidationConfig(_Strict):
+    # paper: `count` G(n, k/n) graphs of sizes `ns`; families: the "validation" split of
+    # hybrid.families, `per_family` graphs of each of data.families
+    generator: Literal["paper", "families"] = "paper"
+    per_family: int = 8
     count: int = 24
     ns: list[int] = Field(default_factory=lambda: [8, 9, 10])
     seed: int = 12345
@@ -58,10 +67,20 @@ class StageConfig(_Strict):
     max_n: int | None = None  # only graphs up to this size in this stage
     pool_size: int | None = None  # only this many of them (a fixed random subset: reuses transpilations)
     grad_clip: float = 1.0
+    # sampled costs: exact <C> plus Gaussian noise of the exact shot-noise variance Var(C)/shots
+    # (ideal oracle only); None feeds and selects on exact expectations
+    shots: int | None = None
     validate_on: Literal["ideal", "stage"] = "ideal"
     # with validate_on: stage, a small held-out set of these sizes (noisy oracles are slow)
     val_ns: list[int] = Field(default_factory=lambda: [6, 7])
     val_count: int = 8
+
+    @field_validator("shots")
+    @classmethod
+    def _shots(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("shots must be >= 1 (or null for exact costs)")
+        return v
 
 
 class MetaConfig(_Strict):
@@ -73,7 +92,12 @@ class MetaConfig(_Strict):
     use_features: bool = True
     steps: int = 10  # recurrent Phase I steps per episode
     start: Literal["zero", "fixed", "tqa"] = "fixed"
-    loss: Literal["weighted", "observed_improvement", "final"] = "weighted"
+    loss: Literal["weighted", "observed_improvement", "final", "best_so_far"] = "weighted"
+    # graph features given to the model: basic (5, problems.graph_features) or family (8, problems.family_features)
+    features: Literal["basic", "family"] = "basic"
+    # extra feedback inputs besides the last cost: delta (change of cost), best (gain over the
+    # best cost so far), step (t / steps); see hybrid.meta.FeedbackInputs
+    feedback: list[Literal["delta", "best", "step"]] = Field(default_factory=list)
     data: DataConfig = Field(default_factory=DataConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     stages: list[StageConfig] = Field(default_factory=lambda: [StageConfig()])
@@ -82,6 +106,13 @@ class MetaConfig(_Strict):
     threads: int = 1
     executor: str = "local"  # local, ray or ray:ADDRESS: where noisy-stage oracle calls run
     out: str = "runs/meta"
+
+    @field_validator("feedback")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("feedback must not repeat an entry")
+        return v
 
     @field_validator("p", "steps")
     @classmethod

@@ -245,6 +245,25 @@ class StackedIdealOracle:
             out = out.index_put((indices,), (probs * cuts).sum(-1))
         return out
 
+    def moments(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``theta``: (G, 2p) -> ``(<C>, Var(C))``, each (G,); ``<C>`` differentiable.
+
+        ``Var(C) = <C^2> - <C>^2`` of the cut in the exact output distribution: the
+        variance of a single shot, so a ``shots``-shot estimate has variance ``Var(C)/shots``.
+        """
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+        if theta.shape != (len(self.problems), 2 * self.p):
+            raise ProblemError(f"theta must have shape ({len(self.problems)}, {2 * self.p}), got {tuple(theta.shape)}")
+        mean = torch.zeros(len(self.problems), dtype=torch.float64, device=theta.device)
+        var = torch.zeros(len(self.problems), dtype=torch.float64, device=theta.device)
+        for sim, indices, cuts in self._groups:
+            probs = sim._probabilities(theta[indices], cuts)
+            first = (probs * cuts).sum(-1)
+            second = (probs.detach() * cuts**2).sum(-1)
+            mean = mean.index_put((indices,), first)
+            var = var.index_put((indices,), (second - first.detach() ** 2).clamp_min(0.0))
+        return mean, var
+
 
 # ---------------------------------------------------------------------------- p = 1 closed form
 class P1ClosedForm:

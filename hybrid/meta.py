@@ -36,9 +36,11 @@ from .ansatz import weight_scale
 from .config import ConfigError, MetaConfig, StageConfig, parse_config
 from .evaluate import StackedIdealOracle
 from .problems import (
+    FAMILY_FEATURE_NAMES,
     MaxCutProblem,
     as_rng,
     erdos_renyi,
+    family_features,
     graph_features,
     load_graphs,
     paper_dataset,
@@ -58,6 +60,10 @@ class CheckpointError(ValueError):
 # ---------------------------------------------------------------------------- data
 def training_graphs(cfg: MetaConfig) -> list[MaxCutProblem]:
     data = cfg.data
+    if data.generator == "families":
+        from .families import split_graphs
+
+        return split_graphs("train", data.per_family, families=data.families)
     if data.generator == "paper":
         graphs = paper_dataset(ns=data.ns, per_nk=data.per_nk, seed=data.seed, weights=data.weights)
     elif data.generator == "erdos_renyi":
@@ -83,7 +89,16 @@ def training_graphs(cfg: MetaConfig) -> list[MaxCutProblem]:
 
 
 def validation_graphs(cfg: MetaConfig, ns: Sequence[int] | None = None, count: int | None = None) -> list[MaxCutProblem]:
-    """Held-out graphs from the paper family, drawn with their own seed."""
+    """Held-out graphs: the paper family drawn with their own seed, or the families' "validation" split.
+
+    For ``validation.generator: families``, ``ns`` (if given) replaces the split's node
+    counts and ``count`` the number per family.
+    """
+    if cfg.validation.generator == "families":
+        from .families import split_graphs
+
+        nodes = {f: list(ns) for f in cfg.data.families} if ns else None
+        return split_graphs("validation", count or cfg.validation.per_family, families=cfg.data.families, nodes=nodes)
     rng = as_rng(cfg.validation.seed)
     ns = list(ns or cfg.validation.ns)
     out = []
@@ -120,8 +135,69 @@ def start_params(problems: Sequence[MaxCutProblem], p: int, start: str) -> torch
     return torch.tensor(np.array(rows), dtype=torch.float64)
 
 
-def feature_matrix(problems: Sequence[MaxCutProblem]) -> torch.Tensor:
-    return torch.tensor(np.array([graph_features(g) for g in problems]), dtype=torch.float64)
+FEATURE_SETS: dict[str, tuple[Callable[[MaxCutProblem], np.ndarray], int]] = {
+    "basic": (graph_features, 5),
+    "family": (family_features, len(FAMILY_FEATURE_NAMES)),
+}
+#: Gain of the feedback inputs: a change of 0.02 in normalised cost (cut / total weight) maps to tanh(1).
+FEEDBACK_GAIN = 50.0
+
+
+def feature_matrix(problems: Sequence[MaxCutProblem], kind: str = "basic") -> torch.Tensor:
+    fn = FEATURE_SETS[kind][0]
+    return torch.tensor(np.array([fn(g) for g in problems]), dtype=torch.float64)
+
+
+def num_model_features(cfg: MetaConfig) -> int:
+    """Width of the model's ``features`` input: graph features (if used) plus the feedback inputs."""
+    return (FEATURE_SETS[cfg.features][1] if cfg.use_features else 0) + len(cfg.feedback)
+
+
+class FeedbackInputs:
+    """What the model sees besides its last parameters, step by step; one definition for training and Phase I.
+
+    The model's ``prev_cost`` is the last measured normalised cost ``c_t`` (cut over
+    total edge weight; 0 before the first evaluation). Its ``features`` are the graph
+    features followed by the entries of ``cfg.feedback``:
+
+    * ``delta``: ``tanh(FEEDBACK_GAIN * (c_t - c_{t-1}))`` (0 until two costs are known);
+    * ``best``: ``tanh(FEEDBACK_GAIN * (c_t - max_{s<t} c_s))``: did the last proposal beat the best?
+    * ``step``: evaluations so far over ``cfg.steps``.
+    """
+
+    def __init__(self, problems: Sequence[MaxCutProblem], cfg: MetaConfig, *, device, dtype):
+        self.cfg, self.device, self.dtype = cfg, device, dtype
+        self.batch = len(problems)
+        self.total = torch.tensor([g.total_weight for g in problems], dtype=torch.float64, device=device)
+        self.graph = feature_matrix(problems, cfg.features).to(device=device, dtype=dtype) if cfg.use_features else None
+        self.count = 0
+        self.last = torch.zeros(self.batch, dtype=torch.float64, device=device)
+        self.delta = torch.zeros_like(self.last)
+        self.gain = torch.zeros_like(self.last)
+        self.best = torch.full_like(self.last, -math.inf)
+
+    def observe(self, cut: torch.Tensor) -> None:
+        """Record the measured cuts ``(G,)`` of the last proposals."""
+        c = cut.detach().to(torch.float64) / self.total
+        if self.count > 0:
+            self.delta = torch.tanh(FEEDBACK_GAIN * (c - self.last))
+            self.gain = torch.tanh(FEEDBACK_GAIN * (c - self.best))
+        self.best = torch.maximum(self.best, c)
+        self.last = c
+        self.count += 1
+
+    def cost(self) -> torch.Tensor:
+        return self.last.to(self.dtype)[:, None]
+
+    def features(self) -> torch.Tensor | None:
+        parts = [] if self.graph is None else [self.graph]
+        extra = {
+            "delta": lambda: self.delta,
+            "best": lambda: self.gain,
+            "step": lambda: torch.full_like(self.last, self.count / self.cfg.steps),
+        }
+        parts += [extra[name]().to(self.dtype)[:, None] for name in self.cfg.feedback]
+        return torch.cat(parts, dim=1) if parts else None
 
 
 class _FiniteDifferenceCuts(torch.autograd.Function):
@@ -173,44 +249,97 @@ class EpisodeOracle:
             return self._stacked.expectation(theta)
         return _FiniteDifferenceCuts.apply(theta, self._compute)
 
+    def sampled(self, theta: torch.Tensor, shots: int, generator: torch.Generator | None = None):
+        """``(exact <C>, sampled <C>)``: the sample is ``<C> + N(0, Var(C)/shots)`` (not differentiable)."""
+        if self._stacked is None:
+            raise ConfigError(f"sampled costs (stage shots) need the ideal oracle, not {self.spec!r}; set shots: null")
+        mean, var = self._stacked.moments(theta)
+        noise = torch.randn(mean.shape, generator=generator, dtype=torch.float64, device=mean.device)
+        return mean, mean.detach() + noise * torch.sqrt(var / shots)
+
 
 @dataclass
 class Rollout:
     params: torch.Tensor  # (T, G, 2p), normalised
-    cuts: torch.Tensor  # (T, G) expected cuts
-    ratios: torch.Tensor  # (T, G) approximation ratios
+    cuts: torch.Tensor  # (T, G) exact expected cuts (differentiable)
+    ratios: torch.Tensor  # (T, G) exact approximation ratios
+    measured: torch.Tensor | None = None  # (T, G) the cuts fed back and used to pick the best (sampled or exact)
+
+    def best_ratios(self) -> torch.Tensor:
+        """``(T, G)``: exact AR of the proposal with the best measured cut among the first ``t + 1``."""
+        return best_so_far(self.ratios, self.cuts.detach() if self.measured is None else self.measured)
 
 
-def rollout(model, problems: Sequence[MaxCutProblem], oracle: Callable[[torch.Tensor], torch.Tensor], cfg: MetaConfig) -> Rollout:
-    """Run one episode on every graph at once (gradients flow through the parameters)."""
+def best_so_far(ratios: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
+    """Exact AR of the best-measured proposal so far, step by step (gradients reach the chosen proposals)."""
+    best_m = measured[0]
+    best_r = ratios[0]
+    out = [best_r]
+    for t in range(1, ratios.shape[0]):
+        better = measured[t] > best_m
+        best_m = torch.where(better, measured[t], best_m)
+        best_r = torch.where(better, ratios[t], best_r)
+        out.append(best_r)
+    return torch.stack(out)
+
+
+def rollout(
+    model,
+    problems: Sequence[MaxCutProblem],
+    oracle: Callable[[torch.Tensor], torch.Tensor],
+    cfg: MetaConfig,
+    *,
+    shots: int | None = None,
+    generator: torch.Generator | None = None,
+    constant_feedback: torch.Tensor | None = None,
+    steps: int | None = None,
+) -> Rollout:
+    """Run one episode on every graph at once (gradients flow through the parameters).
+
+    ``shots``: feed back sampled cuts (``oracle.sampled``; noise from ``generator`` or
+    torch's global RNG). ``constant_feedback``: ``(G,)`` cuts fed back at every step
+    instead of the measured ones (the feedback ablation); the measured cuts still pick
+    the best proposal.
+    """
     p, device = cfg.p, next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     scale = param_scale(problems, p).to(device)
-    total = torch.tensor([g.total_weight for g in problems], dtype=torch.float64, device=device)
     max_cut = torch.tensor([g.max_cut for g in problems], dtype=torch.float64, device=device)
-    feats = feature_matrix(problems).to(device=device, dtype=dtype) if cfg.use_features else None
+    inputs = FeedbackInputs(problems, cfg, device=device, dtype=dtype)
     x = start_params(problems, p, cfg.start).to(device=device, dtype=dtype)
-    cost = torch.zeros(len(problems), 1, device=device, dtype=dtype)
     state = model.initial_state(len(problems))
-    params, cuts = [], []
-    for _ in range(cfg.steps):
-        x, state = model(x, cost, feats, state)
-        cut = oracle(x.to(torch.float64) / scale)
-        cost = (cut / total).detach().to(dtype)[:, None]
+    params, cuts, measured = [], [], []
+    for _ in range(steps or cfg.steps):
+        x, state = model(x, inputs.cost(), inputs.features(), state)
+        theta = x.to(torch.float64) / scale
+        if shots is None:
+            cut = oracle(theta)
+            seen = cut.detach()
+        else:
+            cut, seen = oracle.sampled(theta, shots, generator)
+        inputs.observe(seen if constant_feedback is None else constant_feedback)
         params.append(x)
         cuts.append(cut)
+        measured.append(seen)
     cuts_t = torch.stack(cuts)
-    return Rollout(torch.stack(params), cuts_t, cuts_t / max_cut)
+    return Rollout(torch.stack(params), cuts_t, cuts_t / max_cut, torch.stack(measured))
 
 
-def meta_loss(ratios: torch.Tensor, kind: str) -> torch.Tensor:
+def meta_loss(ratios: torch.Tensor, kind: str, measured: torch.Tensor | None = None) -> torch.Tensor:
     """Meta-loss to minimise from approximation ratios ``(T, G)``.
 
+    ``best_so_far``: minus the mean, with weights growing linearly in t, of the exact AR
+    of the proposal Phase I would return after t steps (the best by ``measured`` cuts,
+    default: by the ARs themselves), so proposals are free to explore;
     ``weighted``: minus the mean AR with weights growing linearly in t;
     ``observed_improvement``: minus the summed gains over the best AR so far
     (Verdon et al. 2019, for a maximised objective); ``final``: minus the last AR.
     """
     steps = ratios.shape[0]
+    if kind == "best_so_far":
+        best = best_so_far(ratios, ratios.detach() if measured is None else measured)
+        w = torch.arange(1, steps + 1, dtype=ratios.dtype, device=ratios.device)
+        return -(w[:, None] * best).sum(0).mean() / w.sum()
     if kind == "weighted":
         w = torch.arange(1, steps + 1, dtype=ratios.dtype, device=ratios.device)
         return -(w[:, None] * ratios).sum(0).mean() / w.sum()
@@ -223,7 +352,7 @@ def meta_loss(ratios: torch.Tensor, kind: str) -> torch.Tensor:
         return -total.mean()
     if kind == "final":
         return -ratios[-1].mean()
-    raise ConfigError(f"unknown meta-loss {kind!r}; use weighted, observed_improvement or final")
+    raise ConfigError(f"unknown meta-loss {kind!r}; use best_so_far, weighted, observed_improvement or final")
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -279,6 +408,16 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu"):
 
 
 # ---------------------------------------------------------------------------- training
+def _describe_validation(cfg: MetaConfig, graphs: Sequence[MaxCutProblem]) -> str:
+    if cfg.validation.generator == "families":
+        sizes = sorted({g.n for g in graphs})
+        return (
+            f"{len(graphs)} graphs of the families' validation split ({cfg.validation.per_family} each of "
+            f"{', '.join(cfg.data.families)}; n = {sizes[0]}..{sizes[-1]}) (per-stage sets in 'stages')"
+        )
+    return f"{len(graphs)} held-out G(n, k/n) graphs, n in {cfg.validation.ns} (per-stage sets in 'stages')"
+
+
 @dataclass
 class TrainingResult:
     checkpoint: Path
@@ -303,14 +442,34 @@ def _cosine_lr(stage: StageConfig, it: int) -> float:
     return stage.lr_final + 0.5 * (stage.lr - stage.lr_final) * (1 + math.cos(math.pi * frac))
 
 
-def validate(model, graphs: Sequence[MaxCutProblem], cfg: MetaConfig, oracle_spec: str = "ideal", executor=None) -> float:
-    """Mean AR of the last Phase I proposal on ``graphs``."""
+def _noise_generator(seed: int, device) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def validate(
+    model,
+    graphs: Sequence[MaxCutProblem],
+    cfg: MetaConfig,
+    oracle_spec: str = "ideal",
+    executor=None,
+    shots: int | None = None,
+    steps: int | None = None,
+) -> float:
+    """Mean exact AR of what Phase I returns on ``graphs``: the best measured of its proposals.
+
+    With ``shots``, costs are sampled (noise from a generator seeded by
+    ``cfg.validation.seed``, so every call sees the same draws for the same proposals).
+    """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     with torch.no_grad():
         oracle = EpisodeOracle(graphs, cfg.p, oracle_spec, device=device, executor=executor)
-        ar = rollout(model, graphs, oracle, cfg).ratios[-1].mean().item()
+        gen = _noise_generator(cfg.validation.seed, device) if shots is not None else None
+        ro = rollout(model, graphs, oracle, cfg, shots=shots, generator=gen, steps=steps)
+        ar = ro.best_ratios()[-1].mean().item()
     model.train(was_training)
     return float(ar)
 
@@ -344,7 +503,7 @@ def train(
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    options = {"p": cfg.p, "num_features": 5 if cfg.use_features else 0, **cfg.model_options}
+    options = {"p": cfg.p, "num_features": num_model_features(cfg), **cfg.model_options}
     model = build_model(cfg.model, options).to(device)
     train_set = training_graphs(cfg)
     val_set = validation_graphs(cfg)
@@ -411,23 +570,29 @@ def train(
             if stage.pool_size is not None and stage.pool_size < len(pool):
                 chosen = np.random.default_rng(cfg.seed + stage_index).choice(len(pool), stage.pool_size, replace=False)
                 pool = [pool[i] for i in sorted(chosen)]
-            if iteration == 0:  # each stage selects its best weights by its own validation
+            val_spec = "ideal" if stage.validate_on == "ideal" else stage.oracle
+            stage_val = val_set if val_spec == "ideal" else validation_graphs(cfg, stage.val_ns, stage.val_count)
+            start_ar = None
+            if iteration == 0:  # each stage selects its best weights by its own validation ...
                 best_ar, bad = -math.inf, 0
+                if stage_index > 0:  # ... and must beat the weights it starts from to change them
+                    start_ar = validate(model, stage_val, cfg, val_spec, executor=executor, shots=stage.shots)
+                    best_ar = start_ar
+                    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                    history.append({"stage": stage.name, "iteration": 0, "start_val_ar": start_ar, "val_ar": start_ar})
             optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr)
             if opt_state:
                 optimizer.load_state_dict(opt_state)
                 opt_state = None
             task = bar.add_task("train", total=stage.iterations, completed=iteration, stage=stage.name, loss=float("nan"), val=best_ar if best_ar > -math.inf else float("nan"))
-            val_spec = "ideal" if stage.validate_on == "ideal" else stage.oracle
-            stage_val = val_set if val_spec == "ideal" else validation_graphs(cfg, stage.val_ns, stage.val_count)
             while iteration < stage.iterations:
                 for group in optimizer.param_groups:
                     group["lr"] = _cosine_lr(stage, iteration)
                 idx = rng.choice(len(pool), size=min(stage.batch_size, len(pool)), replace=False)
                 batch = [pool[i] for i in idx]
                 oracle = EpisodeOracle(batch, cfg.p, stage.oracle, device=device, executor=executor)
-                ro = rollout(model, batch, oracle, cfg)
-                loss = meta_loss(ro.ratios, cfg.loss)
+                ro = rollout(model, batch, oracle, cfg, shots=stage.shots)
+                loss = meta_loss(ro.ratios, cfg.loss, ro.measured)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), stage.grad_clip)
@@ -438,10 +603,11 @@ def train(
                     "iteration": iteration,
                     "loss": loss.item(),
                     "train_ar_final": ro.ratios[-1].mean().item(),
+                    "train_ar_best": ro.best_ratios()[-1].mean().item(),
                     "lr": optimizer.param_groups[0]["lr"],
                 }
                 if iteration % cfg.validation.every == 0 or iteration == stage.iterations:
-                    val_ar = validate(model, stage_val, cfg, val_spec, executor=executor)
+                    val_ar = validate(model, stage_val, cfg, val_spec, executor=executor, shots=stage.shots)
                     record["val_ar"] = val_ar
                     if val_ar > best_ar + 1e-6:
                         best_ar, bad = val_ar, 0
@@ -458,7 +624,13 @@ def train(
                 else:
                     history.append(record)
                 bar.update(task, completed=iteration, loss=loss.item())
-            stage_results.append({"stage": stage.name, "oracle": stage.oracle, "validated_on": val_spec, "best_val_ar": best_ar})
+            result = {"stage": stage.name, "oracle": stage.oracle, "shots": stage.shots, "validated_on": val_spec, "best_val_ar": best_ar}
+            if stage_index > 0:
+                first = next((r for r in history if r["stage"] == stage.name and "start_val_ar" in r), None)
+                start = first["start_val_ar"] if first else start_ar
+                result["start_val_ar"] = start
+                result["improved"] = start is not None and best_ar > start + 1e-6
+            stage_results.append(result)
             stage_index += 1
             iteration, bad = 0, 0
             # the next stage starts from the best weights so far
@@ -473,7 +645,13 @@ def train(
         "p": cfg.p,
         "parameters": count_parameters(model),
         "validation_ar": best_ar,
-        "validation": f"{len(val_set)} held-out G(n, k/n) graphs, n in {cfg.validation.ns} (per-stage sets in 'stages')",
+        "validation": _describe_validation(cfg, val_set),
+        "validation_metric": "mean exact AR of the best measured of the Phase I proposals"
+        + (f" (costs sampled with {cfg.stages[0].shots} shots)" if cfg.stages[0].shots else " (exact costs)"),
+        "features": cfg.features if cfg.use_features else "none",
+        "feedback": ["cost", *cfg.feedback],
+        "loss": cfg.loss,
+        "seed": cfg.seed,
         "stages": stage_results,
         "data": cfg.data.model_dump(),
         "oracles": [s.oracle for s in cfg.stages],
@@ -486,54 +664,175 @@ def train(
     return TrainingResult(out / "checkpoint.pt", best_path, history, best_ar, wall, count_parameters(model))
 
 
+def train_seeds(
+    cfg: MetaConfig,
+    seeds: Sequence[int],
+    *,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Train ``cfg`` once per training seed (sequentially) into ``OUT/seed<k>``; write ``OUT/seeds.json``.
+
+    An existing ``OUT/seed<k>/checkpoint.pt`` is refused unless ``overwrite`` (``--force``).
+
+    Only the model seed changes (initial weights, batch order, sampled-cost noise); the
+    data and validation graphs stay the same, so the spread of the validation ARs is
+    the seed-to-seed noise a model comparison must exceed. The summary names the seed
+    with the best validation AR (``best_checkpoint``).
+    """
+    seeds = [int(k) for k in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct integers, got {seeds}")
+    out = Path(cfg.out)
+    runs = []
+    for k in seeds:
+        run_cfg = cfg.model_copy(update={"seed": k, "out": str(out / f"seed{k}")})
+        result = train(run_cfg, progress=progress, log=log, overwrite=overwrite)
+        runs.append({"seed": k, "validation_ar": result.best_validation_ar, "seconds": round(result.wall_time, 1),
+                     "checkpoint": str(result.best_checkpoint)})
+        if log:
+            log(f"seed {k}: validation AR {result.best_validation_ar:.4f} in {result.wall_time:.0f} s")
+    ars = np.array([r["validation_ar"] for r in runs])
+    best = runs[int(np.argmax(ars))]
+    summary = {
+        "model": cfg.model,
+        "p": cfg.p,
+        "runs": runs,
+        "mean": float(ars.mean()),
+        "std": float(ars.std(ddof=1)) if len(ars) > 1 else 0.0,
+        "spread": float(ars.max() - ars.min()),
+        "best_seed": best["seed"],
+        "best_checkpoint": best["checkpoint"],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "seeds.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
 # ---------------------------------------------------------------------------- Phase I at inference
 @dataclass
 class PhaseOneResult:
-    """The learned proposal for one graph and what it cost."""
+    """The learned proposals for one graph and what they cost."""
 
-    theta: np.ndarray  # actual parameters, last proposal (the Phase II start)
+    theta: np.ndarray  # actual parameters of the best measured proposal (the Phase II start)
     thetas: np.ndarray  # (T, 2p) every proposal
     energies: np.ndarray  # (T,) expected cut measured at each proposal
     evaluations: int
-    best_theta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    best_theta: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the same as ``theta``
     evaluation_records: list = field(default_factory=list)
+    best_index: int = 0  # which proposal ``theta`` is
+
+    @property
+    def best_energy(self) -> float:
+        return float(self.energies[self.best_index])
 
 
-def phase_one(model, cfg: MetaConfig, problem: MaxCutProblem, evaluate: Callable[[np.ndarray], Any]) -> PhaseOneResult:
-    """Run the model for ``cfg.steps`` steps; each proposal costs one ``evaluate(theta)``.
+def phase_one(
+    model,
+    cfg: MetaConfig,
+    problem: MaxCutProblem,
+    evaluate: Callable[[np.ndarray], Any],
+    *,
+    steps: int | None = None,
+) -> PhaseOneResult:
+    """Run the model for ``steps`` (default ``cfg.steps``) steps; each proposal costs one ``evaluate(theta)``.
 
     ``evaluate`` returns the expected cut at actual parameters, either as a float
     or as an object with ``energies`` (an :class:`~hybrid.evaluate.Evaluation`).
+    Returns the proposal with the best measured value (the first of equals) as
+    ``theta``, and every proposal with its value. Fewer steps than in training meet a
+    smaller budget (the model was trained on the best-so-far at every step).
     """
     p = cfg.p
     if model.config.get("p", p) != p:
         raise CheckpointError(f"model was trained for p={model.config.get('p')}, asked for p={p}")
+    steps = cfg.steps if steps is None else int(steps)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1 (Phase I evaluations), got {steps}")
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    feats = feature_matrix([problem]).to(device=device, dtype=dtype) if cfg.use_features else None
+    inputs = FeedbackInputs([problem], cfg, device=device, dtype=dtype)
     x = start_params([problem], p, cfg.start).to(device=device, dtype=dtype)
-    cost = torch.zeros(1, 1, device=device, dtype=dtype)
     state = model.initial_state(1)
     thetas, energies, records = [], [], []
     with torch.no_grad():
-        for _ in range(cfg.steps):
-            x, state = model(x, cost, feats, state)
+        for _ in range(steps):
+            x, state = model(x, inputs.cost(), inputs.features(), state)
             theta = to_actual(x[0].double().cpu().numpy(), problem, p)
             result = evaluate(theta)
             value = float(result.energies[0]) if hasattr(result, "energies") else float(result)
             records.append(result)
             thetas.append(theta)
             energies.append(value)
-            cost = torch.tensor([[value / problem.total_weight]], device=device, dtype=dtype)
+            inputs.observe(torch.tensor([value], dtype=torch.float64, device=device))
     thetas_a, energies_a = np.array(thetas), np.array(energies)
+    best = int(np.argmax(energies_a))
     return PhaseOneResult(
-        theta=thetas_a[-1],
+        theta=thetas_a[best],
         thetas=thetas_a,
         energies=energies_a,
         evaluations=len(energies),
-        best_theta=thetas_a[int(np.argmax(energies_a))],
+        best_theta=thetas_a[best],
         evaluation_records=records,
+        best_index=best,
     )
+
+
+# ---------------------------------------------------------------------------- feedback ablation
+def feedback_ablation(
+    model,
+    cfg: MetaConfig,
+    graphs: Sequence[MaxCutProblem],
+    *,
+    shots: int | None = 1000,
+    steps: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Does the model use its cost feedback? Best-of-episode AR with real versus constant costs fed back.
+
+    Both episodes measure every proposal the same way (exact, or sampled with
+    ``shots``: the same noise seed for both) and return the best measured one, scored
+    by its exact AR. In the ``constant`` episode the model is fed, at every step, the
+    mean of the costs it measured in the real episode instead of each measured cost
+    (so ``delta`` and ``best`` inputs stay 0): its proposals then depend on the graph
+    features alone. ``real - constant`` is what the feedback is worth.
+    """
+    graphs = [g if g.max_cut is not None else g.with_max_cut() for g in graphs]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        oracle = EpisodeOracle(graphs, cfg.p, "ideal", device=device)
+        real = rollout(model, graphs, oracle, cfg, shots=shots, generator=_noise_generator(seed, device), steps=steps)
+        scale = param_scale(graphs, cfg.p).to(device)
+        start = oracle(start_params(graphs, cfg.p, cfg.start).to(device) / scale) / torch.tensor(
+            [g.max_cut for g in graphs], dtype=torch.float64, device=device
+        )
+        constant = real.measured.mean(0)
+        flat = rollout(
+            model, graphs, oracle, cfg, shots=shots, generator=_noise_generator(seed, device), steps=steps,
+            constant_feedback=constant,
+        )
+    model.train(was_training)
+    real_best, flat_best = real.best_ratios(), flat.best_ratios()
+    out = {
+        "graphs": len(graphs),
+        "shots": shots,
+        "steps": int(real.ratios.shape[0]),
+        "real": float(real_best[-1].mean()),
+        "constant": float(flat_best[-1].mean()),
+        "start": float(start.mean()),  # the episode's start point (cfg.start), not evaluated in Phase I
+        "first_proposal": float(real.ratios[0].mean()),
+        "real_last": float(real.ratios[-1].mean()),
+        "constant_last": float(flat.ratios[-1].mean()),
+        "real_by_step": [float(v) for v in real_best.mean(1)],
+        "constant_by_step": [float(v) for v in flat_best.mean(1)],
+    }
+    diff = (real_best[-1] - flat_best[-1]).double()
+    out["difference"] = out["real"] - out["constant"]
+    out["difference_stderr"] = float(diff.std() / math.sqrt(len(graphs))) if len(graphs) > 1 else float("nan")
+    return out
 
 
 # ---------------------------------------------------------------------------- shipped models
@@ -572,29 +871,32 @@ def load_pretrained(spec: str = "learned", p: int = 1):
     return _MODEL_CACHE[key]
 
 
-def learned_strategy(problem: MaxCutProblem, p: int, *, seed=None, spec: str = "learned", oracle=None, **_) -> np.ndarray:
-    """The ``learned`` initial strategy: Phase I of a shipped model.
+def learned_strategy(
+    problem: MaxCutProblem, p: int, *, seed=None, spec: str = "learned", oracle=None, steps: int | None = None, **_
+) -> np.ndarray:
+    """The ``learned`` initial strategy: Phase I of a shipped model, its best proposal.
 
     Each proposal is evaluated on ``oracle`` (default: the exact ideal simulator),
-    so this spends ``steps`` evaluations; use :func:`phase_one` to see them.
+    so this spends ``steps`` (default: the model's) evaluations; use :func:`phase_one` to see them.
     """
     from .evaluate import ideal_oracle
 
     model, cfg, _ = load_pretrained(spec, p)
     if oracle is None:
         oracle = ideal_oracle(problem, p)
-    result = phase_one(model, cfg, problem, lambda theta: oracle.evaluate(theta, seed=seed))
+    result = phase_one(model, cfg, problem, lambda theta: oracle.evaluate(theta, seed=seed), steps=steps)
     return result.theta
 
 
-def ship_model(checkpoint: str | Path, name: str) -> Path:
-    """Copy a trained model into the package (``learned:NAME``) with its JSON card."""
+def ship_model(checkpoint: str | Path, name: str, **card_extra: Any) -> Path:
+    """Copy a trained model into the package (``learned:NAME``) with its JSON card (plus ``card_extra``)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         raise CheckpointError(f"model name {name!r} must be letters, digits, '-' or '_'")
     model, cfg, payload = load_checkpoint(checkpoint)
     PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
     card = dict(payload.get("card", {}))
     card["name"] = name
+    card.update(card_extra)
     path = save_checkpoint(PRETRAINED_DIR / f"{name}.pt", model, cfg, {}, card)
     (PRETRAINED_DIR / f"{name}.json").write_text(json.dumps({"meta_config": _jsonable(cfg), **card}, indent=1) + "\n")
     _MODEL_CACHE.pop(str(path.resolve()), None)
