@@ -14,7 +14,8 @@ job of 3 bound circuits x ``--shots`` shots. It prints, in one run:
 * the agreement of each path's three estimates with the exact noisy values
   (``fake:torino`` density matrix with readout), in standard errors;
 * the PUB batching: ``--points`` parameter points x 3 scale factors as one job with
-  one PUB per circuit and with one PUB per scale factor;
+  one PUB per circuit and with one PUB per scale factor (``--batch-graphs``: the 11-node
+  graph and the 8-node ``er8`` of ``configs/graphs/demo.json``);
 * with ``--threshold``: density matrix against statevector trajectories at 10-13
   active qubits (the ``max_density_qubits`` choice).
 """
@@ -35,6 +36,7 @@ from hybrid.mitigation import MitigatedOracle
 from hybrid.problems import erdos_renyi, load_graphs
 
 GRAPH = Path(__file__).resolve().parents[2] / "configs" / "graphs" / "torino11.json"
+DEMO_GRAPHS = GRAPH.with_name("demo.json")
 SEED = 2026
 FD_STEP = 0.05
 
@@ -55,7 +57,11 @@ def main() -> None:
     ap.add_argument("--shots", type=int, default=2000)
     ap.add_argument("--points", type=int, default=5, help="parameter points in the batching test")
     ap.add_argument("--threshold", action="store_true", help="also time density matrix vs trajectories")
+    ap.add_argument("--threshold-sizes", default="10,11,12,13", help="graph sizes of the threshold test")
     ap.add_argument("--skip-reference", action="store_true", help="skip the slow reference path")
+    ap.add_argument(
+        "--batch-graphs", default="torino11,er8", help="graphs of the batching test (torino11, or ids in demo.json)"
+    )
     args = ap.parse_args()
 
     problem = load_graphs(GRAPH)[0]
@@ -109,24 +115,30 @@ def main() -> None:
         print(f"  {label:44s} " + "  ".join(f"{m:.3f} +- {e:.3f}" for m, e in zip(means, errs)))
     print()
 
-    # PUB batching: several points x 3 scale factors in one job.
+    # PUB batching: several points x 3 scale factors in one job, at 11 and at 8 qubits.
     rng = np.random.default_rng(SEED)
-    points = theta + FD_STEP * rng.standard_normal((args.points, theta.size))
-    many = [c for row in points for c in oracle.circuits_for(row)]
     unbatched = LocalRuntimeTarget("torino", batch_pubs=False)
-    unbatched.run_isa(many[:1], args.shots, seed=SEED)  # same warm caches for both
-    for label, target in (("one PUB per circuit", unbatched), ("one PUB per structure", new)):
-        res, wall, cpu = timed(lambda: target.run_isa(many, args.shots, seed=SEED))
-        print(
-            f"batching, {len(many)} circuits ({args.points} points x {len(oracle.scales)} scales): "
-            f"{label:22s} {res.metadata['pubs']:3d} PUBs  wall {wall:6.2f} s  CPU {cpu:6.2f} s"
-        )
+    for name in args.batch_graphs.split(","):
+        pr = problem if name == problem.id else next(g for g in load_graphs(DEMO_GRAPHS) if g.id == name)
+        orc = oracle if pr is problem else MitigatedOracle(pr, 1, new, "zne", shots=args.shots, seed=SEED)
+        x0 = fixed_angle_params(pr, 1)
+        points = x0 + FD_STEP * rng.standard_normal((args.points, x0.size))
+        many = [c for row in points for c in orc.circuits_for(row)]
+        new.run_isa(many[:1], args.shots, seed=SEED)  # warm caches for both
+        unbatched.run_isa(many[:1], args.shots, seed=SEED)
+        for label, target in (("one PUB per circuit", unbatched), ("one PUB per structure", new)):
+            res, wall, cpu = timed(lambda: target.run_isa(many, args.shots, seed=SEED))
+            print(
+                f"batching {pr.id} (n={pr.n}), {len(many)} circuits ({args.points} points x "
+                f"{len(orc.scales)} scales): {label:22s} {res.metadata['pubs']:3d} PUBs  "
+                f"wall {wall:6.2f} s  CPU {cpu:6.2f} s"
+            )
 
     if args.threshold:
         print()
         print("density matrix vs statevector trajectories (p = 1 QAOA, one circuit, forced method):")
-        for n, seed in ((10, 3), (11, 19), (12, 5), (13, 7)):
-            pr = erdos_renyi(n, 0.35, seed=seed, connected=True)
+        for n in (int(v) for v in args.threshold_sizes.split(",")):
+            pr = erdos_renyi(n, 0.35, seed=SEED, connected=True)
             circuit = qaoa_circuit(pr, 1)
             x = fixed_angle_params(pr, 1)
             line = []
