@@ -75,8 +75,10 @@ __all__ = [
 SIMULATORS = ("restricted", "device")
 METHODS = ("auto", "density_matrix", "statevector")
 # Above this many active qubits the density matrix (16 * 4**k bytes) loses to
-# trajectories at the shot counts used here; see tests/bench/bench_local_runtime.py.
-DEFAULT_MAX_DENSITY_QUBITS = 13
+# trajectories at 2000 shots: p = 1 QAOA on Torino, one circuit, CPU seconds measured by
+# tests/bench/bench_local_runtime.py --threshold: 11 qubits 5.5 (DM) vs 9.5 (trajectories),
+# 12 qubits 19.9 vs 46.2, 13 qubits 83.5 vs 41.6.
+DEFAULT_MAX_DENSITY_QUBITS = 12
 SIMULATOR_CACHE_SIZE = 32
 
 _SIMULATORS: OrderedDict = OrderedDict()
@@ -279,7 +281,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
     ``sampler_options`` (a dict for ``SamplerOptions``, e.g. ``{"twirling": {...}}``),
     ``simulator`` (``"restricted"``, default, or ``"device"``: see the module doc),
     ``method`` (``"auto"``, ``"density_matrix"`` or ``"statevector"``),
-    ``max_density_qubits`` (13) and ``batch_pubs`` (True).
+    ``max_density_qubits`` (12) and ``batch_pubs`` (True).
     """
 
     kind = "local"

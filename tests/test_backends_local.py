@@ -106,9 +106,9 @@ def test_twirling_falls_back_to_trajectories():
 
 
 def test_method_choice_and_options():
-    assert choose_method(11, False)[0] == "density_matrix"
-    assert choose_method(14, False)[0] == "statevector"
-    assert choose_method(14, False, max_density_qubits=14)[0] == "density_matrix"
+    assert choose_method(12, False)[0] == "density_matrix"
+    assert choose_method(13, False)[0] == "statevector"
+    assert choose_method(13, False, max_density_qubits=13)[0] == "density_matrix"
     assert choose_method(5, True)[0] == "statevector"
     assert choose_method(5, True, method="density_matrix") == ("density_matrix", "requested")
     with pytest.raises(TargetError, match="method must be one of"):
