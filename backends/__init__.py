@@ -74,7 +74,7 @@ def get_target(spec: str, **options: Any) -> Target:
 
         return FakeDeviceTarget(arg, **options)
     if kind == "local":
-        from .runtime import LocalRuntimeTarget
+        from .local import LocalRuntimeTarget
 
         return LocalRuntimeTarget(arg, **options)
     from .runtime import IBMTarget

@@ -511,13 +511,17 @@ class _DeviceNoise:
             return None
         return np.asarray(err.probabilities, dtype=float)
 
-    def restricted(self, active: tuple[int, ...], readout: bool = False):
-        """The noise model on ``active`` physical qubits, relabelled ``0..k-1``."""
+    def restricted(self, active: tuple[int, ...], readout: bool = False, relabel: bool = True):
+        """The noise model on ``active`` physical qubits, relabelled ``0..k-1``.
+
+        ``relabel=False`` keeps the physical qubit numbers (for circuits as wide as the
+        device); delay relaxation then stays defined for every qubit, as in the full model.
+        """
         from qiskit_aer.noise import NoiseModel
         from qiskit_aer.noise.passes import RelaxationNoisePass
 
         full = self.model
-        remap = {q: i for i, q in enumerate(active)}
+        remap = {q: (i if relabel else q) for i, q in enumerate(active)}
         model = NoiseModel(basis_gates=full.basis_gates)
         for name, error in full._default_quantum_errors.items():
             model.add_all_qubit_quantum_error(error, name, warnings=False)
@@ -533,7 +537,9 @@ class _DeviceNoise:
                     model.add_readout_error(error, [remap[q] for q in qubits], warnings=False)
         idx = list(active)
         for npass in full._custom_noise_passes:
-            if isinstance(npass, RelaxationNoisePass):
+            if isinstance(npass, RelaxationNoisePass) and not relabel:
+                model._custom_noise_passes.append(npass)
+            elif isinstance(npass, RelaxationNoisePass):
                 # Delay-duration relaxation, restricted to the active qubits.
                 model._custom_noise_passes.append(
                     RelaxationNoisePass(

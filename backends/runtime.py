@@ -5,11 +5,8 @@ through the executor-based Sampler (``qiskit_ibm_runtime.executor_sampler.Sample
 and report counts per parameter point keyed by an integer outcome whose bit ``i`` is
 clbit ``i`` of the logical circuit.
 
-``local:<device>`` (:class:`LocalRuntimeTarget`)
-    Runtime local mode: the fake backend is passed as the Sampler ``mode`` and the job
-    runs in-process on Aer with the device noise model. Seedable through
-    ``SamplerOptions.simulator.seed_simulator`` (the ``seed`` argument of ``sample``).
-    Local jobs cannot be fetched again by id, so there is no ``submit``/``fetch``.
+``local:<device>`` (:class:`backends.local.LocalRuntimeTarget`)
+    Runtime local mode, in :mod:`backends.local` (it shares the helpers below).
 
 ``ibm:<backend>`` (:class:`IBMTarget`)
     A real QPU through ``QiskitRuntimeService``. Credentials come only from the saved
@@ -49,9 +46,8 @@ from .base import (
     check_shots,
     circuit_fingerprint,
     measured_qubits_by_clbit,
-    resolve_seed,
 )
-from .devices import load_fake_backend, normalise_device_name
+from .devices import load_fake_backend
 from .transpile import active_and_two_qubit, check_options, transpile_trials
 
 logger = logging.getLogger(__name__)
@@ -325,167 +321,13 @@ class _DeviceTranspiling:
         return self._isa_cache[key]
 
 
-class LocalRuntimeTarget(_DeviceTranspiling):
-    """``local:<device>``: the Runtime Sampler in local testing mode on a fake device.
+def __getattr__(name: str):
+    # Local mode lives in backends.local (which imports this module).
+    if name == "LocalRuntimeTarget":
+        from .local import LocalRuntimeTarget
 
-    Options: ``layout_trials`` (transpiler seeds tried per circuit, default 4; the ISA
-    circuit with the fewest active qubits, then two-qubit gates, is kept) and
-    ``sampler_options`` (a dict for ``SamplerOptions``, e.g. ``{"twirling": {...}}``).
-    """
-
-    kind = "local"
-    noisy = True
-    exact = False
-    OPTIONS = ("layout_trials", "sampler_options")
-
-    def __init__(
-        self,
-        device: str,
-        seed_transpiler: int = 0,
-        optimization_level: int = 3,
-        **options: Any,
-    ):
-        check_options("LocalRuntimeTarget", options, self.OPTIONS)
-        self._backend = load_fake_backend(device)
-        self.device = normalise_device_name(device)
-        self.spec = f"local:{self.device}"
-        self.num_qubits = int(self._backend.num_qubits)
-        self.seed_transpiler = int(seed_transpiler)
-        self.optimization_level = int(optimization_level)
-        self.layout_trials = int(options.get("layout_trials", DEFAULT_LAYOUT_TRIALS))
-        if self.layout_trials < 1:
-            raise TargetError(f"layout_trials must be >= 1, got {self.layout_trials}")
-        self.sampler_options = dict(options.get("sampler_options") or {})
-        self._isa_cache: dict[tuple, QuantumCircuit] = {}
-
-    def __repr__(self) -> str:
-        return f"LocalRuntimeTarget({self.device!r}, seed_transpiler={self.seed_transpiler})"
-
-    @property
-    def backend(self) -> Any:
-        """The fake backend used as the Sampler ``mode``."""
-        return self._backend
-
-    def _sampler(self, seed: int | None, options: dict[str, Any] | None = None) -> Any:
-        from qiskit_ibm_runtime.executor_sampler import Sampler
-
-        options = self.sampler_options if options is None else options
-        sampler = Sampler(mode=self._backend, options=dict(options) or None)
-        # Local mode forwards this to AerSamplerV2.from_backend(seed=...) and to the
-        # twirling RNG, so a fixed seed reproduces the counts exactly.
-        sampler.options.simulator.seed_simulator = seed
-        return sampler
-
-    def _run_job(self, pubs: list, shots: int, seed: int | None, options: dict[str, Any] | None = None):
-        """One local Sampler job: its result and id; a failure is raised with the job id."""
-        job = self._sampler(seed, options).run(pubs, shots=shots)
-        job_id = str(job.job_id())
-        try:
-            return job.result(), job_id
-        except Exception as exc:  # noqa: BLE001 - re-raised with the job id
-            raise JobFailedError(
-                f"local Sampler job {job_id} on {self.spec} failed: {type(exc).__name__}: {exc}",
-                job_id,
-                "ERROR",
-            ) from exc
-
-    def sample(
-        self,
-        circuit: QuantumCircuit,
-        parameter_values: np.ndarray,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        values = as_parameter_batch(circuit, parameter_values)
-        shots = check_shots(shots)
-        isa = self.isa_circuit(circuit)
-        order = _clbit_order(isa)
-        sim_seed = resolve_seed(seed)
-        start = time.perf_counter()
-        result, job_id = self._run_job([(isa, values)], shots, sim_seed)
-        counts, got_shots = counts_from_pub_result(result[0], len(values), order)
-        return SampleResult(
-            counts=counts,
-            shots=got_shots,
-            job_ids=(job_id,),
-            wall_time=time.perf_counter() - start,
-            metadata={
-                "target": self.spec,
-                "backend": self._backend.name,
-                "mode": "local",
-                "seed_simulator": sim_seed,
-                "physical_qubits": _physical_qubits(isa, circuit.num_qubits),
-                "active_qubits": len(active_and_two_qubit(isa)[0]),
-                "two_qubit_gates": active_and_two_qubit(isa)[1],
-                "retries": 0,
-            },
-        )
-
-    def run_isa(
-        self,
-        circuits,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-        *,
-        sampler_options: dict[str, Any] | None = None,
-    ) -> SampleResult:
-        """Bound ISA ``circuits`` as one Sampler job (one PUB per circuit).
-
-        ``sampler_options`` are merged over the target's own for this job only (e.g.
-        ``{"dynamical_decoupling": {"enable": True, "sequence_type": "XX"}}``).
-        """
-        circuits = as_circuit_list(circuits)
-        shots = check_shots(shots)
-        self._check_isa(circuits)
-        orders = [_clbit_order(c) for c in circuits]
-        sim_seed = resolve_seed(seed)
-        options = _merge_options(self.sampler_options, sampler_options)
-        start = time.perf_counter()
-        result, job_id = self._run_job([(c,) for c in circuits], shots, sim_seed, options)
-        counts: list[dict[int, int]] = []
-        got_shots = shots
-        for i, order in enumerate(orders):
-            pub_counts, got_shots = counts_from_pub_result(result[i], 1, order)
-            counts.extend(pub_counts)
-        return SampleResult(
-            counts=tuple(counts),
-            shots=got_shots,
-            job_ids=(job_id,),
-            wall_time=time.perf_counter() - start,
-            metadata={
-                "target": self.spec,
-                "backend": self._backend.name,
-                "mode": "local",
-                "seed_simulator": sim_seed,
-                "num_circuits": len(circuits),
-                "two_qubit_gates": [active_and_two_qubit(c)[1] for c in circuits],
-                "sampler_options": options,
-                "retries": 0,
-            },
-        )
-
-    @contextlib.contextmanager
-    def session(self, max_time: int | str | None = None) -> Iterator["LocalRuntimeTarget"]:
-        """No-op: local mode accepts and ignores sessions. Yields the target."""
-        yield self
-
-    batch = session
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec,
-            "kind": self.kind,
-            "device": self._backend.name,
-            "qubits": self.num_qubits,
-            "noisy": True,
-            "exact": False,
-            "noise": f"{self._backend.name} noise model (Qiskit Runtime local mode)",
-            "engine": "qiskit_ibm_runtime.executor_sampler.Sampler (local mode)",
-            "seed_transpiler": self.seed_transpiler,
-            "optimization_level": self.optimization_level,
-            "layout_trials": self.layout_trials,
-            "sampler_options": self.sampler_options,
-        }
+        return LocalRuntimeTarget
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------ error classifiers

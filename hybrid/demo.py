@@ -2,14 +2,19 @@
 
 No account, no network: three small graphs, the ``learned`` and ``fixed`` starts,
 exact noisy simulation of IBM Torino's noise model (and zero-noise extrapolation
-with readout mitigation on it), re-scored on the ideal simulator. Writes a short
-Markdown report with the table and the figures.
+with readout mitigation on it), re-scored on the ideal simulator. Then one short
+warm-started run goes through the Qiskit Runtime path a QPU run takes
+(``local:torino``: executor Sampler in local mode, inside a Runtime Session, job ids in
+the run ledger), beside the same run on ``fake:torino``. Writes a short Markdown
+report with the tables and the figures.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 from .compare import CompareConfig, LandscapeConfig, run_compare
 from .problems import erdos_renyi, paper_graph, regular_graph, save_graphs
@@ -18,6 +23,16 @@ DEMO_SEED = 2026
 DEMO_BACKENDS = ["ideal", "fake:torino", "fake:torino+zne+rem"]
 DEMO_INITS = ["learned", "fixed"]
 DEMO_OPTIMIZER = "adam:5"
+# The Runtime rehearsal: one graph, the learned start, ZNE + REM, a few SPSA steps.
+DEMO_RUNTIME_TARGETS = ("local:torino", "fake:torino")
+DEMO_RUNTIME_RUN = {
+    "init": "learned",
+    "p": 1,
+    "optimizer": "spsa:3",
+    "mitigation": "zne+rem",
+    "shots": 2000,
+    "execution": "session",
+}
 
 
 def demo_graphs():
@@ -26,6 +41,95 @@ def demo_graphs():
         regular_graph(6, 3, seed=DEMO_SEED, id="reg6"),
         erdos_renyi(7, 0.5, seed=DEMO_SEED, weights="uniform:0.5,1.5", id="wer7"),
     ]
+
+
+def runtime_graph():
+    return regular_graph(8, 3, seed=DEMO_SEED, id="reg8")
+
+
+def run_runtime_rehearsal(out: Path) -> dict[str, Any]:
+    """The same short run on ``local:torino`` and ``fake:torino``, both in ``out/ledger.db``.
+
+    Returns the rows of the comparison, the job ids the ledger holds for each run and
+    the output of ``hybrid jobs show`` for the local run.
+    """
+    from .cli import console, jobs_show
+    from .config import parse_config
+    from .ledger import Ledger
+    from .runs import RunConfig, execute_run, start_run
+
+    graph = save_graphs([runtime_graph().with_max_cut()], out / "runtime_graph.json")
+    ledger_path = out / "ledger.db"
+    ledger_path.unlink(missing_ok=True)
+    rows = []
+    with Ledger(ledger_path) as led:
+        for backend in DEMO_RUNTIME_TARGETS:
+            cfg = parse_config(
+                {
+                    **DEMO_RUNTIME_RUN,
+                    "graphs": str(graph),
+                    "backend": backend,
+                    "seed": DEMO_SEED,
+                    "out": str(out / "runs" / backend.replace(":", "_")),
+                    "description": "hybrid demo: Runtime rehearsal",
+                },
+                RunConfig,
+                where="demo run",
+            )
+            run_id = start_run(cfg, led)
+            start = time.perf_counter()
+            report = execute_run(led, run_id)
+            rows.append(
+                {
+                    "backend": backend,
+                    "run_id": run_id,
+                    "summary": report["graphs"][0],
+                    "jobs": led.jobs(run_id),
+                    "wall_time": time.perf_counter() - start,
+                }
+            )
+    with console.capture() as captured:
+        jobs_show(rows[0]["run_id"], ledger_path)
+    return {"rows": rows, "ledger": str(ledger_path), "jobs_show": captured.get()}
+
+
+def _runtime_section(runtime: dict[str, Any]) -> list[str]:
+    run = DEMO_RUNTIME_RUN
+    lines = [
+        "## Through the Runtime path",
+        "",
+        f"Graph `{runtime_graph().id}` (n = {runtime_graph().n}), `{run['init']}` start, `{run['optimizer']}`, "
+        f"mitigation `{run['mitigation']}`, {run['shots']} shots per circuit, in a Runtime {run['execution']}. "
+        "`local:torino` runs every oracle call as a job of the executor Sampler in Qiskit Runtime local mode "
+        "(the code path of a QPU run); `fake:torino` is the same run on the exact noisy simulator.",
+        "",
+        "| target | run id | AR start -> final | ideal AR final | evaluations | shots | jobs in ledger | wall time (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in runtime["rows"]:
+        s = row["summary"]
+        lines.append(
+            f"| {row['backend']} | `{row['run_id']}` | {s['ar_init']:.4f} -> {s['ar_final']:.4f} | "
+            f"{s['ideal_ar_final']:.4f} | {s['evaluations']} | {s['shots']} | {len(row['jobs'])} | "
+            f"{row['wall_time']:.1f} |"
+        )
+    local = runtime["rows"][0]
+    lines += [
+        "",
+        f"Job ids the ledger (`{runtime['ledger']}`) recorded for the `local:torino` run:",
+        "",
+    ]
+    lines += [f"- `{j['job_id']}` (call {j['idx']}, {j['status']})" for j in local["jobs"]]
+    lines += [
+        "",
+        f"`hybrid jobs show {local['run_id']} --ledger {runtime['ledger']}`:",
+        "",
+        "```",
+        runtime["jobs_show"].rstrip(),
+        "```",
+        "",
+    ]
+    return lines
 
 
 def _markdown_table(summary: list[dict]) -> str:
@@ -42,7 +146,7 @@ def _markdown_table(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(report: dict, figures: list[Path], out: Path) -> Path:
+def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[str, Any] | None = None) -> Path:
     from .meta import load_pretrained
 
     _, _, card = load_pretrained("learned")
@@ -70,6 +174,8 @@ def write_markdown(report: dict, figures: list[Path], out: Path) -> Path:
             f"{noisy['ar_ideal_mean']:.4f} (ideal run: {ideal['ar_ideal_mean']:.4f}).",
             "",
         ]
+    if runtime is not None:
+        lines += _runtime_section(runtime)
     lines += ["## Figures", ""]
     for fig in figures:
         if fig.suffix == ".png":
@@ -81,9 +187,10 @@ def write_markdown(report: dict, figures: list[Path], out: Path) -> Path:
         "hybrid demo                      # this report",
         f"hybrid compare --graphs {out / 'graphs.json'} --backends {','.join(DEMO_BACKENDS)} --init {','.join(DEMO_INITS)} --out results/compare",
         f"hybrid plot {out}                # redraw the figures from compare.json",
+        f"hybrid jobs list --ledger {out / 'ledger.db'}   # the Runtime rehearsal runs",
         "```",
         "",
-        f"Total wall time: {report['wall_time']:.0f} s.",
+        f"Total wall time: {report['wall_time'] + sum(r['wall_time'] for r in (runtime or {}).get('rows', [])):.0f} s.",
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
@@ -112,4 +219,10 @@ def run_demo(out: str | Path = "results/demo", console=None) -> Path:
     report = run_compare(cfg, progress=console is not None)
     figures = plot_directory(out)
     (out / "summary.json").write_text(json.dumps(report["summary"], indent=1))
-    return write_markdown(report, figures, out)
+    if console is not None:
+        console.print(
+            f"demo: one {DEMO_RUNTIME_RUN['optimizer']} run on {' and '.join(DEMO_RUNTIME_TARGETS)} "
+            "(Runtime local mode, job ids in the ledger)"
+        )
+    runtime = run_runtime_rehearsal(out)
+    return write_markdown(report, figures, out, runtime)

@@ -161,8 +161,17 @@ class RecordedOracle:
                 self._record_failure(again)
                 raise
         self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record)
+        self._record_finished_jobs(record)
         self.index += 1
         return record
+
+    def _record_finished_jobs(self, record: dict[str, Any]) -> None:
+        """Runtime local mode returns its job ids only with the result: list them as done."""
+        if getattr(getattr(self.oracle, "target", None), "kind", None) != "local":
+            return
+        for job_id in record.get("evaluation", record).get("job_ids") or ():
+            self.ledger.record_job(self.run_id, self.graph, self.index, job_id, self.target_spec)
+            self.ledger.update_job(job_id, "done")
 
     def _hooks(self, attach: str | None) -> dict[str, Any]:
         if not getattr(self.oracle, "supports_jobs", False):

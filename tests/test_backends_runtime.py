@@ -18,7 +18,8 @@ from qiskit.quantum_info import Statevector
 
 from backends import TargetError, get_target, load_fake_backend
 from backends import runtime
-from backends.runtime import IBMTarget, JobFailedError, LocalRuntimeTarget, counts_from_pub_result
+from backends.local import LocalRuntimeTarget
+from backends.runtime import IBMTarget, JobFailedError, counts_from_pub_result
 from standins import FakeService, make_ibm
 
 SIM_SEED = 1234

@@ -68,6 +68,20 @@ def test_demo_writes_report_with_figures(tmp_path):
     assert result.exit_code == 0, result.output
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "| fake:torino+zne+rem | learned |" in report
+    # The Runtime rehearsal: local:torino jobs in the demo's ledger, listed in the report.
+    from hybrid.ledger import Ledger
+
+    rows = {
+        line.split("|")[1].strip(): line.split("`")[1]
+        for line in report.splitlines()
+        if line.startswith(("| local:torino | `", "| fake:torino | `"))
+    }
+    assert set(rows) == {"local:torino", "fake:torino"}
+    with Ledger(tmp_path / "demo" / "ledger.db") as led:
+        local_jobs = led.jobs(rows["local:torino"])
+        assert local_jobs and all(j["status"] == "done" for j in local_jobs)
+        assert led.jobs(rows["fake:torino"]) == []
+    assert all(f"│ {j['job_id']} │" in report for j in local_jobs), "hybrid jobs show must list every job"
     for line in report.splitlines():
         if line.startswith("![") and line.endswith(")"):
             assert (tmp_path / "demo" / line[line.index("(") + 1 : -1]).stat().st_size > 1000
