@@ -330,3 +330,26 @@ def test_auto_follows_the_run_target_and_falls_back_to_the_closest_measured_kind
     assert "noisy-shots, as measured on ideal" in label and "-> tqa" in label
     with pytest.raises(StrategyError, match="measured no start for target kind 'ideal', family 'regular', p=3"):
         Table(kind="ideal").choice("regular", 3)
+
+
+def test_learned_with_fewer_proposals_costs_and_spends_exactly_that():
+    graph = cube()
+    oracle = ideal_oracle(graph, 1)
+    calls = []
+
+    def evaluate(theta):
+        calls.append(theta)
+        return float(oracle.evaluate(theta).energies[0])
+
+    for spec in ("learned@3", "learned:default@3"):
+        strategy = get_strategy(spec)
+        assert strategy.cost(1) == 3
+        calls.clear()
+        result = strategy.start(graph, 1, evaluate=evaluate)
+        assert result.evaluations == 3 == len(calls)
+        assert result.value == max(float(oracle.evaluate(t).energies[0]) for t in calls)
+    assert get_strategy("learned").cost(1) > 3
+    with pytest.raises(StrategyError, match="learned@STEPS needs a positive number"):
+        get_strategy("learned@0")
+    with pytest.raises(StrategyError, match="learned@STEPS needs a positive number"):
+        get_strategy("learned:default@many")

@@ -97,6 +97,9 @@ def get_strategy(spec: str) -> Strategy:
     if spec.endswith(".pt") and not spec.startswith("learned"):
         spec = f"learned:{spec}"  # a checkpoint path
     name, _, arg = spec.partition(":")
+    if "@" in name:  # NAME@ARG without a colon (learned@4)
+        name, _, rest = name.partition("@")
+        arg = f"@{rest}"
     if name not in _REGISTRY:
         raise StrategyError(f"unknown initial strategy {spec!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name][0](arg)

@@ -207,10 +207,15 @@ class RandomStarts:
 
 @dataclass(frozen=True)
 class Learned:
-    """Phase I of a shipped sequence model (``learned`` or ``learned:NAME``); keeps the best proposal."""
+    """Phase I of a shipped sequence model (``learned[:NAME][@STEPS]``); keeps the best proposal.
+
+    ``@STEPS`` runs the model for fewer proposals than it was trained with, so the
+    learned start fits small budgets (``learned@4`` spends 4 evaluations).
+    """
 
     spec: str = "learned"
     name: str = "learned"
+    steps: int | None = None
 
     def _model(self, p: int):
         from .. import meta
@@ -218,7 +223,8 @@ class Learned:
         return meta.load_pretrained(self.spec, p)
 
     def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
-        return int(self._model(check_depth(p))[1].steps)
+        trained = int(self._model(check_depth(p))[1].steps)
+        return trained if self.steps is None else self.steps
 
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
         from .. import meta
@@ -226,10 +232,24 @@ class Learned:
         p = check_depth(p)
         evaluate = _need(evaluate, self.spec)
         model, cfg, _ = self._model(p)
-        result = meta.phase_one(model, cfg, problem, lambda theta: float(evaluate(theta)))
+        result = meta.phase_one(model, cfg, problem, lambda theta: float(evaluate(theta)), steps=self.steps)
         energies = np.asarray(result.energies, float)
         best = int(np.argmax(energies))
         return StartResult(np.asarray(result.thetas[best], float), int(result.evaluations), float(energies[best]), f"{self.spec} (best of {result.evaluations} proposals)")
+
+
+def _learned(arg: str) -> Learned:
+    name, at, steps = arg.rpartition("@") if "@" in arg else (arg, "", "")
+    spec = f"learned:{name}" if name else "learned"
+    if not at:
+        return Learned(spec)
+    try:
+        count = int(steps)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise StrategyError(f"learned@STEPS needs a positive number of proposals, got {steps!r} (e.g. learned@4)")
+    return Learned(spec, steps=count)
 
 
 #: Target kinds the ``auto`` table distinguishes.
@@ -353,6 +373,6 @@ FACTORIES = {
     "transfer": (_plain(Transfer), "median optimised angles of the class"),
     "interp": (_plain(Interp), "INTERP of the transferred p-1 angles"),
     "random": (_random, "random: one uniform point; random:K: best of K evaluated uniform points (costs K)"),
-    "learned": (lambda arg: Learned(f"learned:{arg}" if arg else "learned"), "learned[:NAME], Phase I of a shipped model"),
+    "learned": (_learned, "learned[:NAME][@STEPS], Phase I of a shipped model (STEPS proposals, default as trained)"),
     "auto": (_auto, "auto[:KIND], the start the benchmark measured best (KIND: " + ", ".join(AUTO_KINDS) + ")"),
 }
