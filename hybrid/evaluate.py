@@ -246,23 +246,7 @@ class P1ClosedForm:
 
     def __init__(self, problem: MaxCutProblem, *, device: str | torch.device = "cpu"):
         self.problem, self.p, self.device = problem, 1, torch.device(device)
-        n, edges = problem.n, problem.edges
-        nbrs: list[dict[int, float]] = [dict() for _ in range(n)]
-        for u, v, w in edges:
-            nbrs[u][v] = w
-            nbrs[v][u] = w
-        m = len(edges)
-        rows_u, rows_v = [], []
-        for u, v, _ in edges:
-            union = (set(nbrs[u]) | set(nbrs[v])) - {u, v}
-            rows_u.append([nbrs[u].get(k, 0.0) for k in union])
-            rows_v.append([nbrs[v].get(k, 0.0) for k in union])
-        width = max(1, max(len(r) for r in rows_u))
-        wu = np.zeros((m, width))
-        wv = np.zeros((m, width))
-        for e, (ru, rv) in enumerate(zip(rows_u, rows_v)):
-            wu[e, : len(ru)] = ru
-            wv[e, : len(rv)] = rv
+        wu, wv = _p1_neighbour_weights(problem)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=self.device)  # noqa: E731
         self.wu, self.wv = as_t(wu), as_t(wv)
         self.w = as_t(problem.weights)
@@ -283,16 +267,68 @@ class P1ClosedForm:
     value_and_grad = IdealOracle.value_and_grad
 
 
+#: Edges handled at once when building the closed form (bounds the ``(m, d, d)`` match tensor).
+_P1_EDGE_CHUNK = 1 << 16
+
+
+def _p1_neighbour_weights(problem: MaxCutProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge ``(u, v)``, the weights ``w_uk`` and ``w_vk`` over the other neighbours ``k``.
+
+    Vectorised with a padded neighbour table: row ``e`` lists first ``u``'s neighbours
+    (with ``w_vk`` where ``k`` is also a neighbour of ``v``), then ``v``'s neighbours that
+    are not ``u``'s (with ``w_uk = 0``). Padding entries have both weights 0, which
+    contributes ``cos(0) = 1`` to every product.
+    """
+    n, ends, w = problem.n, problem.edge_array, problem.weights
+    src = np.concatenate([ends[:, 0], ends[:, 1]])
+    dst = np.concatenate([ends[:, 1], ends[:, 0]])
+    ww = np.concatenate([w, w])
+    order = np.lexsort((dst, src))
+    src, dst, ww = src[order], dst[order], ww[order]
+    deg = np.bincount(src, minlength=n)
+    width = int(deg.max())
+    start = np.concatenate([[0], np.cumsum(deg)[:-1]])
+    slot = np.arange(src.size) - start[src]
+    nb = np.full((n, width), -1, dtype=np.int64)
+    nw = np.zeros((n, width))
+    nb[src, slot] = dst
+    nw[src, slot] = ww
+    m = len(w)
+    wu = np.zeros((m, 2 * width))
+    wv = np.zeros((m, 2 * width))
+    for lo in range(0, m, _P1_EDGE_CHUNK):
+        u, v = ends[lo : lo + _P1_EDGE_CHUNK, 0], ends[lo : lo + _P1_EDGE_CHUNK, 1]
+        a, aw = nb[u], np.where(nb[u] == v[:, None], 0.0, nw[u])  # u's side, v itself dropped
+        b, bw = nb[v], np.where(nb[v] == u[:, None], 0.0, nw[v])
+        a = np.where(nb[u] == v[:, None], -1, a)
+        b = np.where(nb[v] == u[:, None], -1, b)
+        eq = (a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)  # common neighbours
+        wu[lo : lo + len(u), :width] = aw
+        wv[lo : lo + len(u), :width] = (eq * bw[:, None, :]).sum(-1)
+        wv[lo : lo + len(u), width:] = np.where(eq.any(1), 0.0, bw)
+    return wu, wv
+
+
 def p1_expectation(problem: MaxCutProblem, gamma: float, beta: float) -> float:
     """Closed-form exact ``<C>`` at p = 1 (milliseconds even for 10,000 nodes)."""
     return float(P1ClosedForm(problem).expectation(torch.tensor([gamma, beta], dtype=torch.float64)))
 
 
 def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
-    """The fastest exact ideal oracle: the closed form at p = 1, else the statevector."""
+    """The fastest exact ideal oracle.
+
+    The closed form at p = 1 (n > 12), the statevector while it fits
+    (n <= :data:`STATEVECTOR_MAX_NODES`), else the light-cone oracle
+    (:class:`hybrid.oracles.LightConeOracle`), which raises
+    :class:`hybrid.oracles.LightConeError` when an edge's cone is too large.
+    """
     if p == 1 and problem.n > 12:
         return P1ClosedForm(problem, device=device)
-    return IdealOracle(problem, p, device=device)
+    if problem.n <= STATEVECTOR_MAX_NODES:
+        return IdealOracle(problem, p, device=device)
+    from .oracles.light_cone import LightConeOracle
+
+    return LightConeOracle(problem, p, device=device)
 
 
 # ---------------------------------------------------------------------------- sampled, any target
@@ -598,7 +634,7 @@ def make_oracle(problem: MaxCutProblem, p: int, target: Any = "ideal", *, shots:
     """The right oracle for a target spec or object.
 
     ``shots=None`` means exact where the target allows it (``ideal``: torch
-    statevector or p = 1 closed form; ``fake:<device>``: exact noisy density
+    statevector, p = 1 closed form, or light cones when the statevector does not fit; ``fake:<device>``: exact noisy density
     matrix); otherwise, or for ``aer``/``local``/``ibm``, shots are sampled
     (``DEFAULT_SHOTS`` when not given).
     """
