@@ -724,16 +724,61 @@ class FakeDeviceTarget:
         best = (None, seed, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
         return best, trials
 
+    def native_layout(self, circuit: QuantumCircuit) -> tuple[int, ...] | None:
+        """The physical qubits of a circuit built for this device (``metadata``), else None.
+
+        :func:`hybrid.ansatz.qaoa_circuit` records them for graphs from
+        ``heavy_hex_graph``; every two-qubit gate then acts on a coupler, so the
+        identity layout onto them needs no SWAPs.
+        """
+        meta = circuit.metadata or {}
+        qubits = meta.get("physical_qubits")
+        if qubits is None or meta.get("device") != self.device:
+            return None
+        qubits = tuple(int(q) for q in qubits)
+        if len(qubits) != circuit.num_qubits or len(set(qubits)) != len(qubits) or not all(
+            0 <= q < self.num_qubits for q in qubits
+        ):
+            raise TargetError(
+                f"circuit metadata lists physical_qubits {list(qubits)[:8]}... that are not "
+                f"{circuit.num_qubits} distinct qubits of {self.spec}; drop the metadata to search a layout"
+            )
+        return qubits
+
+    def _transpile_native(self, circuit: QuantumCircuit, qubits: tuple[int, ...]):
+        """One transpilation with the identity layout onto ``qubits``; refuses SWAPs."""
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        pm = generate_preset_pass_manager(
+            self.optimization_level, target=self.backend.target, initial_layout=list(qubits),
+            seed_transpiler=self.seed_transpiler,
+        )
+        isa = pm.run(circuit)
+        layout = isa.layout
+        final = tuple(layout.final_index_layout(filter_ancillas=True)[: circuit.num_qubits]) if layout else qubits
+        if final != qubits:
+            raise TargetError(
+                f"the circuit's two-qubit gates are not all couplers of {self.spec}: routing moved "
+                "qubits away from the listed physical_qubits; drop the circuit metadata to search a layout"
+            )
+        active, two_q = active_and_two_qubit(isa)
+        best = (None, self.seed_transpiler, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
+        return best, ((self.seed_transpiler, len(active), two_q, None),)
+
     def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """The cached compilation of ``circuit``'s structure (layout search on first use)."""
-        key = circuit_fingerprint(circuit)
+        native = self.native_layout(circuit)
+        key = (circuit_fingerprint(circuit), native)
         hit = self._cache.get(key)
         if hit is not None:
             self._last = hit
             return hit
         self.check_fits(circuit.num_qubits)
         _split_final_measurements(circuit)  # logical checks: final measurements only
-        (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
+        if native is not None:
+            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_native(circuit, native)
+        else:
+            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
         layout = isa.layout
         n = circuit.num_qubits
         if layout is not None:
@@ -778,6 +823,8 @@ class FakeDeviceTarget:
         noise = self._noise
         comp.compact = compact
         comp.confusion = [noise.confusion(q) for q in comp.measured_physical]
+        if comp.num_active > self.max_exact_qubits:
+            return  # no whole-circuit density matrix: light cones or trajectories only
         comp.index_map = _clbit_index_map(
             comp.measured_physical, comp.clbit_physical, comp.num_clbits
         )

@@ -82,7 +82,15 @@ def qaoa_circuit(problem: MaxCutProblem, p: int, *, measure: bool = True) -> Qua
         qc.rx(2 * beta, range(problem.n))
     if measure:
         qc.measure(range(problem.n), range(problem.n))
+    _native_metadata(problem, qc)
     return qc
+
+
+def _native_metadata(problem: MaxCutProblem, qc: QuantumCircuit) -> None:
+    """Graphs native to a device (``heavy_hex_graph``) carry their physical qubits to the target."""
+    qubits = problem.meta.get("physical_qubits")
+    if qubits is not None and problem.meta.get("device") and len(qubits) == problem.n:
+        qc.metadata = {"device": problem.meta["device"], "physical_qubits": [int(q) for q in qubits]}
 
 
 def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, np.ndarray]:
@@ -111,6 +119,7 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
             jac[p + layer, g] = 2.0
             g += 1
     qc.measure(range(problem.n), range(problem.n))
+    _native_metadata(problem, qc)
     return qc, jac
 
 

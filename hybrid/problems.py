@@ -305,7 +305,13 @@ def from_networkx(graph: nx.Graph, *, id: int | str | None = None, weight: str =
 
 # ---------------------------------------------------------------------------- JSON I/O
 def load_graphs(path: str | Path) -> list[MaxCutProblem]:
-    """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object)."""
+    """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object).
+
+    ``heavyhex:DEVICE[:N][:weighted][:seed=S]`` instead of a path generates one graph
+    native to a fake device's coupling map (:func:`parse_heavy_hex_spec`).
+    """
+    if str(path).startswith(HEAVY_HEX_PREFIX):
+        return [heavy_hex_graph(**parse_heavy_hex_spec(str(path)))]
     path = Path(path)
     if not path.exists():
         raise ProblemError(f"graph file {str(path)!r} does not exist")
@@ -405,6 +411,99 @@ def regular_graph(n: int, d: int, *, seed=None, weights: str | None = None, id=N
     rng = as_rng(seed)
     g = nx.random_regular_graph(d, n, seed=int(rng.integers(2**31)))
     return from_edges(_with_weights(g, weights, rng), n=n, id=id, meta={"family": f"{d}-regular"})
+
+
+# ---------------------------------------------------------------------------- heavy-hex
+HEAVY_HEX_PREFIX = "heavyhex:"
+#: Edge weights of ``heavyhex:...:weighted``.
+HEAVY_HEX_WEIGHTS = "uniform:0.1,1.0"
+
+
+def heavy_hex_lattice(rows: int, cols: int, *, weights: str | None = None, seed=None, id=None) -> MaxCutProblem:
+    """A heavy-hex lattice: the ``rows x cols`` hexagonal lattice with a node on every edge."""
+    if rows < 1 or cols < 1:
+        raise ProblemError(f"rows and cols must be >= 1, got rows={rows}, cols={cols}")
+    hexes = nx.hexagonal_lattice_graph(rows, cols)
+    index = {x: i for i, x in enumerate(sorted(hexes.nodes))}
+    heavy, k = nx.Graph(), len(index)
+    for a, b in sorted(hexes.edges):
+        heavy.add_edge(index[a], k)
+        heavy.add_edge(k, index[b])
+        k += 1
+    edges = _with_weights(heavy, weights, as_rng(seed))
+    return from_edges(edges, n=k, id=id, meta={"family": f"heavyhex-lattice({rows},{cols})"})
+
+
+def device_coupling_graph(device: str) -> tuple[str, nx.Graph]:
+    """``(normalised name, undirected coupling graph)`` of a ``qiskit_ibm_runtime`` fake device."""
+    from backends.devices import load_fake_backend, normalise_device_name
+
+    backend = load_fake_backend(device)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(backend.num_qubits))
+    graph.add_edges_from((int(a), int(b)) for a, b in backend.coupling_map.get_edges() if a != b)
+    return normalise_device_name(device), graph
+
+
+def heavy_hex_graph(
+    device: str, n: int | None = None, *, seed: int | np.random.Generator | None = None,
+    weights: str | None = None, id: int | str | None = None,
+) -> MaxCutProblem:
+    """A connected subgraph of ``device``'s coupling map with ``n`` nodes (all qubits if None).
+
+    Node ``i`` is physical qubit ``meta["physical_qubits"][i]`` (ascending), and every
+    edge is a coupler, so the identity layout onto those qubits needs no SWAPs
+    (``fake:<device>`` uses it). The ``n`` qubits grow from a random qubit by adding a
+    random neighbour of the set, so the subgraph is connected; edges are all couplers
+    among them.
+    """
+    name, coupling = device_coupling_graph(device)
+    total = coupling.number_of_nodes()
+    if n is not None and (not isinstance(n, (int, np.integer)) or not 2 <= n <= total):
+        raise ProblemError(f"n must be an integer in [2, {total}] for {name} ({total} qubits), got {n!r}")
+    rng = as_rng(seed if seed is not None else 0)
+    if n is None or n == total:
+        chosen = sorted(max(nx.connected_components(coupling), key=len))
+    else:
+        start = int(rng.integers(total))
+        chosen_set, frontier = {start}, set(coupling[start])
+        while len(chosen_set) < n:
+            nxt = sorted(frontier)[int(rng.integers(len(frontier)))]
+            chosen_set.add(nxt)
+            frontier |= set(coupling[nxt])
+            frontier -= chosen_set
+        chosen = sorted(chosen_set)
+    local = {q: i for i, q in enumerate(chosen)}
+    sub = nx.relabel_nodes(coupling.subgraph(chosen), local)
+    edges = _with_weights(sub, weights, rng)
+    meta = {"family": f"heavyhex:{name}", "device": name, "physical_qubits": [int(q) for q in chosen]}
+    return from_edges(edges, n=len(chosen), id=id if id is not None else f"heavyhex-{name}-{len(chosen)}", meta=meta)
+
+
+def parse_heavy_hex_spec(spec: str) -> dict[str, Any]:
+    """``heavyhex:DEVICE[:N][:weighted][:seed=S]`` -> keyword arguments of :func:`heavy_hex_graph`."""
+    parts = spec[len(HEAVY_HEX_PREFIX):].split(":") if spec.startswith(HEAVY_HEX_PREFIX) else []
+    if not parts or not parts[0]:
+        raise ProblemError(f"graph spec {spec!r}: expected heavyhex:DEVICE[:N][:weighted][:seed=S], e.g. heavyhex:torino:100")
+    out: dict[str, Any] = {"device": parts[0], "n": None, "weights": None, "seed": 0}
+    for part in parts[1:]:
+        if part.isdigit():
+            out["n"] = int(part)
+        elif part == "weighted":
+            out["weights"] = HEAVY_HEX_WEIGHTS
+        elif part.startswith("seed=") and part[5:].isdigit():
+            out["seed"] = int(part[5:])
+        else:
+            raise ProblemError(f"graph spec {spec!r}: unknown part {part!r}; use a node count, 'weighted' or 'seed=S'")
+    return out
+
+
+def physical_qubits(problem: MaxCutProblem, device: str) -> tuple[int, ...] | None:
+    """The physical qubits of a graph native to ``device`` (None when it is not one)."""
+    qubits = problem.meta.get("physical_qubits")
+    if qubits is None or problem.meta.get("device") != device or len(qubits) != problem.n:
+        return None
+    return tuple(int(q) for q in qubits)
 
 
 # ---------------------------------------------------------------------------- cut values
