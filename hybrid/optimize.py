@@ -149,6 +149,9 @@ class RunResult:
     mitigation: str = "none"
     phase1_evaluations: int = 0
     converged: bool = False
+    max_cut_source: str = "exact"
+    ar_definition: str = "expected cut / max cut"
+    oracle_method: str | None = None  # how the target's energies were computed (e.g. noisy light cones)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -162,7 +165,8 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         keys = (
             "graph_id", "n", "max_cut", "init_params", "final_params", "ar_init", "ar_final",
-            "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut",
+            "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut", "max_cut_source",
+            "ar_definition", "oracle_method",
         )
         out = {k: getattr(self, k) for k in keys}
         out["id"] = out.pop("graph_id")
@@ -341,4 +345,18 @@ def optimize_graph(
         mitigation=mitigation,
         phase1_evaluations=phase1,
         converged=converged,
+        max_cut_source=str(problem.max_cut_source),
+        ar_definition=ar_definition(problem),
+        oracle_method=getattr(oracle, "method", None),
     )
+
+
+def ar_definition(problem) -> str:
+    """What an AR of ``problem`` divides by: the exact max cut, or the best-known cut and how it was found."""
+    if problem.max_cut_source == "exact":
+        how = problem.meta.get("max_cut_method")
+        return "expected cut / max cut" + (f" (certified by the {problem.meta.get('max_cut_bound_method')} bound)" if how else "")
+    how = problem.meta.get("max_cut_method", "heuristic")
+    bound = problem.meta.get("max_cut_upper_bound")
+    tail = f"; upper bound {bound:.6g} ({problem.meta.get('max_cut_bound_method')})" if bound is not None else ""
+    return f"expected cut / best-known cut ({how}{tail})"

@@ -132,15 +132,22 @@ class MaxCutProblem:
         return float(sum(w for u, v, w in self.edges if side[u] != side[v]))
 
     def with_max_cut(self, max_nodes: int = BRUTE_FORCE_MAX_NODES, seed=None) -> "MaxCutProblem":
-        """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``,
-        else the best cut of a classical heuristic (marked ``"heuristic"``)."""
+        """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``, else
+        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`),
+        marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
+        ``meta`` records ``max_cut_method``, ``max_cut_upper_bound`` and ``max_cut_bound_method``."""
         if self.max_cut is not None:
             return self
         if self.n <= max_nodes:
             value, _ = brute_force_max_cut(self)
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
-        value, _ = heuristic_max_cut(self, seed=seed)
-        return replace(self, max_cut=value, max_cut_source=MAX_CUT_HEURISTIC)
+        from .maxcut import best_known_cut, is_certified
+
+        found = best_known_cut(self, seed=seed)
+        meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
+                    max_cut_bound_method=found.bound_method)
+        source = MAX_CUT_EXACT if is_certified(found) else MAX_CUT_HEURISTIC
+        return replace(self, max_cut=found.value, max_cut_source=source, meta=meta)
 
     def approximation_ratio(self, expected_cut: float | np.ndarray) -> float | np.ndarray:
         """``<C> / max_cut`` (computing ``max_cut`` if needed)."""
@@ -501,9 +508,8 @@ def parse_heavy_hex_spec(spec: str) -> dict[str, Any]:
 def physical_qubits(problem: MaxCutProblem, device: str) -> tuple[int, ...] | None:
     """The physical qubits of a graph native to ``device`` (None when it is not one)."""
     qubits = problem.meta.get("physical_qubits")
-    if qubits is None or problem.meta.get("device") != device or len(qubits) != problem.n:
-        return None
-    return tuple(int(q) for q in qubits)
+    ok = qubits is not None and problem.meta.get("device") == device and len(qubits) == problem.n
+    return tuple(int(q) for q in qubits) if ok else None
 
 
 # ---------------------------------------------------------------------------- cut values
@@ -574,28 +580,12 @@ def brute_force_max_cut(problem: MaxCutProblem, max_nodes: int = BRUTE_FORCE_MAX
     return best, best_z
 
 
-def heuristic_max_cut(
-    problem: MaxCutProblem, *, restarts: int = 64, seed: int | np.random.Generator | None = None
-) -> tuple[float, int]:
-    """Best cut from randomised 1-flip local search with restarts (a lower bound, not exact)."""
-    rng = as_rng(seed if seed is not None else 0)
-    wmat = _weight_matrix(problem)
-    n = problem.n
-    best, best_side = -np.inf, None
-    for _ in range(restarts):
-        side = rng.integers(0, 2, size=n) * 2 - 1  # +-1
-        while True:
-            # gain of flipping i: sum_j w_ij s_i s_j (edges uncut now become cut)
-            gain = side * (wmat @ side)
-            i = int(np.argmax(gain))
-            if gain[i] <= 1e-12:
-                break
-            side[i] = -side[i]
-        value = 0.25 * float(np.sum(wmat * (1 - np.outer(side, side))))
-        if value > best:
-            best, best_side = value, side.copy()
-    z = int(sum(1 << i for i in range(n) if best_side[i] > 0))
-    return best, z
+def heuristic_max_cut(problem: MaxCutProblem, *, restarts: int = 64, seed=None) -> tuple[float, int]:
+    """Best 1-flip local-search cut over random restarts and its outcome integer (see :mod:`hybrid.maxcut`)."""
+    from .maxcut import local_search_max_cut
+
+    result = local_search_max_cut(problem, restarts=restarts, seed=seed)
+    return result.value, sum(1 << i for i, s in enumerate(result.sides) if s)
 
 
 # ---------------------------------------------------------------------------- features
