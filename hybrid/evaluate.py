@@ -117,6 +117,7 @@ class IdealOracle:
     """
 
     exact = True
+    method = "statevector"
 
     def __init__(self, problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
         if problem.n > STATEVECTOR_MAX_NODES:
@@ -243,6 +244,7 @@ class P1ClosedForm:
     """
 
     exact = True
+    method = "closed-form"
 
     def __init__(self, problem: MaxCutProblem, *, device: str | torch.device = "cpu"):
         self.problem, self.p, self.device = problem, 1, torch.device(device)
@@ -477,8 +479,18 @@ class SampledOracle:
 
 
 # ---------------------------------------------------------------------------- exact noisy
+#: How :class:`NoisyExactOracle` computes energies: ``auto`` picks light cones when the
+#: whole-circuit density matrix is too large for the target.
+NOISY_METHODS = ("auto", "density-matrix", "light-cone")
+
+
 class NoisyExactOracle:
-    """Exact noisy ``<C>`` on a target with ``probabilities`` (e.g. ``fake:torino``)."""
+    """Exact noisy ``<C>`` on a target with ``probabilities`` (e.g. ``fake:torino``).
+
+    ``method="auto"``: the whole-circuit density matrix of the active qubits when it fits
+    the target's ``max_exact_qubits``, else the target's noisy light cones (one small
+    density matrix per edge, :mod:`backends.noisy_cones`); ``self.method`` says which.
+    """
 
     exact = True
 
@@ -491,6 +503,7 @@ class NoisyExactOracle:
         fd_step: float = FD_STEP,
         fd_mode: str = "central",
         gradient: str = "fd",
+        method: str = "auto",
     ):
         if not getattr(target, "exact", False):
             raise ProblemError(f"target {target.spec!r} has no exact probabilities; use SampledOracle with shots")
@@ -500,11 +513,40 @@ class NoisyExactOracle:
             raise ProblemError(f"gradient must be 'param_shift' or 'fd', got {gradient!r}")
         self.gradient = gradient
         self._gates: tuple | None = None
+        if method not in NOISY_METHODS:
+            raise ProblemError(f"method must be one of {', '.join(NOISY_METHODS)}, got {method!r}")
         target.check_fits(problem.n)
         self.problem, self.p, self.target = problem, int(p), target
         self.fd_step, self.fd_mode = float(fd_step), fd_mode
         self.circuit = qaoa_circuit(problem, p, measure=True)
-        self.cut = problem.cut_values()
+        cones = method == "light-cone" or (
+            method == "auto" and hasattr(target, "uses_light_cones") and target.uses_light_cones(self.circuit)
+        )
+        if cones and not hasattr(target, "noisy_cones"):
+            raise ProblemError(f"target {target.spec!r} has no noisy light cones; use method='density-matrix'")
+        self.method = "noisy-light-cone" if cones else "density-matrix"
+        self._cones = None
+        self.cut = None if cones else problem.cut_values()
+
+    # ---------------------------------------------------------------- noisy light cones
+    def cones(self):
+        """The target's noisy light cones of every edge (built once; the logical cones are the fallback)."""
+        if self._cones is None:
+            from .oracles.light_cone import _adjacency, _ball
+
+            nbrs = _adjacency(self.problem)
+            pairs = [(u, v) for u, v, _ in self.problem.edges]
+            fallback = [_ball(nbrs, u, v, self.p)[0] for u, v in pairs]
+            self._cones = self.target.noisy_cones(self.circuit, pairs, fallback)
+        return self._cones
+
+    def _cone_energies(self, theta: torch.Tensor) -> torch.Tensor:
+        zz = self.cones().zz_torch(theta)
+        return ((1 - zz) / 2) @ torch.as_tensor(self.problem.weights, dtype=torch.float64)
+
+    def _cone_evaluation(self, batch: np.ndarray, energies: np.ndarray, start: float) -> Evaluation:
+        meta = {"method": self.method, **self.cones().describe()}
+        return Evaluation(batch, energies, np.zeros_like(energies), wall_time=time.perf_counter() - start, metadata=meta)
 
     def _exact(self, circuit, points: np.ndarray) -> Evaluation:
         start = time.perf_counter()
@@ -513,6 +555,11 @@ class NoisyExactOracle:
 
     def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
         batch = _as_batch(params, self.p)
+        if self.cut is None:
+            start = time.perf_counter()
+            with torch.no_grad():
+                energies = self._cone_energies(torch.as_tensor(batch)).numpy()
+            return self._cone_evaluation(batch, energies, start)
         if self.gradient == "fd":
             return self._exact(self.circuit, batch)
         circuit, jac = _gate_circuit(self)
@@ -523,8 +570,14 @@ class NoisyExactOracle:
 
         ``gradient="fd"`` (default): central (or forward) differences, ``4p`` (``2p``)
         extra points. ``gradient="param_shift"``: the exact per-gate rule on the same
-        noisy circuit, ``2p(m + n)`` extra points.
+        noisy circuit, ``2p(m + n)`` extra points. With noisy light cones: exact gradients by
+        autograd through the cone density matrices (one forward and one backward pass).
         """
+        if self.cut is None:
+            start = time.perf_counter()
+            point = _as_batch(theta, self.p)
+            value, grad = self.cones().energy_and_grad(point[0], self.problem.weights)
+            return value, grad, self._cone_evaluation(point, np.array([value]), start)
         if self.gradient == "fd":
             return _fd_value_and_grad(self, theta, self.fd_step, self.fd_mode, seed)
         return _param_shift_value_and_grad(self, theta, self._exact)
