@@ -184,8 +184,11 @@ class _Tracker:
         self.best_energy, self.best_params = -np.inf, None
         self.best_cut, self.best_bitstring = None, None
         self.job_ids: list[str] = []
+        self.methods: set[str] = set()  # how the target computed energies or samples (evaluation metadata)
 
     def _note(self, phase: str, ev, theta, value) -> None:
+        if ev.metadata.get("method"):
+            self.methods.add(str(ev.metadata["method"]))
         self.evaluations += ev.num_points
         self.shots += ev.shots
         self.job_ids.extend(ev.job_ids)
@@ -347,7 +350,7 @@ def optimize_graph(
         converged=converged,
         max_cut_source=str(problem.max_cut_source),
         ar_definition=ar_definition(problem),
-        oracle_method=getattr(oracle, "method", None),
+        oracle_method=getattr(oracle, "method", None) or (",".join(sorted(track.methods)) or None),
     )
 
 

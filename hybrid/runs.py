@@ -97,6 +97,7 @@ class RecordedOracle:
         self.target_spec = target_spec
         self.problem, self.p = oracle.problem, oracle.p
         self.exact = getattr(oracle, "exact", False)
+        self.method = getattr(oracle, "method", None)
         self.index = 0
         self.replayed = 0
 
@@ -225,6 +226,8 @@ def execute_run(
                     progress(
                         f"graph {problem.id} (n={problem.n}): AR {result.ar_init:.4f} -> {result.ar_final:.4f} "
                         f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
+                        + (f" ({result.oracle_method})" if result.oracle_method else "")
+                        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
                     )
     except KeyboardInterrupt:
         ledger.set_status(run_id, "interrupted", "interrupted by the user")
