@@ -40,6 +40,8 @@ NOISY_CONE_MAX_QUBITS = 10
 NOISY_CONE_FALLBACK_MAX_QUBITS = 14
 
 METHOD = "noisy-light-cone"
+#: Bytes of density matrices simulated at once (points of a batch are split to stay below).
+_CHUNK_BYTES = 2**27
 
 
 @dataclass(frozen=True)
@@ -191,10 +193,11 @@ class NoisyCones:
     def zz_torch(self, theta: torch.Tensor) -> torch.Tensor:
         """``<Z_a Z_b>`` with readout error, ``(B, pairs)``, differentiable in ``theta`` (B, P)."""
         theta = torch.as_tensor(theta, dtype=torch.float64)
-        columns = [
-            self._run(prog, len(cone.qubits), theta, conf)
-            for prog, cone, conf in zip(self.programs, self.cones, self.confusion)
-        ]
+        columns = []
+        for prog, cone, conf in zip(self.programs, self.cones, self.confusion):
+            rows = max(1, _CHUNK_BYTES // (16 * 4 ** len(cone.qubits)))  # points per density-matrix batch
+            parts = [self._run(prog, len(cone.qubits), theta[lo : lo + rows], conf) for lo in range(0, theta.shape[0], rows)]
+            columns.append(torch.cat(parts))
         return torch.stack(columns, dim=1)
 
     def energy_and_grad(self, theta: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
