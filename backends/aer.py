@@ -54,7 +54,10 @@ EXACT_MAX_ACTIVE_QUBITS = 14
 # Up to this many active qubits, exact probabilities + multinomial beat Aer trajectories.
 AUTO_EXACT_SAMPLE_MAX_QUBITS = 12
 DEFAULT_CACHE_SIZE = 256
-SAMPLE_METHODS = ("auto", "exact", "shots")
+SAMPLE_METHODS = ("auto", "exact", "shots", "mps")
+# Above this many active qubits, samples are noiseless MPS shots passed through readout error.
+TRAJECTORY_MAX_QUBITS = 26
+MPS_SAMPLE_METHOD = "mps-noiseless+readout"
 # Large devices offered when a problem does not fit the chosen one.
 _SUGGESTED_DEVICES = ("torino", "fez", "kingston", "marrakesh", "sherbrooke", "brisbane")
 _FAKE_OPTIONS = (
@@ -62,6 +65,7 @@ _FAKE_OPTIONS = (
     "layout_trials",
     "optimization_level",
     "max_exact_qubits",
+    "max_cone_qubits",
     "sample_method",
     "max_parallel_threads",
     "cache_size",
@@ -587,6 +591,8 @@ class CompiledCircuit:
     simulator: Any = None
     _shots_circuit: QuantumCircuit | None = None
     _shots_simulator: Any = None
+    _cones: Any = None  # (key, NoisyCones) of the last pair list asked for
+    _mps_simulator: Any = None
 
     @property
     def num_active(self) -> int:
@@ -625,6 +631,7 @@ class FakeDeviceTarget:
         layout_trials: int = 8,
         optimization_level: int = 3,
         max_exact_qubits: int = EXACT_MAX_ACTIVE_QUBITS,
+        max_cone_qubits: int | None = None,
         sample_method: str = "auto",
         max_parallel_threads: int = 0,
         cache_size: int = DEFAULT_CACHE_SIZE,
@@ -649,6 +656,9 @@ class FakeDeviceTarget:
         self.layout_trials = int(layout_trials)
         self.optimization_level = int(optimization_level)
         self.max_exact_qubits = int(max_exact_qubits)
+        from .noisy_cones import NOISY_CONE_MAX_QUBITS
+
+        self.max_cone_qubits = int(max_cone_qubits) if max_cone_qubits is not None else NOISY_CONE_MAX_QUBITS
         self.sample_method = sample_method
         self.max_parallel_threads = int(max_parallel_threads)
         self._cache = _LRU(cache_size)
@@ -730,16 +740,61 @@ class FakeDeviceTarget:
         best = (None, seed, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
         return best, trials
 
+    def native_layout(self, circuit: QuantumCircuit) -> tuple[int, ...] | None:
+        """The physical qubits of a circuit built for this device (``metadata``), else None.
+
+        :func:`hybrid.ansatz.qaoa_circuit` records them for graphs from
+        ``heavy_hex_graph``; every two-qubit gate then acts on a coupler, so the
+        identity layout onto them needs no SWAPs.
+        """
+        meta = circuit.metadata or {}
+        qubits = meta.get("physical_qubits")
+        if qubits is None or meta.get("device") != self.device:
+            return None
+        qubits = tuple(int(q) for q in qubits)
+        if len(qubits) != circuit.num_qubits or len(set(qubits)) != len(qubits) or not all(
+            0 <= q < self.num_qubits for q in qubits
+        ):
+            raise TargetError(
+                f"circuit metadata lists physical_qubits {list(qubits)[:8]}... that are not "
+                f"{circuit.num_qubits} distinct qubits of {self.spec}; drop the metadata to search a layout"
+            )
+        return qubits
+
+    def _transpile_native(self, circuit: QuantumCircuit, qubits: tuple[int, ...]):
+        """One transpilation with the identity layout onto ``qubits``; refuses SWAPs."""
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        pm = generate_preset_pass_manager(
+            self.optimization_level, target=self.backend.target, initial_layout=list(qubits),
+            seed_transpiler=self.seed_transpiler,
+        )
+        isa = pm.run(circuit)
+        layout = isa.layout
+        final = tuple(layout.final_index_layout(filter_ancillas=True)[: circuit.num_qubits]) if layout else qubits
+        if final != qubits:
+            raise TargetError(
+                f"the circuit's two-qubit gates are not all couplers of {self.spec}: routing moved "
+                "qubits away from the listed physical_qubits; drop the circuit metadata to search a layout"
+            )
+        active, two_q = active_and_two_qubit(isa)
+        best = (None, self.seed_transpiler, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
+        return best, ((self.seed_transpiler, len(active), two_q, None),)
+
     def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """The cached compilation of ``circuit``'s structure (layout search on first use)."""
-        key = circuit_fingerprint(circuit)
+        native = self.native_layout(circuit)
+        key = (circuit_fingerprint(circuit), native)
         hit = self._cache.get(key)
         if hit is not None:
             self._last = hit
             return hit
         self.check_fits(circuit.num_qubits)
         _split_final_measurements(circuit)  # logical checks: final measurements only
-        (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
+        if native is not None:
+            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_native(circuit, native)
+        else:
+            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
         layout = isa.layout
         n = circuit.num_qubits
         if layout is not None:
@@ -784,6 +839,8 @@ class FakeDeviceTarget:
         noise = self._noise
         comp.compact = compact
         comp.confusion = [noise.confusion(q) for q in comp.measured_physical]
+        if comp.num_active > self.max_exact_qubits:
+            return  # no whole-circuit density matrix: light cones or trajectories only
         comp.index_map = _clbit_index_map(
             comp.measured_physical, comp.clbit_physical, comp.num_clbits
         )
@@ -841,8 +898,53 @@ class FakeDeviceTarget:
         probs = apply_confusion(probs, comp.confusion)
         return _to_clbit_order(probs, comp.index_map, comp.num_clbits)
 
-    def _shots_setup(self, comp: CompiledCircuit):
-        if comp._shots_simulator is None:
+    # ---------------------------------------------------------------- noisy light cones
+    def uses_light_cones(self, circuit: QuantumCircuit) -> bool:
+        """Whether exact energies of ``circuit`` need noisy light cones (too many active qubits)."""
+        return self.compiled(circuit).num_active > self.max_exact_qubits
+
+    def noisy_cones(self, circuit: QuantumCircuit, pairs, fallback=None):
+        """The :class:`backends.noisy_cones.NoisyCones` of ``circuit`` for clbit ``pairs`` (cached).
+
+        ``fallback[k]``: logical qubits of pair ``k``'s logical light cone, used when its
+        causal cone on the device is too large for an exact density matrix.
+        """
+        from .noisy_cones import NoisyCones
+
+        comp = self.compiled(circuit)
+        pairs = tuple((int(a), int(b)) for a, b in pairs)
+        key = ("cones", pairs)
+        cached = comp._cones
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        by_clbit = dict(comp.clbit_physical)
+        missing = sorted({c for pair in pairs for c in pair} - set(by_clbit))
+        if missing:
+            raise TargetError(f"clbit(s) {missing} are never measured; measure every qubit of the pairs")
+        logical_to_physical = comp.final_layout
+        physical_pairs = [(by_clbit[a], by_clbit[b]) for a, b in pairs]
+        regions = None
+        if fallback is not None:
+            regions = [[logical_to_physical[q] for q in region] for region in fallback]
+        cones = NoisyCones(
+            comp.isa, self._noise, physical_pairs, parameter_names=comp.parameter_names, fallback=regions,
+            max_exact_qubits=self.max_cone_qubits,
+        )
+        comp._cones = (key, cones)
+        return cones
+
+    def zz_expectations(self, circuit: QuantumCircuit, parameter_values: Any, pairs, fallback=None) -> np.ndarray:
+        """Exact noisy ``<Z_a Z_b>`` (readout included) of clbit ``pairs``, shape ``(B, pairs)``.
+
+        Computed from noisy light cones (:mod:`backends.noisy_cones`): any number of
+        active qubits, as long as each pair's cone fits a density matrix.
+        """
+        values = as_parameter_batch(circuit, parameter_values)
+        comp = self.compiled(circuit)
+        return self.noisy_cones(circuit, pairs, fallback).zz(comp.parameter_names, values)
+
+    def _shots_setup(self, comp: CompiledCircuit, noise: bool = True):
+        if comp._shots_circuit is None or (noise and comp._shots_simulator is None):
             from qiskit_aer import AerSimulator
 
             remap = {q: i for i, q in enumerate(comp.active)}
@@ -855,6 +957,8 @@ class FakeDeviceTarget:
             for c, phys in comp.clbit_physical:
                 circ.measure(remap[phys], c)
             comp._shots_circuit = circ
+            if not noise:
+                return circ, None
             comp._shots_simulator = AerSimulator(
                 # No shot branching: with readout errors in the model it gives wrong,
                 # run-to-run varying counts in qiskit-aer 0.18.
@@ -878,9 +982,15 @@ class FakeDeviceTarget:
         comp = self.compiled(circuit)
         method = self.sample_method
         if method == "auto":
-            method = "exact" if comp.num_active <= AUTO_EXACT_SAMPLE_MAX_QUBITS else "shots"
+            if comp.num_active <= AUTO_EXACT_SAMPLE_MAX_QUBITS:
+                method = "exact"
+            else:
+                method = "shots" if comp.num_active <= TRAJECTORY_MAX_QUBITS else "mps"
         job_ids: tuple[str, ...] = ()
-        if method == "exact":
+        if method == "mps":
+            counts, job_ids = self._mps_readout_counts(comp, values, shots, seed)
+            method_name = MPS_SAMPLE_METHOD
+        elif method == "exact":
             probs = self.probabilities(circuit, values)
             counts = _multinomial_counts(probs, shots, as_generator(seed))
             method_name = "density-matrix-multinomial"
@@ -905,6 +1015,43 @@ class FakeDeviceTarget:
             wall_time=time.perf_counter() - start,
             metadata=metadata,
         )
+
+    def _mps_readout_counts(self, comp: CompiledCircuit, values: np.ndarray, shots: int, seed):
+        """Samples at device scale: noiseless MPS shots of the ISA circuit, then each bit through its readout error.
+
+        An approximation: gate errors are left out of the samples (readout, 30-45 % of
+        the noise effect on QAOA energies here, is kept exactly per qubit); noisy
+        energies at this scale come from the noisy light cones instead.
+        """
+        from qiskit_aer import AerSimulator
+
+        circ, _ = self._shots_setup(comp, noise=False)
+        if comp._mps_simulator is None:
+            comp._mps_simulator = AerSimulator(
+                method="matrix_product_state", max_parallel_threads=self.max_parallel_threads
+            )
+        rng = as_generator(seed)
+        run_options: dict[str, Any] = {"shots": shots, "seed_simulator": int(rng.integers(2**31))}
+        result, index = _run_batch(comp._mps_simulator, circ, comp.parameter_names, values, **run_options)
+        flips = []
+        for c, phys in sorted(comp.clbit_physical):
+            conf = self._noise.confusion(phys)
+            flips.append((c, (0.0, 0.0) if conf is None else (float(conf[0, 1]), float(conf[1, 0]))))
+        out = []
+        for i in index:
+            keys, freq = zip(*((int(k, 16), int(v)) for k, v in result.data(i)["counts"].items()))
+            shot_keys = np.repeat(np.array(keys, dtype=object), freq)
+            bits = np.array([[(k >> c) & 1 for c, _ in flips] for k in shot_keys], dtype=np.int8)
+            p01 = np.array([f[0] for _, f in flips])
+            p10 = np.array([f[1] for _, f in flips])
+            flip = rng.random(bits.shape) < np.where(bits == 1, p10, p01)
+            bits = bits ^ flip
+            counts: dict[int, int] = {}
+            for row in bits:
+                key = sum(1 << c for (c, _), b in zip(flips, row) if b)
+                counts[key] = counts.get(key, 0) + 1
+            out.append(counts)
+        return tuple(out), (str(result.job_id),)
 
     # ---------------------------------------------------------------- bound ISA circuits
     def readout_confusion(self, physical_qubits) -> list[np.ndarray]:

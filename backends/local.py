@@ -295,6 +295,19 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         "max_density_qubits",
         "batch_pubs",
     )
+    #: Largest problem local mode simulates: beyond it even noisy trajectories of the active qubits do not fit.
+    MAX_QUBITS = 26
+
+    def check_fits(self, num_qubits: int) -> None:
+        super().check_fits(num_qubits)
+        if num_qubits > self.MAX_QUBITS:
+            device = self.spec.split(":", 1)[1]
+            raise TargetError(
+                f"a {num_qubits}-qubit problem is beyond local simulation on {self.spec}: Runtime "
+                f"local mode simulates every active qubit (limit {self.MAX_QUBITS}); "
+                f"use fake:{device} (noisy light cones for energies, MPS samples with readout error) "
+                "or run it on hardware with ibm:<backend>"
+            )
 
     def __init__(
         self,

@@ -74,12 +74,41 @@ def qaoa_circuit(problem: MaxCutProblem, p: int, *, measure: bool = True) -> Qua
     qc.h(range(problem.n))
     for layer in range(p):
         gamma, beta = theta[layer], theta[p + layer]
-        for u, v, w in problem.edges:
+        for u, v, w in layer_edges(problem, layer):
             qc.rzz(-w * gamma, u, v)
         qc.rx(2 * beta, range(problem.n))
     if measure:
         qc.measure(range(problem.n), range(problem.n))
+    _native_metadata(problem, qc)
     return qc
+
+
+def layer_edges(problem: MaxCutProblem, layer: int) -> tuple[tuple[int, int, float], ...]:
+    """The order of the cost gates in ``layer`` (they commute, so only noise sees it).
+
+    ``problem.edges`` as they are, except for graphs native to a device
+    (``heavy_hex_graph``): there the gates go by colour class of a proper edge colouring,
+    in reverse on odd layers, which keeps each edge's causal cone on the device small
+    (what the noisy light cones of ``fake:<device>`` simulate).
+    """
+    if problem.meta.get("physical_qubits") is None:
+        return problem.edges
+    import networkx as nx
+
+    line = nx.line_graph(nx.Graph((u, v) for u, v, _ in problem.edges))
+    colours = min(
+        (nx.greedy_color(line, strategy=s) for s in ("smallest_last", "largest_first", "DSATUR")),
+        key=lambda c: (max(c.values(), default=0), sorted(c.items())),
+    )
+    ordered = sorted(problem.edges, key=lambda e: (colours.get((e[0], e[1]), colours.get((e[1], e[0]), 0)), e))
+    return tuple(ordered[::-1] if layer % 2 else ordered)
+
+
+def _native_metadata(problem: MaxCutProblem, qc: QuantumCircuit) -> None:
+    """Graphs native to a device (``heavy_hex_graph``) carry their physical qubits to the target."""
+    qubits = problem.meta.get("physical_qubits")
+    if qubits is not None and problem.meta.get("device") and len(qubits) == problem.n:
+        qc.metadata = {"device": problem.meta["device"], "physical_qubits": [int(q) for q in qubits]}
 
 
 def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, np.ndarray]:
@@ -99,7 +128,7 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
     qc.h(range(problem.n))
     g = 0
     for layer in range(p):
-        for u, v, w in problem.edges:
+        for u, v, w in layer_edges(problem, layer):
             qc.rzz(phi[g], u, v)
             jac[layer, g] = -w
             g += 1
@@ -108,6 +137,7 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
             jac[p + layer, g] = 2.0
             g += 1
     qc.measure(range(problem.n), range(problem.n))
+    _native_metadata(problem, qc)
     return qc, jac
 
 

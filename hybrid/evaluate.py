@@ -128,6 +128,7 @@ class IdealOracle:
     """
 
     exact = True
+    method = "statevector"
 
     def __init__(self, problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
         if problem.n > STATEVECTOR_MAX_NODES:
@@ -277,26 +278,11 @@ class P1ClosedForm:
     """
 
     exact = True
+    method = "closed-form"
 
     def __init__(self, problem: MaxCutProblem, *, device: str | torch.device = "cpu"):
         self.problem, self.p, self.device = problem, 1, torch.device(device)
-        n, edges = problem.n, problem.edges
-        nbrs: list[dict[int, float]] = [dict() for _ in range(n)]
-        for u, v, w in edges:
-            nbrs[u][v] = w
-            nbrs[v][u] = w
-        m = len(edges)
-        rows_u, rows_v = [], []
-        for u, v, _ in edges:
-            union = (set(nbrs[u]) | set(nbrs[v])) - {u, v}
-            rows_u.append([nbrs[u].get(k, 0.0) for k in union])
-            rows_v.append([nbrs[v].get(k, 0.0) for k in union])
-        width = max(1, max(len(r) for r in rows_u))
-        wu = np.zeros((m, width))
-        wv = np.zeros((m, width))
-        for e, (ru, rv) in enumerate(zip(rows_u, rows_v)):
-            wu[e, : len(ru)] = ru
-            wv[e, : len(rv)] = rv
+        wu, wv = _p1_neighbour_weights(problem)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=self.device)  # noqa: E731
         self.wu, self.wv = as_t(wu), as_t(wv)
         self.w = as_t(problem.weights)
@@ -318,16 +304,68 @@ class P1ClosedForm:
     charge = IdealOracle.charge
 
 
+#: Edges handled at once when building the closed form (bounds the ``(m, d, d)`` match tensor).
+_P1_EDGE_CHUNK = 1 << 16
+
+
+def _p1_neighbour_weights(problem: MaxCutProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Per edge ``(u, v)``, the weights ``w_uk`` and ``w_vk`` over the other neighbours ``k``.
+
+    Vectorised with a padded neighbour table: row ``e`` lists first ``u``'s neighbours
+    (with ``w_vk`` where ``k`` is also a neighbour of ``v``), then ``v``'s neighbours that
+    are not ``u``'s (with ``w_uk = 0``). Padding entries have both weights 0, which
+    contributes ``cos(0) = 1`` to every product.
+    """
+    n, ends, w = problem.n, problem.edge_array, problem.weights
+    src = np.concatenate([ends[:, 0], ends[:, 1]])
+    dst = np.concatenate([ends[:, 1], ends[:, 0]])
+    ww = np.concatenate([w, w])
+    order = np.lexsort((dst, src))
+    src, dst, ww = src[order], dst[order], ww[order]
+    deg = np.bincount(src, minlength=n)
+    width = int(deg.max())
+    start = np.concatenate([[0], np.cumsum(deg)[:-1]])
+    slot = np.arange(src.size) - start[src]
+    nb = np.full((n, width), -1, dtype=np.int64)
+    nw = np.zeros((n, width))
+    nb[src, slot] = dst
+    nw[src, slot] = ww
+    m = len(w)
+    wu = np.zeros((m, 2 * width))
+    wv = np.zeros((m, 2 * width))
+    for lo in range(0, m, _P1_EDGE_CHUNK):
+        u, v = ends[lo : lo + _P1_EDGE_CHUNK, 0], ends[lo : lo + _P1_EDGE_CHUNK, 1]
+        a, aw = nb[u], np.where(nb[u] == v[:, None], 0.0, nw[u])  # u's side, v itself dropped
+        b, bw = nb[v], np.where(nb[v] == u[:, None], 0.0, nw[v])
+        a = np.where(nb[u] == v[:, None], -1, a)
+        b = np.where(nb[v] == u[:, None], -1, b)
+        eq = (a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)  # common neighbours
+        wu[lo : lo + len(u), :width] = aw
+        wv[lo : lo + len(u), :width] = (eq * bw[:, None, :]).sum(-1)
+        wv[lo : lo + len(u), width:] = np.where(eq.any(1), 0.0, bw)
+    return wu, wv
+
+
 def p1_expectation(problem: MaxCutProblem, gamma: float, beta: float) -> float:
     """Closed-form exact ``<C>`` at p = 1 (milliseconds even for 10,000 nodes)."""
     return float(P1ClosedForm(problem).expectation(torch.tensor([gamma, beta], dtype=torch.float64)))
 
 
 def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
-    """The fastest exact ideal oracle: the closed form at p = 1, else the statevector."""
+    """The fastest exact ideal oracle.
+
+    The closed form at p = 1 (n > 12), the statevector while it fits
+    (n <= :data:`STATEVECTOR_MAX_NODES`), else the light-cone oracle
+    (:class:`hybrid.oracles.LightConeOracle`), which raises
+    :class:`hybrid.oracles.LightConeError` when an edge's cone is too large.
+    """
     if p == 1 and problem.n > 12:
         return P1ClosedForm(problem, device=device)
-    return IdealOracle(problem, p, device=device)
+    if problem.n <= STATEVECTOR_MAX_NODES:
+        return IdealOracle(problem, p, device=device)
+    from .oracles.light_cone import LightConeOracle
+
+    return LightConeOracle(problem, p, device=device)
 
 
 # ---------------------------------------------------------------------------- sampled, any target
@@ -483,8 +521,18 @@ class SampledOracle:
 
 
 # ---------------------------------------------------------------------------- exact noisy
+#: How :class:`NoisyExactOracle` computes energies: ``auto`` picks light cones when the
+#: whole-circuit density matrix is too large for the target.
+NOISY_METHODS = ("auto", "density-matrix", "light-cone")
+
+
 class NoisyExactOracle:
-    """Exact noisy ``<C>`` on a target with ``probabilities`` (e.g. ``fake:torino``)."""
+    """Exact noisy ``<C>`` on a target with ``probabilities`` (e.g. ``fake:torino``).
+
+    ``method="auto"``: the whole-circuit density matrix of the active qubits when it fits
+    the target's ``max_exact_qubits``, else the target's noisy light cones (one small
+    density matrix per edge, :mod:`backends.noisy_cones`); ``self.method`` says which.
+    """
 
     exact = True
 
@@ -497,6 +545,7 @@ class NoisyExactOracle:
         fd_step: float = FD_STEP,
         fd_mode: str = "central",
         gradient: str = "fd",
+        method: str = "auto",
     ):
         if not getattr(target, "exact", False):
             raise ProblemError(f"target {target.spec!r} has no exact probabilities; use SampledOracle with shots")
@@ -506,11 +555,40 @@ class NoisyExactOracle:
             raise ProblemError(f"gradient must be 'param_shift' or 'fd', got {gradient!r}")
         self.gradient = gradient
         self._gates: tuple | None = None
+        if method not in NOISY_METHODS:
+            raise ProblemError(f"method must be one of {', '.join(NOISY_METHODS)}, got {method!r}")
         target.check_fits(problem.n)
         self.problem, self.p, self.target = problem, int(p), target
         self.fd_step, self.fd_mode = float(fd_step), fd_mode
         self.circuit = qaoa_circuit(problem, p, measure=True)
-        self.cut = problem.cut_values()
+        cones = method == "light-cone" or (
+            method == "auto" and hasattr(target, "uses_light_cones") and target.uses_light_cones(self.circuit)
+        )
+        if cones and not hasattr(target, "noisy_cones"):
+            raise ProblemError(f"target {target.spec!r} has no noisy light cones; use method='density-matrix'")
+        self.method = "noisy-light-cone" if cones else "density-matrix"
+        self._cones = None
+        self.cut = None if cones else problem.cut_values()
+
+    # ---------------------------------------------------------------- noisy light cones
+    def cones(self):
+        """The target's noisy light cones of every edge (built once; the logical cones are the fallback)."""
+        if self._cones is None:
+            from .oracles.light_cone import _adjacency, _ball
+
+            nbrs = _adjacency(self.problem)
+            pairs = [(u, v) for u, v, _ in self.problem.edges]
+            fallback = [_ball(nbrs, u, v, self.p)[0] for u, v in pairs]
+            self._cones = self.target.noisy_cones(self.circuit, pairs, fallback)
+        return self._cones
+
+    def _cone_energies(self, theta: torch.Tensor) -> torch.Tensor:
+        zz = self.cones().zz_torch(theta)
+        return ((1 - zz) / 2) @ torch.as_tensor(self.problem.weights, dtype=torch.float64)
+
+    def _cone_evaluation(self, batch: np.ndarray, energies: np.ndarray, start: float) -> Evaluation:
+        meta = {"method": self.method, **self.cones().describe()}
+        return Evaluation(batch, energies, np.zeros_like(energies), wall_time=time.perf_counter() - start, metadata=meta)
 
     def charge(self, kind: str, points: int = 1):
         """Budget charge of a call: every simulated point is one evaluation (no shots)."""
@@ -525,6 +603,11 @@ class NoisyExactOracle:
 
     def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
         batch = _as_batch(params, self.p)
+        if self.cut is None:
+            start = time.perf_counter()
+            with torch.no_grad():
+                energies = self._cone_energies(torch.as_tensor(batch)).numpy()
+            return self._cone_evaluation(batch, energies, start)
         if self.gradient == "fd":
             return self._exact(self.circuit, batch)
         circuit, jac = _gate_circuit(self)
@@ -535,8 +618,14 @@ class NoisyExactOracle:
 
         ``gradient="fd"`` (default): central (or forward) differences, ``4p`` (``2p``)
         extra points. ``gradient="param_shift"``: the exact per-gate rule on the same
-        noisy circuit, ``2p(m + n)`` extra points.
+        noisy circuit, ``2p(m + n)`` extra points. With noisy light cones: exact gradients by
+        autograd through the cone density matrices (one forward and one backward pass).
         """
+        if self.cut is None:
+            start = time.perf_counter()
+            point = _as_batch(theta, self.p)
+            value, grad = self.cones().energy_and_grad(point[0], self.problem.weights)
+            return value, grad, self._cone_evaluation(point, np.array([value]), start)
         if self.gradient == "fd":
             return _fd_value_and_grad(self, theta, self.fd_step, self.fd_mode, seed)
         return _param_shift_value_and_grad(self, theta, self._exact)
@@ -655,7 +744,7 @@ def make_oracle(problem: MaxCutProblem, p: int, target: Any = "ideal", *, shots:
     """The right oracle for a target spec or object.
 
     ``shots=None`` means exact where the target allows it (``ideal``: torch
-    statevector or p = 1 closed form; ``fake:<device>``: exact noisy density
+    statevector, p = 1 closed form, or light cones when the statevector does not fit; ``fake:<device>``: exact noisy density
     matrix); otherwise, or for ``aer``/``local``/``ibm``, shots are sampled
     (``DEFAULT_SHOTS`` when not given).
     """

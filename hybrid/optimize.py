@@ -220,6 +220,9 @@ class RunResult:
     max_evaluations: int | None = None
     max_shots: int | None = None
     start_label: str = ""
+    max_cut_source: str = "exact"
+    ar_definition: str = "expected cut / max cut"
+    oracle_method: str | None = None  # how the target's energies were computed (e.g. noisy light cones)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -231,7 +234,8 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         keys = (
             "graph_id", "n", "max_cut", "init_params", "final_params", "ar_init", "ar_final",
-            "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut",
+            "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut", "max_cut_source",
+            "ar_definition", "oracle_method",
         )
         out = {k: getattr(self, k) for k in keys}
         out["id"] = out.pop("graph_id")
@@ -255,6 +259,7 @@ class Budget:
         self.best_cut, self.best_bitstring = None, None
         self.job_ids: list[str] = []
         self.cap: tuple[int, str] | None = None  # (evaluation count not to exceed, who)
+        self.methods: set[str] = set()  # how the target computed energies or samples (evaluation metadata)
 
     def _fits(self, charge: Charge, reserve: Charge) -> bool:
         if self.max_evaluations is not None and self.evaluations + charge.evaluations + reserve.evaluations > self.max_evaluations:
@@ -274,6 +279,8 @@ class Budget:
     def _note(self, phase: str, ev, charge: Charge, points: np.ndarray, values: np.ndarray) -> None:
         if ev.shots > charge.shots:
             raise BudgetError(f"the oracle spent {ev.shots} shots on a call charged {charge.shots}")
+        if ev.metadata.get("method"):
+            self.methods.add(str(ev.metadata["method"]))
         self.evaluations += charge.evaluations
         self.shots += charge.shots
         self.job_ids.extend(ev.job_ids)
@@ -507,4 +514,18 @@ def optimize_graph(
         max_evaluations=max_evaluations,
         max_shots=max_shots,
         start_label=start.label,
+        max_cut_source=str(problem.max_cut_source),
+        ar_definition=ar_definition(problem),
+        oracle_method=getattr(oracle, "method", None) or (",".join(sorted(budget.methods)) or None),
     )
+
+
+def ar_definition(problem) -> str:
+    """What an AR of ``problem`` divides by: the exact max cut, or the best-known cut and how it was found."""
+    if problem.max_cut_source == "exact":
+        how = problem.meta.get("max_cut_method")
+        return "expected cut / max cut" + (f" (certified by the {problem.meta.get('max_cut_bound_method')} bound)" if how else "")
+    how = problem.meta.get("max_cut_method", "heuristic")
+    bound = problem.meta.get("max_cut_upper_bound")
+    tail = f"; upper bound {bound:.6g} ({problem.meta.get('max_cut_bound_method')})" if bound is not None else ""
+    return f"expected cut / best-known cut ({how}{tail})"

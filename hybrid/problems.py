@@ -132,15 +132,22 @@ class MaxCutProblem:
         return float(sum(w for u, v, w in self.edges if side[u] != side[v]))
 
     def with_max_cut(self, max_nodes: int = BRUTE_FORCE_MAX_NODES, seed=None) -> "MaxCutProblem":
-        """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``,
-        else the best cut of a classical heuristic (marked ``"heuristic"``)."""
+        """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``, else
+        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`),
+        marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
+        ``meta`` records ``max_cut_method``, ``max_cut_upper_bound`` and ``max_cut_bound_method``."""
         if self.max_cut is not None:
             return self
         if self.n <= max_nodes:
             value, _ = brute_force_max_cut(self)
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
-        value, _ = heuristic_max_cut(self, seed=seed)
-        return replace(self, max_cut=value, max_cut_source=MAX_CUT_HEURISTIC)
+        from .maxcut import best_known_cut, is_certified
+
+        found = best_known_cut(self, seed=seed)
+        meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
+                    max_cut_bound_method=found.bound_method)
+        source = MAX_CUT_EXACT if is_certified(found) else MAX_CUT_HEURISTIC
+        return replace(self, max_cut=found.value, max_cut_source=source, meta=meta)
 
     def approximation_ratio(self, expected_cut: float | np.ndarray) -> float | np.ndarray:
         """``<C> / max_cut`` (computing ``max_cut`` if needed)."""
@@ -305,7 +312,13 @@ def from_networkx(graph: nx.Graph, *, id: int | str | None = None, weight: str =
 
 # ---------------------------------------------------------------------------- JSON I/O
 def load_graphs(path: str | Path) -> list[MaxCutProblem]:
-    """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object)."""
+    """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object).
+
+    ``heavyhex:DEVICE[:N][:weighted][:seed=S]`` instead of a path generates one graph
+    native to a fake device's coupling map (:func:`parse_heavy_hex_spec`).
+    """
+    if str(path).startswith(HEAVY_HEX_PREFIX):
+        return [heavy_hex_graph(**parse_heavy_hex_spec(str(path)))]
     path = Path(path)
     if not path.exists():
         raise ProblemError(f"graph file {str(path)!r} does not exist")
@@ -407,6 +420,98 @@ def regular_graph(n: int, d: int, *, seed=None, weights: str | None = None, id=N
     return from_edges(_with_weights(g, weights, rng), n=n, id=id, meta={"family": f"{d}-regular"})
 
 
+# ---------------------------------------------------------------------------- heavy-hex
+HEAVY_HEX_PREFIX = "heavyhex:"
+#: Edge weights of ``heavyhex:...:weighted``.
+HEAVY_HEX_WEIGHTS = "uniform:0.1,1.0"
+
+
+def heavy_hex_lattice(rows: int, cols: int, *, weights: str | None = None, seed=None, id=None) -> MaxCutProblem:
+    """A heavy-hex lattice: the ``rows x cols`` hexagonal lattice with a node on every edge."""
+    if rows < 1 or cols < 1:
+        raise ProblemError(f"rows and cols must be >= 1, got rows={rows}, cols={cols}")
+    hexes = nx.hexagonal_lattice_graph(rows, cols)
+    index = {x: i for i, x in enumerate(sorted(hexes.nodes))}
+    heavy, k = nx.Graph(), len(index)
+    for a, b in sorted(hexes.edges):
+        heavy.add_edge(index[a], k)
+        heavy.add_edge(k, index[b])
+        k += 1
+    edges = _with_weights(heavy, weights, as_rng(seed))
+    return from_edges(edges, n=k, id=id, meta={"family": f"heavyhex-lattice({rows},{cols})"})
+
+
+def device_coupling_graph(device: str) -> tuple[str, nx.Graph]:
+    """``(normalised name, undirected coupling graph)`` of a ``qiskit_ibm_runtime`` fake device."""
+    from backends.devices import load_fake_backend, normalise_device_name
+
+    backend = load_fake_backend(device)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(backend.num_qubits))
+    graph.add_edges_from((int(a), int(b)) for a, b in backend.coupling_map.get_edges() if a != b)
+    return normalise_device_name(device), graph
+
+
+def heavy_hex_graph(
+    device: str, n: int | None = None, *, seed: int | np.random.Generator | None = None,
+    weights: str | None = None, id: int | str | None = None,
+) -> MaxCutProblem:
+    """A connected subgraph of ``device``'s coupling map with ``n`` nodes (all qubits if None).
+
+    Node ``i`` is physical qubit ``meta["physical_qubits"][i]`` (ascending), and every
+    edge is a coupler, so the identity layout onto those qubits needs no SWAPs
+    (``fake:<device>`` uses it). The ``n`` qubits grow from a random qubit by adding a
+    random neighbour of the set, so the subgraph is connected; edges are all couplers
+    among them.
+    """
+    name, coupling = device_coupling_graph(device)
+    total = coupling.number_of_nodes()
+    if n is not None and (not isinstance(n, (int, np.integer)) or not 2 <= n <= total):
+        raise ProblemError(f"n must be an integer in [2, {total}] for {name} ({total} qubits), got {n!r}")
+    rng = as_rng(seed if seed is not None else 0)
+    if n is None or n == total:
+        chosen = sorted(max(nx.connected_components(coupling), key=len))
+    else:
+        start = int(rng.integers(total))
+        chosen_set, frontier = {start}, set(coupling[start])
+        while len(chosen_set) < n:
+            nxt = sorted(frontier)[int(rng.integers(len(frontier)))]
+            chosen_set.add(nxt)
+            frontier |= set(coupling[nxt])
+            frontier -= chosen_set
+        chosen = sorted(chosen_set)
+    local = {q: i for i, q in enumerate(chosen)}
+    sub = nx.relabel_nodes(coupling.subgraph(chosen), local)
+    edges = _with_weights(sub, weights, rng)
+    meta = {"family": f"heavyhex:{name}", "device": name, "physical_qubits": [int(q) for q in chosen]}
+    return from_edges(edges, n=len(chosen), id=id if id is not None else f"heavyhex-{name}-{len(chosen)}", meta=meta)
+
+
+def parse_heavy_hex_spec(spec: str) -> dict[str, Any]:
+    """``heavyhex:DEVICE[:N][:weighted][:seed=S]`` -> keyword arguments of :func:`heavy_hex_graph`."""
+    parts = spec[len(HEAVY_HEX_PREFIX):].split(":") if spec.startswith(HEAVY_HEX_PREFIX) else []
+    if not parts or not parts[0]:
+        raise ProblemError(f"graph spec {spec!r}: expected heavyhex:DEVICE[:N][:weighted][:seed=S], e.g. heavyhex:torino:100")
+    out: dict[str, Any] = {"device": parts[0], "n": None, "weights": None, "seed": 0}
+    for part in parts[1:]:
+        if part.isdigit():
+            out["n"] = int(part)
+        elif part == "weighted":
+            out["weights"] = HEAVY_HEX_WEIGHTS
+        elif part.startswith("seed=") and part[5:].isdigit():
+            out["seed"] = int(part[5:])
+        else:
+            raise ProblemError(f"graph spec {spec!r}: unknown part {part!r}; use a node count, 'weighted' or 'seed=S'")
+    return out
+
+
+def physical_qubits(problem: MaxCutProblem, device: str) -> tuple[int, ...] | None:
+    """The physical qubits of a graph native to ``device`` (None when it is not one)."""
+    qubits = problem.meta.get("physical_qubits")
+    ok = qubits is not None and problem.meta.get("device") == device and len(qubits) == problem.n
+    return tuple(int(q) for q in qubits) if ok else None
+
+
 # ---------------------------------------------------------------------------- cut values
 def _linear_bits(coeffs: np.ndarray) -> np.ndarray:
     """``s[z] = sum_i coeffs[i] * bit_i(z)`` for all ``z < 2^len(coeffs)`` by doubling."""
@@ -475,28 +580,12 @@ def brute_force_max_cut(problem: MaxCutProblem, max_nodes: int = BRUTE_FORCE_MAX
     return best, best_z
 
 
-def heuristic_max_cut(
-    problem: MaxCutProblem, *, restarts: int = 64, seed: int | np.random.Generator | None = None
-) -> tuple[float, int]:
-    """Best cut from randomised 1-flip local search with restarts (a lower bound, not exact)."""
-    rng = as_rng(seed if seed is not None else 0)
-    wmat = _weight_matrix(problem)
-    n = problem.n
-    best, best_side = -np.inf, None
-    for _ in range(restarts):
-        side = rng.integers(0, 2, size=n) * 2 - 1  # +-1
-        while True:
-            # gain of flipping i: sum_j w_ij s_i s_j (edges uncut now become cut)
-            gain = side * (wmat @ side)
-            i = int(np.argmax(gain))
-            if gain[i] <= 1e-12:
-                break
-            side[i] = -side[i]
-        value = 0.25 * float(np.sum(wmat * (1 - np.outer(side, side))))
-        if value > best:
-            best, best_side = value, side.copy()
-    z = int(sum(1 << i for i in range(n) if best_side[i] > 0))
-    return best, z
+def heuristic_max_cut(problem: MaxCutProblem, *, restarts: int = 64, seed=None) -> tuple[float, int]:
+    """Best 1-flip local-search cut over random restarts and its outcome integer (see :mod:`hybrid.maxcut`)."""
+    from .maxcut import local_search_max_cut
+
+    result = local_search_max_cut(problem, restarts=restarts, seed=seed)
+    return result.value, sum(1 << i for i, s in enumerate(result.sides) if s)
 
 
 # ---------------------------------------------------------------------------- features

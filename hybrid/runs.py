@@ -96,6 +96,7 @@ class RecordedOracle:
         self.target_spec = target_spec
         self.problem, self.p = oracle.problem, oracle.p
         self.exact = getattr(oracle, "exact", False)
+        self.method = getattr(oracle, "method", None)
         self.index = 0
         self.replayed = 0
         self._resubmit_of: str | None = None
@@ -325,6 +326,8 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                     progress(
                         f"graph {problem.id} (n={problem.n}): AR {_ratio(result.ar_init)} -> {_ratio(result.ar_final)} "
                         f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
+                        + (f" ({result.oracle_method})" if result.oracle_method else "")
+                        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
                     )
     except KeyboardInterrupt:
         ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
