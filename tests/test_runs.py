@@ -363,7 +363,7 @@ def test_jobs_show_reports_failed_jobs_from_a_read_only_ledger(graphs, tmp_path,
 
 
 # --------------------------------------------------------------------------- one driver per run, real processes
-LONG_OPTIMIZER = "adam:5000"  # far longer than the test waits: the driver is stopped by signal
+LONG_OPTIMIZER = "spsa:1000000"  # no stopping rule, far longer than the test waits: the driver is stopped by signal
 WAIT_S = 120
 
 
