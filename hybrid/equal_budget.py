@@ -521,13 +521,44 @@ def run_benchmark(
     for target in dict.fromkeys(c["target"] for c in cells):
         plot_ar_vs_budget(curves(summary, target), out / "figures", target)
     if write_auto:
-        doc = {
-            "description": f"Best start per target kind, family and depth at budget {config.auto_budget} evaluations "
-                           "(mean AR on the target over the Phase II optimisers).",
-            "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''}",
-            "benchmark": config.name,
-            "created": report["created"],
-            **report["auto"],
-        }
-        write_json(doc, AUTO_PATH)
+        previous = json.loads(AUTO_PATH.read_text()) if AUTO_PATH.exists() else None
+        source = {"benchmark": config.name, "created": report["created"],
+                  "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''}"}
+        write_json(merge_auto(previous, report["auto"], source), AUTO_PATH)
     return report
+
+
+def merge_auto(previous: dict[str, Any] | None, measured: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """The ``auto`` table with this run's (kind, family, depth) entries replacing earlier ones; others kept.
+
+    Every entry names the benchmark run it came from (``sources``), so a table built
+    from several runs (an ideal sweep, a noisy slice) says where each choice was measured.
+    """
+    doc = {
+        "description": f"Best start per target kind, family and depth at budget {measured['budget']} evaluations "
+                       "(mean AR on the target over the Phase II optimisers).",
+        "budget": measured["budget"],
+        "choices": {},
+        "mean_ar_target": {},
+        "sources": {},
+        "runs": [],
+    }
+    if previous is not None and previous.get("budget") == measured["budget"]:
+        for key in ("choices", "mean_ar_target", "sources"):
+            doc[key] = json.loads(json.dumps(previous.get(key, {})))
+        doc["runs"] = list(previous.get("runs", []))
+        if not previous.get("runs") and previous.get("benchmark"):  # a table written before sources were kept
+            old = {k: previous.get(k) for k in ("benchmark", "created", "command")}
+            doc["runs"].append(old)
+            for kind, fams in previous.get("choices", {}).items():
+                for fam, ps in fams.items():
+                    for p in ps:
+                        doc["sources"].setdefault(kind, {}).setdefault(fam, {})[p] = old["benchmark"]
+    doc["runs"].append(source)
+    for kind, fams in measured["choices"].items():
+        for fam, ps in fams.items():
+            for p, method in ps.items():
+                doc["choices"].setdefault(kind, {}).setdefault(fam, {})[p] = method
+                doc["mean_ar_target"].setdefault(kind, {}).setdefault(fam, {})[p] = measured["mean_ar_target"][kind][fam][p]
+                doc["sources"].setdefault(kind, {}).setdefault(fam, {})[p] = source["benchmark"]
+    return doc

@@ -87,3 +87,20 @@ def test_tiny_benchmark_end_to_end(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "figures" / "ar_vs_budget_ideal.png").exists()
     assert json.loads((tmp_path / "auto.json").read_text())["choices"]["ideal"]["regular"]["1"] in ("fixed", "tqa:0.75")
     assert BenchmarkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_auto_table_merges_runs_and_names_their_sources():
+    from hybrid.equal_budget import merge_auto
+
+    first = {"budget": 10, "choices": {"ideal": {"regular": {"1": "fixed", "2": "tqa"}}},
+             "mean_ar_target": {"ideal": {"regular": {"1": 0.8, "2": 0.85}}}}
+    doc = merge_auto(None, first, {"benchmark": "sweep", "created": "t1", "command": "c1"})
+    second = {"budget": 10, "choices": {"ideal": {"regular": {"2": "learned"}}, "noisy-shots": {"paper": {"3": "regression"}}},
+              "mean_ar_target": {"ideal": {"regular": {"2": 0.86}}, "noisy-shots": {"paper": {"3": 0.7}}}}
+    doc = merge_auto(doc, second, {"benchmark": "slice", "created": "t2", "command": "c2"})
+    assert doc["choices"]["ideal"]["regular"] == {"1": "fixed", "2": "learned"}
+    assert doc["sources"]["ideal"]["regular"] == {"1": "sweep", "2": "slice"}
+    assert doc["choices"]["noisy-shots"]["paper"]["3"] == "regression"
+    assert [r["benchmark"] for r in doc["runs"]] == ["sweep", "slice"]
+    other_budget = merge_auto(doc, {**second, "budget": 30}, {"benchmark": "b30", "created": "t3", "command": "c3"})
+    assert "1" not in other_budget["choices"]["ideal"]["regular"]  # a table of another budget starts afresh
