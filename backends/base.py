@@ -21,6 +21,7 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.circuit import Gate
 
 KINDS = ("ideal", "aer", "fake", "local", "ibm")
 
@@ -107,21 +108,30 @@ def as_parameter_batch(circuit: QuantumCircuit, parameter_values: Any) -> np.nda
     return values
 
 
-def circuit_fingerprint(circuit: QuantumCircuit) -> tuple:
-    """A hashable key of the circuit structure (gates, qubits, parameter expressions)."""
+def circuit_fingerprint(circuit: QuantumCircuit, *, angles: bool = True) -> tuple:
+    """A hashable key of the circuit structure (gates, qubits, clbits, registers, parameters).
+
+    ``angles=False`` leaves numeric gate angles out (their count stays), so circuits
+    that differ only in bound angles share a key (local mode batches those into one PUB).
+    """
     qindex = {q: i for i, q in enumerate(circuit.qubits)}
     cindex = {c: i for i, c in enumerate(circuit.clbits)}
     ops = []
     for inst in circuit.data:
+        op = inst.operation
+        numeric = not angles and isinstance(op, Gate) and op.params and all(
+            isinstance(p, (float, int, np.floating, np.integer)) for p in op.params
+        )
         ops.append(
             (
-                inst.operation.name,
+                op.name,
                 tuple(qindex[q] for q in inst.qubits),
                 tuple(cindex[c] for c in inst.clbits),
-                tuple(str(p) for p in inst.operation.params),
+                len(op.params) if numeric else tuple(str(p) for p in op.params),
             )
         )
-    return (circuit.num_qubits, circuit.num_clbits, tuple(ops))
+    regs = tuple((r.name, tuple(cindex[b] for b in r)) for r in circuit.cregs)
+    return (circuit.num_qubits, circuit.num_clbits, regs, tuple(ops))
 
 
 def check_shots(shots: Any) -> int:

@@ -45,6 +45,7 @@ from .base import (
     TargetError,
     as_circuit_list,
     as_parameter_batch,
+    circuit_fingerprint,
     check_shots,
     resolve_seed,
 )
@@ -194,28 +195,6 @@ def restricted_simulator(device: str, active: tuple[int, ...], method: str):
     return sim
 
 
-def _structure_key(circuit: QuantumCircuit) -> tuple:
-    """Gates, qubits and clbits of ``circuit``; gate angles left out (non-gate params kept)."""
-    qindex = {q: i for i, q in enumerate(circuit.qubits)}
-    cindex = {c: i for i, c in enumerate(circuit.clbits)}
-    ops = []
-    for inst in circuit.data:
-        op = inst.operation
-        angles = isinstance(op, Gate) and op.params and all(
-            isinstance(p, (float, int, np.floating, np.integer)) for p in op.params
-        )
-        ops.append(
-            (
-                op.name,
-                tuple(qindex[q] for q in inst.qubits),
-                tuple(cindex[c] for c in inst.clbits),
-                len(op.params) if angles else tuple(str(p) for p in op.params),
-            )
-        )
-    regs = tuple((r.name, tuple(cindex[b] for b in r)) for r in circuit.cregs)
-    return (circuit.num_qubits, circuit.num_clbits, regs, tuple(ops))
-
-
 def _template(circuits: list[QuantumCircuit]) -> tuple[QuantumCircuit, np.ndarray]:
     """One parametrised circuit and a ``(len(circuits), P)`` value array reproducing them.
 
@@ -257,7 +236,7 @@ def batch_pubs(circuits: list[QuantumCircuit]) -> list[tuple[tuple, list[int]]]:
     """
     groups: dict[tuple, list[int]] = {}
     for i, circuit in enumerate(circuits):
-        groups.setdefault(_structure_key(circuit), []).append(i)
+        groups.setdefault(circuit_fingerprint(circuit, angles=False), []).append(i)
     out = []
     for indices in groups.values():
         if len(indices) == 1:
