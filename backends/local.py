@@ -394,19 +394,14 @@ class LocalRuntimeTarget(_DeviceTranspiling):
             shots=got_shots,
             job_ids=(job_id,),
             wall_time=time.perf_counter() - start,
-            metadata={
-                "target": self.spec,
-                "backend": self._backend.name,
-                "mode": "local",
-                "execution": self._execution,
-                "seed_simulator": sim_seed,
-                "physical_qubits": _physical_qubits(isa, circuit.num_qubits),
-                "active_qubits": len(active),
-                "two_qubit_gates": two_q,
-                "pubs": 1,
-                **info,
-                "retries": 0,
-            },
+            metadata=self._job_metadata(
+                sim_seed,
+                info,
+                physical_qubits=_physical_qubits(isa, circuit.num_qubits),
+                active_qubits=len(active),
+                two_qubit_gates=two_q,
+                pubs=1,
+            ),
         )
 
     def run_isa(
@@ -447,20 +442,28 @@ class LocalRuntimeTarget(_DeviceTranspiling):
             shots=got_shots,
             job_ids=(job_id,),
             wall_time=time.perf_counter() - start,
-            metadata={
-                "target": self.spec,
-                "backend": self._backend.name,
-                "mode": "local",
-                "execution": self._execution,
-                "seed_simulator": sim_seed,
-                "num_circuits": len(circuits),
-                "pubs": len(grouped),
-                "two_qubit_gates": [active_and_two_qubit(c)[1] for c in circuits],
-                "sampler_options": options,
-                **info,
-                "retries": 0,
-            },
+            metadata=self._job_metadata(
+                sim_seed,
+                info,
+                num_circuits=len(circuits),
+                pubs=len(grouped),
+                two_qubit_gates=[active_and_two_qubit(c)[1] for c in circuits],
+                sampler_options=options,
+            ),
         )
+
+    def _job_metadata(self, sim_seed: int, info: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """A local job's result metadata: target, execution, seed, what was run (``extra``), the simulator (``info``)."""
+        return {
+            "target": self.spec,
+            "backend": self._backend.name,
+            "mode": "local",
+            "execution": self._execution,
+            "seed_simulator": sim_seed,
+            **extra,
+            **info,
+            "retries": 0,
+        }
 
     @contextlib.contextmanager
     def _execution_mode(self, kind: str, max_time: int | str | None) -> Iterator["LocalRuntimeTarget"]:
