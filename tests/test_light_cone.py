@@ -132,3 +132,15 @@ def test_heavy_hex_cone_sizes_at_depth():
         k += 1
     problem = from_networkx(heavy)
     assert [int(cone_sizes(problem, p).max()) for p in (1, 2, 3)] == [5, 9, 15]
+
+
+def test_a_budgeted_run_on_a_graph_beyond_the_statevector():
+    """The light-cone oracle is charged like the statevector: a run stays inside its budget."""
+    from hybrid.optimize import optimize_graph
+
+    problem = regular_graph(40, 3, seed=0).with_max_cut()
+    oracle = ideal_oracle(problem, 2)
+    assert isinstance(oracle, LightConeOracle)
+    assert oracle.charge("value_and_grad", 1).evaluations == 1 + 4 * 2
+    res = optimize_graph(problem, oracle, p=2, init="fixed", optimizer="cobyla:20", max_evaluations=6, seed=0)
+    assert res.evaluations == 6 and res.ideal_ar_final >= res.ideal_ar_init

@@ -369,6 +369,12 @@ class LightConeOracle:
 
         return IdealOracle.value_and_grad(self, theta, seed)
 
+    def charge(self, kind: str, points: int = 1):
+        """Budget charge of a call (:mod:`hybrid.optimize`): a gradient counts as central differences."""
+        from ..evaluate import exact_gradient_charge
+
+        return exact_gradient_charge(self.p, kind, points)
+
     # ---------------------------------------------------------------- reporting
     @property
     def num_classes(self) -> int:
