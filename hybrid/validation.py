@@ -53,6 +53,13 @@ SV_PEAK_BASE, SV_PEAK_PER_LAYER = 4, 16
 DM_SECONDS_PER_ELEMENT_LAYER = 5e-7
 CALL_OVERHEAD_S = 0.05  # per circuit run through Aer or Runtime
 SV_OVERHEAD_S = 0.002  # per torch statevector evaluation (n = 4: ~3 ms per Adam step, ledger included)
+# Noisy light cones on fake devices, energy + gradient per edge and depth (tests/bench/bench_scale_oracles.py,
+# 133-node heavy-hex on an idle machine: 9.7 s at p = 1, 29.6 s at p = 2 for 150 edges); x3 per further layer.
+NOISY_CONE_GRAD_SECONDS_PER_EDGE = {1: 0.065, 2: 0.2}
+NOISY_CONE_EVAL_FRACTION = 0.4  # an energy alone, relative to energy + gradient
+NOISY_CONE_BYTES = 16.0 * 4**10  # one 10-qubit density matrix (the default max_cone_qubits)
+# Noiseless MPS shots of a 133-qubit heavy-hex circuit: 200 shots in 2.4 s at p = 1 (DESIGN.md).
+MPS_SECONDS_PER_SHOT_LAYER = 0.012
 
 
 class InputError(ConfigError):
@@ -228,6 +235,42 @@ def _gradient_evaluations(cfg, sampled: bool, n: int, m: int) -> float:
     return 1 + 4 * cfg.p
 
 
+def _native(pr, device: str) -> bool:
+    from .problems import physical_qubits
+
+    return physical_qubits(pr, device) is not None
+
+
+def _ideal_plan(pr, p: int) -> tuple[str, float, float, float]:
+    """How the exact ideal oracle will evaluate ``pr`` at depth ``p``: (method, memory, eval s, gradient s).
+
+    Mirrors :func:`hybrid.evaluate.ideal_oracle`: the p = 1 closed form above 12 nodes,
+    the statevector up to its size limit, exact light cones beyond it (refused here, in
+    one line, when a cone is too large).
+    """
+    from .evaluate import STATEVECTOR_MAX_NODES
+
+    n, m = pr.n, pr.m
+    if p == 1 and n > 12:
+        return "p = 1 closed form", 0.0, SV_OVERHEAD_S, SV_OVERHEAD_S
+    if n <= STATEVECTOR_MAX_NODES:
+        amps = SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+        return ("statevector", 16.0 * 2**n * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p),
+                SV_OVERHEAD_S + amps, SV_OVERHEAD_S + amps * SV_GRAD_FACTOR)
+    from .oracles.light_cone import MAX_CONE_QUBITS, cone_sizes
+
+    k = int(cone_sizes(pr, p).max())
+    if k > MAX_CONE_QUBITS:
+        raise InputError(
+            f"--p {p}: graph {pr.id} (n={n}) has a {k}-qubit light cone, above the {MAX_CONE_QUBITS} an exact "
+            "ideal evaluation can hold; lower --p, use sparser --graphs, or sample with --shots N"
+        )
+    # an upper bound: every edge's cone simulated (isomorphic cones are in fact simulated once)
+    amps = SV_SECONDS_PER_AMP_GATE * m * 2**k * p * 3 * k
+    return "exact light cones", 16.0 * 2**k * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), SV_OVERHEAD_S + amps, \
+        SV_OVERHEAD_S + amps * SV_GRAD_FACTOR
+
+
 def estimate_run(cfg, problems, target) -> Estimate:
     """A lower bound on memory and a rough time for ``cfg`` on ``target`` (see module doc)."""
     from .evaluate import DEFAULT_SHOTS
@@ -241,24 +284,30 @@ def estimate_run(cfg, problems, target) -> Estimate:
     for pr in problems:
         n, m, p = pr.n, pr.m, cfg.p
         sv_state = 16.0 * 2**n
-        sv_amps = SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
-        sv_eval = SV_OVERHEAD_S + sv_amps
-        closed = p == 1 and n > 12
-        ideal_peak = 0.0 if closed else sv_state * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p)
+        ideal_method, ideal_peak, ideal_eval, ideal_grad = _ideal_plan(pr, p)
+        # a graph native to a fake device runs on its own qubits (no SWAPs): noisy cones and MPS apply
+        native = kind == "fake" and _native(pr, target.device)
         if kind == "ideal" and exact:
-            method = "p = 1 closed form" if closed else "statevector"
-            per_eval = SV_OVERHEAD_S if closed else sv_eval
-            per_grad = SV_OVERHEAD_S + (0 if closed else sv_amps * SV_GRAD_FACTOR)
-            mem = ideal_peak
+            method, per_eval, per_grad, mem = ideal_method, ideal_eval, ideal_grad, ideal_peak
         elif kind == "ibm":
             method = "hardware (ideal re-scoring locally)"
             per_eval = per_grad = 0.0
             mem = ideal_peak
+        elif exact and native and n > target.max_exact_qubits:  # fake, device-native graph: noisy light cones
+            method = "noisy light cones"
+            per_grad = m * NOISY_CONE_GRAD_SECONDS_PER_EDGE.get(p, NOISY_CONE_GRAD_SECONDS_PER_EDGE[2] * 3 ** (p - 2))
+            per_eval = per_grad * NOISY_CONE_EVAL_FRACTION
+            mem = max(NOISY_CONE_BYTES * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), ideal_peak)
         elif exact:  # fake: exact noisy density matrix
             method = "density matrix"
             per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * 4.0**n * p
             per_grad = per_eval * _gradient_evaluations(cfg, False, n, m)
             mem = max(16.0 * 4**n, ideal_peak)
+        elif not exact and native and n > target.max_exact_qubits:  # samples at device scale
+            method = "MPS samples with readout error"
+            per_eval = CALL_OVERHEAD_S + shots * MPS_SECONDS_PER_SHOT_LAYER * p
+            per_grad = per_eval * _gradient_evaluations(cfg, True, n, m)
+            mem = max(NOISY_CONE_BYTES * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), ideal_peak)
         else:
             dm = kind in ("fake", "local") and shots > 2**n
             method = "density matrix" if dm else "statevector trajectories" if kind in ("fake", "local") else "statevector"
@@ -268,7 +317,7 @@ def estimate_run(cfg, problems, target) -> Estimate:
             elif kind in ("fake", "local"):
                 per_eval = CALL_OVERHEAD_S + shots * SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
             else:
-                per_eval = sv_eval
+                per_eval = SV_OVERHEAD_S + SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
             per_grad = per_eval * _gradient_evaluations(cfg, True, n, m)
             mem = max(state, ideal_peak)
         phase_one = _phase_one_cost(cfg.init, cfg.p)
@@ -281,7 +330,7 @@ def estimate_run(cfg, problems, target) -> Estimate:
         else:
             phase_two, step_cost = steps, per_grad
         seconds = (phase_one + 1) * per_eval + steps * step_cost
-        seconds += 2 * (SV_OVERHEAD_S if closed else sv_eval)  # ideal re-scoring
+        seconds += 2 * ideal_eval  # ideal re-scoring
         total_s += seconds
         calls += phase_one + 1 + phase_two
         peak = max(peak, mem)
@@ -337,9 +386,12 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
             raise TargetError(f"--backend {cfg.backend}: {exc}") from None
         except TypeError as exc:
             raise InputError(f"options for --backend {cfg.backend}: {exc}") from None
+    # exact ideal runs never touch the target's simulator: their limit is the light cone (estimate_run)
+    ideal_exact = target.kind == "ideal" and cfg.shots is None and cfg.mitigation == "none"
     for pr in problems:
         try:
-            target.check_fits(pr.n)
+            if not ideal_exact:
+                target.check_fits(pr.n)
         except TargetError as exc:
             raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
     estimate = estimate_run(cfg, problems, target)

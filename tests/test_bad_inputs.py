@@ -140,7 +140,7 @@ def _cases(t: Path, write: bool = True) -> list[tuple[str, list[str], str]]:
         # sizes, memory and time
         ("20 nodes on fake:torino exact", [*run, "--graphs", str(t / "n20.json"), "--backend", "fake:torino"], "--shots"),
         ("30 nodes with 200 shots", [*run, "--graphs", str(t / "n30.json"), "--backend", "fake:torino", "--shots", "200"], "--graphs"),
-        ("30 nodes ideal", [*run, "--graphs", str(t / "n30.json")], "--graphs.*at most 26 qubits"),
+        ("30 nodes ideal at p = 3", [*run, "--graphs", str(t / "n30.json"), "--p", "3"], "--p 3: graph .* light cone"),
         ("24 nodes ideal p=3", [*run, "--graphs", str(t / "n24.json"), "--p", "3"], "--p"),
         ("8 nodes on a 5-qubit device", [*run, "--graphs", str(t / "n8.json"), "--backend", "fake:manila"], "--graphs.*does not fit"),
         ("long run, stdin not a terminal", [*run, "--graphs", str(t / "n22.json"), "--p", "3", "--optimizer", "adam:500"], "--yes"),

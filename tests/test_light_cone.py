@@ -144,3 +144,21 @@ def test_a_budgeted_run_on_a_graph_beyond_the_statevector():
     assert oracle.charge("value_and_grad", 1).evaluations == 1 + 4 * 2
     res = optimize_graph(problem, oracle, p=2, init="fixed", optimizer="cobyla:20", max_evaluations=6, seed=0)
     assert res.evaluations == 6 and res.ideal_ar_final >= res.ideal_ar_init
+
+
+def test_run_validation_plans_light_cones_and_noisy_cones_at_device_scale(tmp_path):
+    """Device-scale runs are estimated by the oracle they will use, not refused as statevectors."""
+    from hybrid.problems import save_graphs
+    from hybrid.runs import RunConfig
+    from hybrid.validation import InputError, validate_run_config
+
+    def cfg(graphs, backend, p):
+        return RunConfig(graphs=graphs, backend=backend, init="fixed", p=p, optimizer="cobyla:2", out=str(tmp_path / "o"))
+
+    _, problems, _, est = validate_run_config(cfg("heavyhex:torino", "ideal", 2))
+    assert problems[0].n == 133 and est.method == "exact light cones" and est.memory_bytes < 2**30
+    _, _, _, est = validate_run_config(cfg("heavyhex:torino", "fake:torino", 1))
+    assert est.method == "noisy light cones" and est.memory_bytes < 2**30
+    big = save_graphs([regular_graph(200, 3, seed=0).with_max_cut()], tmp_path / "r200.json")
+    with pytest.raises(InputError, match=r"--p 3: graph .* has a 3\d-qubit light cone.*lower --p"):
+        validate_run_config(cfg(str(big), "ideal", 3))
