@@ -233,9 +233,9 @@ class Learned:
         evaluate = _need(evaluate, self.spec)
         model, cfg, _ = self._model(p)
         result = meta.phase_one(model, cfg, problem, lambda theta: float(evaluate(theta)), steps=self.steps)
-        energies = np.asarray(result.energies, float)
-        best = int(np.argmax(energies))
-        return StartResult(np.asarray(result.thetas[best], float), int(result.evaluations), float(energies[best]), f"{self.spec} (best of {result.evaluations} proposals)")
+        # phase_one already hands over its best measured proposal
+        return StartResult(np.asarray(result.theta, float), int(result.evaluations), float(result.best_energy),
+                           f"{self.spec} (best of {result.evaluations} proposals)")
 
 
 def _learned(arg: str) -> Learned:
