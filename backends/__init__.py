@@ -59,7 +59,15 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 
 
 def get_target(spec: str, **options: Any) -> Target:
-    """Resolve a target spec. ``options`` go to the target (e.g. ``seed_transpiler``)."""
+    """Resolve a target spec. ``options`` go to the target (e.g. ``seed_transpiler``).
+
+    The target's declared capabilities are checked (:mod:`backends.capabilities`)."""
+    from .capabilities import check_capabilities
+
+    return check_capabilities(_build_target(spec, **options))
+
+
+def _build_target(spec: str, **options: Any) -> Target:
     kind, arg = parse_spec(spec)
     if kind == "ideal":
         from .aer import IdealTarget

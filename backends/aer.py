@@ -31,6 +31,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Delay
 
+from .capabilities import Capability
 from .base import (
     SampleResult,
     TargetError,
@@ -251,6 +252,7 @@ class IdealTarget:
     num_qubits: int | None = None
     noisy = False
     exact = True
+    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.ISA_EXECUTION})
 
     def __init__(
         self, max_qubits: int = IDEAL_MAX_QUBITS, cache_size: int = DEFAULT_CACHE_SIZE, **options: Any
@@ -371,6 +373,7 @@ class AerTarget:
     num_qubits: int | None = None
     noisy = False
     exact = False
+    capabilities = frozenset({Capability.ISA_EXECUTION})
 
     def __init__(
         self,
@@ -623,6 +626,7 @@ class FakeDeviceTarget:
     kind = "fake"
     noisy = True
     exact = True
+    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.EXACT_ISA, Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.NOISY_CONES})
 
     def __init__(
         self,

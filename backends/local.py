@@ -40,6 +40,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Gate, ParameterVector
 
+from .capabilities import Capability
 from .base import (
     SampleResult,
     TargetError,
@@ -266,6 +267,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
     kind = "local"
     noisy = True
     exact = False
+    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.SESSIONS})
     OPTIONS = (
         "layout_trials",
         "sampler_options",

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from qiskit import QuantumCircuit
 
+from .capabilities import Capability
 from .base import (
     SampleResult,
     TargetError,
@@ -514,6 +515,7 @@ class IBMTarget(_DeviceTranspiling):
     _readout_from_properties = True  # asymmetric readout from the device calibration
     noisy = True
     exact = False
+    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.JOBS, Capability.SESSIONS})
     OPTIONS = (
         "account_file",
         "account_name",

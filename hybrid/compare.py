@@ -93,16 +93,9 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
 def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
     from backends import cached_target
 
-    from .evaluate import DEFAULT_SHOTS, make_oracle
+    from .evaluate import make_oracle
 
-    target = cached_target(spec)
-    if mitigation == "none":
-        return make_oracle(problem, p, target, shots=shots)
-    from .mitigation import make_mitigated_oracle
-
-    if shots is None and not target.exact:
-        shots = DEFAULT_SHOTS
-    return make_mitigated_oracle(problem, p, target, mitigation, shots=shots)
+    return make_oracle(problem, p, cached_target(spec), shots=shots, mitigation=mitigation)
 
 
 def ideal_optimum(problem, p: int, start: Sequence[float]) -> np.ndarray:

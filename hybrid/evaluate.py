@@ -25,6 +25,8 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 import torch
 
+from backends.capabilities import Capability, supports
+
 from .ansatz import qaoa_circuit, weight_scale
 from .problems import MaxCutProblem, ProblemError, as_rng
 
@@ -456,7 +458,7 @@ class SampledOracle:
     @property
     def supports_jobs(self) -> bool:
         """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
-        return hasattr(self.target, "submit") and hasattr(self.target, "fetch")
+        return supports(self.target, Capability.JOBS)
 
     def charge(self, kind: str, points: int = 1):
         """Budget charge of a call: every circuit point is one evaluation of ``shots`` shots."""
@@ -562,9 +564,9 @@ class NoisyExactOracle:
         self.fd_step, self.fd_mode = float(fd_step), fd_mode
         self.circuit = qaoa_circuit(problem, p, measure=True)
         cones = method == "light-cone" or (
-            method == "auto" and hasattr(target, "uses_light_cones") and target.uses_light_cones(self.circuit)
+            method == "auto" and supports(target, Capability.NOISY_CONES) and target.uses_light_cones(self.circuit)
         )
-        if cones and not hasattr(target, "noisy_cones"):
+        if cones and not supports(target, Capability.NOISY_CONES):
             raise ProblemError(f"target {target.spec!r} has no noisy light cones; use method='density-matrix'")
         self.method = "noisy-light-cone" if cones else "density-matrix"
         self._cones = None
@@ -740,21 +742,39 @@ def fit_constant(
 DEFAULT_SHOTS = 4000
 
 
-def make_oracle(problem: MaxCutProblem, p: int, target: Any = "ideal", *, shots: int | None = None, **options):
-    """The right oracle for a target spec or object.
+def make_oracle(
+    problem: MaxCutProblem,
+    p: int,
+    target: Any = "ideal",
+    *,
+    shots: int | None = None,
+    mitigation: Any = "none",
+    gradient: str | None = None,
+    **options,
+):
+    """The oracle for a target spec or object: the one constructor every caller uses.
 
     ``shots=None`` means exact where the target allows it (``ideal``: torch
     statevector, p = 1 closed form, or light cones when the statevector does not fit; ``fake:<device>``: exact noisy density
-    matrix); otherwise, or for ``aer``/``local``/``ibm``, shots are sampled
-    (``DEFAULT_SHOTS`` when not given).
+    matrix, also under mitigation); otherwise, or for ``aer``/``local``/``ibm``, shots are sampled
+    (``DEFAULT_SHOTS`` when not given). ``mitigation`` is a spec such as ``"zne+rem"``
+    (:func:`hybrid.mitigation.parse_mitigation`); ``gradient`` is ``"param_shift"`` or ``"fd"``.
     """
     from backends import get_target
 
     if isinstance(target, str):
-        if target == "ideal" and shots is None:
+        if target == "ideal" and shots is None and mitigation == "none" and gradient is None:
             return ideal_oracle(problem, p)
         target = get_target(target)
-    if shots is None and getattr(target, "exact", False):
+    if mitigation != "none":
+        from .mitigation import make_mitigated_oracle
+
+        if shots is None and not supports(target, Capability.EXACT_ISA):
+            shots = DEFAULT_SHOTS
+        return make_mitigated_oracle(problem, p, target, mitigation, shots=shots, **options)
+    if gradient is not None:
+        options["gradient"] = gradient
+    if shots is None and target.exact:
         if target.kind == "ideal":
             return ideal_oracle(problem, p)
         return NoisyExactOracle(problem, p, target, **options)

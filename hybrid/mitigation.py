@@ -52,7 +52,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.transpiler import Target as TranspilerTarget
 
+from backends.capabilities import Capability, supports
 from backends.transpile import two_qubit_count
 
 from .ansatz import qaoa_circuit
@@ -371,7 +373,7 @@ def fold_isa(
     _check_choice("fold", fold, FOLD_METHODS)
     if fold == "two_qubit":
         return fold_two_qubit_gates(circuit, scale_factor, seed=seed)
-    tt = target if hasattr(target, "operation_names") else _transpiler_target(target)
+    tt = target if isinstance(target, TranspilerTarget) else _transpiler_target(target)
     return fold_with_mitiq(circuit, scale_factor, fold, basis=_basis_of(tt), seed=seed)
 
 
@@ -677,10 +679,10 @@ class MitigatedOracle:
         if shots is not None and (isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1):
             raise MitigationError(f"shots must be a positive integer (or None for exact), got {shots!r}")
         self.shots = None if shots is None else int(shots)
-        if not hasattr(self.target, "run_isa"):
+        if not supports(self.target, Capability.ISA_EXECUTION):
             raise MitigationError(f"target {self.target.spec!r} has no run_isa; mitigation needs it")
         if self.shots is None:
-            if not hasattr(self.target, "exact_isa_probabilities"):
+            if not supports(self.target, Capability.EXACT_ISA):
                 raise MitigationError(
                     f"shots=None needs exact probabilities, which {self.target.spec!r} does not offer; "
                     "pass shots"
@@ -749,12 +751,12 @@ class MitigatedOracle:
         self._calibration: dict[str, Any] | None = None
         measured = (
             self.target.measured_physical_qubits(self.isa)
-            if hasattr(self.target, "measured_physical_qubits")
+            if supports(self.target, Capability.CALIBRATION)
             else None
         )
         self.measured_qubits = tuple(measured) if measured is not None else None
         if self.spec.rem and self.spec.rem_source == "device":
-            if not hasattr(self.target, "readout_confusion") or measured is None:
+            if measured is None:
                 raise MitigationError(
                     f"rem_source='device' needs calibration data, which {self.target.spec!r} does not "
                     "have; use rem_source='calibrate'"
@@ -821,7 +823,7 @@ class MitigatedOracle:
     @property
     def supports_jobs(self) -> bool:
         """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
-        return hasattr(self.target, "submit_isa") and hasattr(self.target, "fetch")
+        return supports(self.target, Capability.JOBS)
 
     def charge(self, kind: str, points: int = 1):
         """Budget charge of a call: its points, and the shots of every scale-factor circuit

@@ -31,6 +31,8 @@ from typing import Any, Callable, Literal
 import numpy as np
 from pydantic import Field
 
+from backends.capabilities import Capability, supports
+
 from .config import _Strict, load_config, parse_config
 from .evaluate import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id
@@ -199,25 +201,17 @@ class RecordedOracle:
 
 
 def build_oracle(problem, cfg: RunConfig, target):
-    from .evaluate import DEFAULT_SHOTS, make_oracle
+    from .evaluate import make_oracle
 
-    if cfg.mitigation != "none":
-        from .mitigation import make_mitigated_oracle
-
-        shots = cfg.shots if cfg.shots is not None or target.exact else DEFAULT_SHOTS
-        return make_mitigated_oracle(problem, cfg.p, target, cfg.mitigation, shots=shots)
-    options = {"gradient": cfg.gradient} if cfg.gradient else {}
-    return make_oracle(problem, cfg.p, target, shots=cfg.shots, **options)
+    return make_oracle(problem, cfg.p, target, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient)
 
 
 def _execution(target, cfg: RunConfig, num_graphs: int):
     mode = cfg.execution
     if mode == "auto":
         mode = "session" if target.kind == "ibm" else "job"
-    if mode == "session" and hasattr(target, "session"):
-        return target.session()
-    if mode == "batch" and hasattr(target, "batch"):
-        return target.batch()
+    if mode in ("session", "batch") and supports(target, Capability.SESSIONS):
+        return target.session() if mode == "session" else target.batch()
     return contextlib.nullcontext(target)
 
 
