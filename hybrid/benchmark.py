@@ -74,7 +74,7 @@ def learned_starts(spec: str, problems: Sequence[MaxCutProblem], p: int) -> tupl
     thetas = []
     for pr in problems:
         oracle = ideal_oracle(pr, p)
-        thetas.append(phase_one(model, cfg, pr, oracle.evaluate).theta)
+        thetas.append(phase_one(model, cfg, pr, lambda theta: oracle.evaluate(theta).energies[0]).theta)
     return thetas, cfg.steps
 
 
