@@ -23,7 +23,8 @@ import torch
 
 from .evaluate import fit_constant, ideal_oracle
 from .optimize import descend
-from .problems import MaxCutProblem, erdos_renyi, load_graphs, paper_dataset, regular_graph
+from .device_graphs import load_graphs
+from .problems import MaxCutProblem, erdos_renyi, paper_dataset, regular_graph
 from .schedules import denormalise, fixed_angle_params, random_params, tqa_params
 
 #: Paper Phase II protocol.

@@ -19,6 +19,7 @@ import torch
 
 from ..ansatz import weight_scale
 from ..config import ConfigError, MetaConfig
+from ..device_graphs import load_graphs
 from ..problems import (
     FAMILY_FEATURE_NAMES,
     MaxCutProblem,
@@ -26,7 +27,6 @@ from ..problems import (
     erdos_renyi,
     family_features,
     graph_features,
-    load_graphs,
     paper_dataset,
     paper_graph,
     regular_graph,
