@@ -264,6 +264,12 @@ def test_phase_one_returns_the_best_measured_proposal_and_honours_steps():
         phase_one(model, cfg, problem, lambda theta: 1.0, steps=0)
 
 
+def test_an_episode_oracle_needs_a_target_with_exact_probabilities():
+    problem = paper_graph(6, 3, seed=SEED).with_max_cut()
+    with pytest.raises(ConfigError, match="'aer' has no exact mode; use ideal or fake:<device>"):
+        EpisodeOracle([problem], 1, "aer")
+
+
 def test_phase_one_takes_the_cut_as_a_number_and_names_the_fix_for_an_evaluation():
     problem = paper_graph(7, 3, seed=SEED).with_max_cut()
     torch.manual_seed(SEED)

@@ -116,7 +116,7 @@ class EpisodeOracle:
             return
         from backends import cached_target
 
-        if not getattr(cached_target(spec), "exact", False):
+        if not cached_target(spec).exact:  # every target declares it (backends.base.Target)
             raise ConfigError(f"meta-training oracle {spec!r} has no exact mode; use ideal or fake:<device>")
         self._stacked = None
         self._executor = executor or LocalExecutor()
