@@ -12,7 +12,7 @@ of objects with ``id``, ``n``, ``edges`` (``[[u, v, w], ...]``) and optionally
 ``max_cut`` (plus free-form extra fields, which are kept in ``meta``).
 
 This module sits at the bottom of the data flow: it imports only :mod:`hybrid.maxcut`
-(classical cut algorithms and bounds) and qiskit's ``SparsePauliOp``.
+(classical cut algorithms and bounds; lazily, as it loads scipy) and qiskit's ``SparsePauliOp``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from typing import Any, Iterable, Sequence
 
 import networkx as nx
 import numpy as np
-
-from ..maxcut import best_known_cut, is_certified, local_search_max_cut
 
 #: Largest n solved by brute force by default (2^(n-1) cut values, float64).
 BRUTE_FORCE_MAX_NODES = 26
@@ -149,6 +147,8 @@ class MaxCutProblem:
         if self.n <= max_nodes:
             value, _ = brute_force_max_cut(self)
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
+        from ..maxcut import best_known_cut, is_certified  # lazily: scipy adds ~0.8 s to every import
+
         found = best_known_cut(self, seed=seed)
         meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
                     max_cut_bound_method=found.bound_method)
@@ -428,6 +428,8 @@ def brute_force_max_cut(problem: MaxCutProblem, max_nodes: int = BRUTE_FORCE_MAX
 
 def heuristic_max_cut(problem: MaxCutProblem, *, restarts: int = 64, seed=None) -> tuple[float, int]:
     """Best 1-flip local-search cut over random restarts and its outcome integer (see :mod:`hybrid.maxcut`)."""
+    from ..maxcut import local_search_max_cut
+
     result = local_search_max_cut(problem, restarts=restarts, seed=seed)
     return result.value, sum(1 << i for i, s in enumerate(result.sides) if s)
 
