@@ -23,7 +23,8 @@ import torch
 
 from .evaluate import fit_constant, ideal_oracle
 from .optimize import descend
-from .problems import MaxCutProblem, erdos_renyi, load_graphs, paper_dataset, regular_graph
+from .device_graphs import load_graphs
+from .problems import MaxCutProblem, erdos_renyi, paper_dataset, regular_graph
 from .schedules import denormalise, fixed_angle_params, random_params, tqa_params
 
 #: Paper Phase II protocol.
@@ -74,7 +75,7 @@ def learned_starts(spec: str, problems: Sequence[MaxCutProblem], p: int) -> tupl
     thetas = []
     for pr in problems:
         oracle = ideal_oracle(pr, p)
-        thetas.append(phase_one(model, cfg, pr, oracle.evaluate).theta)
+        thetas.append(phase_one(model, cfg, pr, lambda theta: oracle.evaluate(theta).energies[0]).theta)
     return thetas, cfg.steps
 
 

@@ -108,7 +108,8 @@ def evaluate(
     """Warm-start every graph on a target: the start (learned, random:K: their Phase I) and its AR there and ideally."""
     from hybrid.evaluate import ideal_oracle, make_oracle
     from hybrid.meta import CheckpointError
-    from hybrid.problems import ProblemError, load_graphs
+    from hybrid.device_graphs import load_graphs
+    from hybrid.problems import ProblemError
     from hybrid.strategies import get_strategy
 
     rows = []

@@ -62,7 +62,7 @@ def split_label(label: str) -> tuple[str, str]:
 def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
     from .optimize import parse_optimizer
-    from .problems import load_graphs
+    from .device_graphs import load_graphs
 
     parse_optimizer(cfg.optimizer)
     if not cfg.backends or not cfg.inits or not cfg.ps:

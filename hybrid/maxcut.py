@@ -14,6 +14,10 @@
 * :func:`local_search_max_cut`: randomised 1-flip local search with restarts.
 
 :func:`best_known_cut` combines them and says what it used.
+
+The functions take any problem with ``n``, ``edge_array`` and ``weights`` (a
+:class:`~hybrid.problems.MaxCutProblem`) and import nothing from the project, so
+:mod:`hybrid.problems` can use them (one direction only).
 """
 
 from __future__ import annotations
@@ -74,10 +78,9 @@ class CutResult:
         )
 
 
-def _rng(seed):
-    from .problems import as_rng
-
-    return as_rng(seed if seed is not None else 0)
+def _rng(seed) -> np.random.Generator:
+    """The ``seed`` convention (int, Generator or None; None means 0 here): a Generator passes through."""
+    return np.random.default_rng(seed if seed is not None else 0)
 
 
 def weight_matrix(problem) -> sparse.csr_matrix:

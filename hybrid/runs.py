@@ -343,7 +343,8 @@ def _ratio(value: float | None) -> str:
 
 
 def _graph_keys(spec: dict[str, Any]) -> list[str] | None:
-    from .problems import ProblemError, load_graphs
+    from .device_graphs import load_graphs
+    from .problems import ProblemError
 
     try:
         return [f"{i}:{pr.id}" for i, pr in enumerate(load_graphs(spec["graphs"]))]

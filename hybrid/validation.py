@@ -202,7 +202,8 @@ def check_mitigation(text: str) -> None:
 
 def load_checked_graphs(path: Any) -> list:
     """Graphs from ``--graphs``: a readable JSON file of valid graphs with sane weights."""
-    from .problems import ProblemError, load_graphs
+    from .device_graphs import load_graphs
+    from .problems import ProblemError
 
     if path is None or not str(path).strip():
         raise InputError("--graphs: give a graph JSON file")

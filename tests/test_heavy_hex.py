@@ -8,13 +8,11 @@ import networkx as nx
 import pytest
 
 from hybrid.ansatz import qaoa_circuit
+from hybrid.device_graphs import device_coupling_graph, heavy_hex_graph, load_graphs
 from hybrid.problems import (
     MaxCutProblem,
     ProblemError,
-    device_coupling_graph,
-    heavy_hex_graph,
     heavy_hex_lattice,
-    load_graphs,
     parse_heavy_hex_spec,
     physical_qubits,
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import hybrid.ledger as ledger_module
+import hybrid.ledger.locks as locks_module
 from hybrid.ledger import Ledger, LedgerError, RunBusyError, scrub_text
 
 SECRET = "tok-0123456789-abcdef"
@@ -97,8 +97,8 @@ def test_job_outcomes_are_written_with_timestamps_detail_and_links(tmp_path, mon
 
 # --------------------------------------------------------------------------- lock and liveness
 def test_one_driver_at_a_time_with_pid_and_heartbeat(tmp_path, monkeypatch):
-    monkeypatch.setattr(ledger_module, "HEARTBEAT_S", HEARTBEAT_TEST_S)
-    monkeypatch.setattr(ledger_module, "LOCK_RETRY_S", 0.1)
+    monkeypatch.setattr(locks_module, "HEARTBEAT_S", HEARTBEAT_TEST_S)
+    monkeypatch.setattr(locks_module, "LOCK_RETRY_S", 0.1)
     path = tmp_path / "l.db"
     with Ledger(path) as led, Ledger(path) as other:
         led.create_run({}, "ideal", "r")

@@ -17,13 +17,13 @@ from hybrid.maxcut import (
     local_search_max_cut,
     sdp_upper_bound,
 )
+from hybrid.device_graphs import heavy_hex_graph
 from hybrid.optimize import ar_definition
 from hybrid.problems import (
     MAX_CUT_EXACT,
     MAX_CUT_HEURISTIC,
     brute_force_max_cut,
     from_edges,
-    heavy_hex_graph,
     heuristic_max_cut,
     paper_graph,
     regular_graph,

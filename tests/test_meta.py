@@ -15,7 +15,6 @@ from hybrid.meta import (
     CheckpointError,
     EpisodeOracle,
     FeedbackInputs,
-    _FiniteDifferenceCuts,
     best_so_far,
     feedback_ablation,
     num_model_features,
@@ -30,6 +29,7 @@ from hybrid.meta import (
     save_checkpoint,
     train,
 )
+from hybrid.meta.episode import _FiniteDifferenceCuts
 from hybrid.models import build_model
 from hybrid.families import split_graphs
 from hybrid.problems import erdos_renyi, family_features, from_networkx, paper_graph, regular_graph
@@ -139,11 +139,11 @@ def test_training_is_reproducible(tmp_path):
 
 
 def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    import hybrid.meta as meta
+    import hybrid.meta.training as training
 
     full = train(tiny_config(tmp_path / "full"), progress=False)
     cfg = tiny_config(tmp_path / "crash")
-    original = meta.validate
+    original = training.validate
     calls = {"n": 0}
 
     def crash_on_second_validation(*args, **kwargs):
@@ -152,10 +152,10 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path, monkeypatch
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(meta, "validate", crash_on_second_validation)
+    monkeypatch.setattr(training, "validate", crash_on_second_validation)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, progress=False)
-    monkeypatch.setattr(meta, "validate", original)
+    monkeypatch.setattr(training, "validate", original)
     checkpoint = tmp_path / "crash" / "run" / "checkpoint.pt"
     assert torch.load(checkpoint, weights_only=True)["training"]["iteration"] == 5
     resumed = train(cfg, resume=checkpoint, progress=False)
@@ -227,7 +227,7 @@ def test_learned_warm_start_beats_fixed_angle_on_a_new_graph():
     problem = paper_graph(11, 5, seed=SEED).with_max_cut()
     model, cfg, _ = load_pretrained("learned")
     oracle = ideal_oracle(problem, 1)
-    result = phase_one(model, cfg, problem, oracle.evaluate)
+    result = phase_one(model, cfg, problem, lambda theta: oracle.evaluate(theta).energies[0])
     assert result.evaluations == cfg.steps == len(result.energies)
     fixed = oracle.evaluate(initial_params("fixed", problem, 1)).energies[0]
     assert result.best_energy >= fixed and result.best_energy == result.energies.max()
@@ -262,6 +262,24 @@ def test_phase_one_returns_the_best_measured_proposal_and_honours_steps():
     assert short.evaluations == 3 == len(short.thetas)
     with pytest.raises(ValueError, match="steps must be >= 1"):
         phase_one(model, cfg, problem, lambda theta: 1.0, steps=0)
+
+
+def test_an_episode_oracle_needs_a_target_with_exact_probabilities():
+    problem = paper_graph(6, 3, seed=SEED).with_max_cut()
+    with pytest.raises(ConfigError, match="'aer' has no exact mode; use ideal or fake:<device>"):
+        EpisodeOracle([problem], 1, "aer")
+
+
+def test_phase_one_takes_the_cut_as_a_number_and_names_the_fix_for_an_evaluation():
+    problem = paper_graph(7, 3, seed=SEED).with_max_cut()
+    torch.manual_seed(SEED)
+    model = build_model("lstm", {"p": 1, "num_features": 5})
+    cfg = parse_config({**TINY, "steps": 2}, MetaConfig)
+    oracle = ideal_oracle(problem, 1)
+    as_numbers = phase_one(model, cfg, problem, lambda theta: oracle.evaluate(theta).energies[0])
+    np.testing.assert_allclose(as_numbers.energies, [oracle.evaluate(t).energies[0] for t in as_numbers.thetas])
+    with pytest.raises(TypeError, match="got Evaluation.*oracle.evaluate\\(theta\\).energies\\[0\\]"):
+        phase_one(model, cfg, problem, oracle.evaluate)
 
 
 def test_best_so_far_and_its_loss():

@@ -11,7 +11,7 @@ from backends import TargetError, get_target
 from backends.aer import MPS_SAMPLE_METHOD
 from backends.noisy_cones import body_instructions, causal_cone
 from hybrid.evaluate import NoisyExactOracle, make_oracle
-from hybrid.problems import heavy_hex_graph
+from hybrid.device_graphs import heavy_hex_graph
 
 SEED = 21
 #: Noisy cones vs the whole-circuit density matrix (Aer's channels lose ~1e-8 of trace).

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 from hybrid import plots
+from hybrid.plots import compare as compare_plots
+from hybrid.plots import style
+from hybrid.plots import training as training_plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INITS = ("learned", "fixed")
@@ -118,12 +121,12 @@ def test_convergence_files_and_axes(tmp_path):
     report = make_report()
     check_files(plots.plot_convergence(report, tmp_path), 2)
     assert (tmp_path / "convergence_p1.png").is_file()
-    fig = plots._convergence_figure(report["cells"], 1)
+    fig = compare_plots._convergence_figure(report["cells"], 1)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 2  # one per target label
     for ax in visible:
-        assert ax.get_xlabel() == plots.EVAL_LABEL
-        assert ax.get_ylabel() == plots.AR_LABEL
+        assert ax.get_xlabel() == style.EVAL_LABEL
+        assert ax.get_ylabel() == style.AR_LABEL
         assert ax.get_title().startswith("fake:torino")
         lines = [l for l in ax.get_lines() if l.get_label() in ("learned (n=2)", "fixed (n=2)")]
         assert len(lines) == 2  # one mean line per init
@@ -138,7 +141,7 @@ def test_convergence_one_file_pair_per_p(tmp_path):
 
 def test_convergence_mean_is_stepped_on_common_axis():
     xs, ys = np.array([1.0, 4.0, 9.0]), np.array([0.5, 0.6, 0.7])
-    got = plots._step_on(xs, ys, np.array([0.0, 1.0, 3.0, 4.0, 10.0]))
+    got = compare_plots._step_on(xs, ys, np.array([0.0, 1.0, 3.0, 4.0, 10.0]))
     assert math.isnan(got[0])
     assert got[1:].tolist() == [0.5, 0.5, 0.6, 0.7]
 
@@ -147,9 +150,9 @@ def test_convergence_mean_is_stepped_on_common_axis():
 def test_ar_bars_files_and_bars(tmp_path):
     report = make_report()
     check_files(plots.plot_ar_bars(report, tmp_path), 2)
-    fig = plots._bars_figure(report, 1)
+    fig = compare_plots._bars_figure(report, 1)
     (ax,) = fig.axes
-    assert ax.get_ylabel() == plots.AR_LABEL
+    assert ax.get_ylabel() == style.AR_LABEL
     assert len(ax.patches) == len(TARGETS) * len(INITS) * 2  # target + ideal bar per (label, init)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["fake:torino", "fake:torino+zne"]
     heights = sorted(round(p.get_height(), 9) for p in ax.patches)
@@ -161,7 +164,7 @@ def test_ar_bars_from_summary_only(tmp_path):
     report = make_report()
     report["cells"] = []
     check_files(plots.plot_ar_bars(report, tmp_path), 2)
-    assert len(plots._bars_figure(report, 1).axes[0].patches) == 8
+    assert len(compare_plots._bars_figure(report, 1).axes[0].patches) == 8
 
 
 # ----------------------------------------------------------------------------- landscapes
@@ -170,8 +173,8 @@ def test_landscapes_with_and_without_noisy(tmp_path):
     paths = plots.plot_landscapes(report, tmp_path)
     check_files(paths, 4)
     assert {p.stem for p in paths} == {"landscape_er8_fake-torino", "landscape_reg6_fake-torino"}
-    with_noisy = plots._landscape_figure(report["landscapes"][0])
-    ideal_only = plots._landscape_figure(report["landscapes"][1])
+    with_noisy = compare_plots._landscape_figure(report["landscapes"][0])
+    ideal_only = compare_plots._landscape_figure(report["landscapes"][1])
     assert len(with_noisy.axes) == 3 and len(ideal_only.axes) == 2  # panels + colourbar
     for fig in (with_noisy, ideal_only):
         cbar = fig.axes[-1]
@@ -191,10 +194,10 @@ def test_landscapes_with_and_without_noisy(tmp_path):
 def test_meta_history(tmp_path):
     history = make_history()
     check_files(plots.plot_meta_history(history, tmp_path), 2)
-    fig = plots._meta_figure(history)
+    fig = training_plots._meta_figure(history)
     assert len(fig.axes) == 2
     assert fig.axes[1].get_xlabel() == "iteration (cumulative over stages)"
-    assert fig.axes[1].get_ylabel() == plots.AR_LABEL
+    assert fig.axes[1].get_ylabel() == style.AR_LABEL
     assert {"ideal", "torino"} <= set(texts(fig))
     val = next(line for line in fig.axes[1].get_lines() if line.get_label() == "validation AR")
     assert list(val.get_xdata()) == [10, 20, 30, 40, 50, 60, 70]  # second stage continues after 40

@@ -16,6 +16,7 @@ from hybrid.problems import (
     MaxCutProblem,
     ProblemError,
     brute_force_max_cut,
+    coupling_subgraph,
     cut_diagonal,
     erdos_renyi,
     from_edges,
@@ -25,6 +26,7 @@ from hybrid.problems import (
     load_graphs,
     paper_dataset,
     paper_graph,
+    physical_qubits,
     regular_graph,
     save_graphs,
 )
@@ -221,3 +223,58 @@ def test_paper_benchmark_graphs_load_and_max_cut():
     raw = json.loads(BENCHMARK_FILE.read_text())
     assert problems[1].meta["connected"] is False and raw[1]["connected"] is False
     assert math.isclose(problems[0].total_weight, raw[0]["m"])
+
+
+# --------------------------------------------------------------------------- layering and device-native graphs
+#: Project modules the graph layer may import (everything else of hybrid/ and backends/ sits above it).
+GRAPH_LAYER_MAY_IMPORT = ("hybrid.problems", "hybrid.maxcut")
+GRAPH_LAYER_FILES = sorted((Path(__file__).resolve().parents[1] / "hybrid" / "problems").glob("*.py")) + [
+    Path(__file__).resolve().parents[1] / "hybrid" / "maxcut.py"
+]
+
+
+def _project_imports(path: Path) -> set[str]:
+    """Every project module ``path`` imports, at the top or inside functions (relative imports resolved)."""
+    import ast
+
+    package = "hybrid.problems" if path.parent.name == "problems" else "hybrid"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module
+            found.add(name)
+    return {m for m in found if m.split(".")[0] in ("hybrid", "backends")}
+
+
+@pytest.mark.parametrize("path", GRAPH_LAYER_FILES, ids=lambda p: p.name)
+def test_the_graph_layer_imports_nothing_above_it(path):
+    above = {m for m in _project_imports(path) if not m.startswith(GRAPH_LAYER_MAY_IMPORT)}
+    assert not above, f"{path.name} imports {sorted(above)}"
+
+
+def test_a_device_spec_is_not_read_as_a_file():
+    with pytest.raises(ProblemError, match="device graph spec.*hybrid.device_graphs.load_graphs"):
+        load_graphs("heavyhex:torino:12")
+
+
+def test_coupling_subgraph_is_a_connected_set_of_couplers():
+    coupling = nx.grid_2d_graph(4, 5)
+    coupling = nx.convert_node_labels_to_integers(coupling, ordering="sorted")
+    problem = coupling_subgraph(coupling, "grid", 9, seed=SEED)
+    qubits = physical_qubits(problem, "grid")
+    assert problem.n == 9 and len(qubits) == 9 and list(qubits) == sorted(qubits)
+    assert nx.is_connected(problem.to_networkx())
+    assert {(qubits[u], qubits[v]) for u, v, _ in problem.edges} == set(coupling.subgraph(qubits).edges)
+    assert problem == coupling_subgraph(coupling, "grid", 9, seed=SEED)
+    assert physical_qubits(problem, "other") is None
+    whole = coupling_subgraph(coupling, "grid")
+    assert whole.n == 20 and whole.m == coupling.number_of_edges()
+    with pytest.raises(ProblemError, match=r"n must be an integer in \[2, 20\] for grid"):
+        coupling_subgraph(coupling, "grid", 21)

@@ -32,9 +32,9 @@ import torch  # noqa: E402
 
 from hybrid.evaluate import StackedIdealOracle  # noqa: E402
 from hybrid.families import split_graphs  # noqa: E402
+from hybrid.meta.episode import _noise_generator  # noqa: E402
 from hybrid.meta import (  # noqa: E402
     EpisodeOracle,
-    _noise_generator,
     load_pretrained,
     param_scale,
     rollout,

@@ -23,7 +23,8 @@ import torch
 
 from hybrid.evaluate import ideal_oracle
 from hybrid.optimize import ar_definition, optimize_graph
-from hybrid.problems import heavy_hex_graph, regular_graph
+from hybrid.device_graphs import heavy_hex_graph
+from hybrid.problems import regular_graph
 
 SEED = 0
 #: Oracle evaluations every start gets (the learned start's Phase I length).

@@ -1,4 +1,4 @@
-"""Max-Cut problems: graphs, validation, JSON I/O, the cut diagonal and exact optima.
+"""Max-Cut problems: the validated graph, JSON I/O, the cut diagonal and exact optima.
 
 Conventions (used everywhere in the project):
 
@@ -10,6 +10,9 @@ Conventions (used everywhere in the project):
 The JSON format is the one of ``shared/benchmarks/paper_maxcut_graphs.json``: a list
 of objects with ``id``, ``n``, ``edges`` (``[[u, v, w], ...]``) and optionally
 ``max_cut`` (plus free-form extra fields, which are kept in ``meta``).
+
+This module sits at the bottom of the data flow: it imports only :mod:`hybrid.maxcut`
+(classical cut algorithms and bounds; lazily, as it loads scipy) and qiskit's ``SparsePauliOp``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import numpy as np
 BRUTE_FORCE_MAX_NODES = 26
 #: Chunk of outcomes evaluated at once in brute force (memory bound, 8 bytes each).
 _BRUTE_FORCE_CHUNK_BITS = 22
+
+#: Graph specs beginning with this name a device's coupling map (:mod:`hybrid.device_graphs`).
+DEVICE_SPEC_PREFIX = "heavyhex:"
 
 MAX_CUT_EXACT = "exact"
 MAX_CUT_HEURISTIC = "heuristic"
@@ -141,7 +147,7 @@ class MaxCutProblem:
         if self.n <= max_nodes:
             value, _ = brute_force_max_cut(self)
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
-        from .maxcut import best_known_cut, is_certified
+        from ..maxcut import best_known_cut, is_certified  # lazily: scipy adds ~0.8 s to every import
 
         found = best_known_cut(self, seed=seed)
         meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
@@ -314,11 +320,13 @@ def from_networkx(graph: nx.Graph, *, id: int | str | None = None, weight: str =
 def load_graphs(path: str | Path) -> list[MaxCutProblem]:
     """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object).
 
-    ``heavyhex:DEVICE[:N][:weighted][:seed=S]`` instead of a path generates one graph
-    native to a fake device's coupling map (:func:`parse_heavy_hex_spec`).
+    Graph specs that name a device (``heavyhex:DEVICE...``) are resolved above the
+    backends, by :func:`hybrid.device_graphs.load_graphs`.
     """
-    if str(path).startswith(HEAVY_HEX_PREFIX):
-        return [heavy_hex_graph(**parse_heavy_hex_spec(str(path)))]
+    if str(path).startswith(DEVICE_SPEC_PREFIX):
+        raise ProblemError(
+            f"{str(path)!r} is a device graph spec, not a file; resolve it with hybrid.device_graphs.load_graphs"
+        )
     path = Path(path)
     if not path.exists():
         raise ProblemError(f"graph file {str(path)!r} does not exist")
@@ -348,168 +356,6 @@ def save_graphs(problems: Sequence[MaxCutProblem], path: str | Path) -> Path:
     lines = ",\n".join(json.dumps(p.to_dict()) for p in problems)
     path.write_text("[\n" + lines + "\n]\n")
     return path
-
-
-# ---------------------------------------------------------------------------- generators
-def _with_weights(graph: nx.Graph, weights: str | None, rng: np.random.Generator) -> list[tuple[int, int, float]]:
-    edges = sorted((min(u, v), max(u, v)) for u, v in graph.edges)
-    if weights is None or weights == "unit":
-        return [(u, v, 1.0) for u, v in edges]
-    kind, _, arg = weights.partition(":")
-    if kind == "uniform":
-        lo, hi = (float(x) for x in (arg or "0.1,1.0").split(","))
-        if not (0 < lo <= hi):
-            raise ProblemError(f"weights 'uniform:{arg}' needs 0 < low <= high")
-        values = rng.uniform(lo, hi, size=len(edges))
-    elif kind == "integer":
-        hi = int(arg or 10)
-        values = rng.integers(1, hi + 1, size=len(edges)).astype(float)
-    else:
-        raise ProblemError(f"unknown weights {weights!r}; use 'unit', 'uniform:LOW,HIGH' or 'integer:MAX'")
-    return [(u, v, float(round(w, 6))) for (u, v), w in zip(edges, values)]
-
-
-def erdos_renyi(
-    n: int,
-    p: float,
-    *,
-    seed: int | np.random.Generator | None = None,
-    weights: str | None = None,
-    connected: bool = False,
-    id: int | str | None = None,
-    max_tries: int = 1000,
-) -> MaxCutProblem:
-    """G(n, p), resampled until it has at least one edge (and is connected if asked)."""
-    if n < 2:
-        raise ProblemError(f"n must be >= 2 for a graph with edges, got {n}")
-    if not (0 < p <= 1):
-        raise ProblemError(f"edge probability p must be in (0, 1], got {p}")
-    rng = as_rng(seed)
-    for _ in range(max_tries):
-        g = nx.gnp_random_graph(n, p, seed=int(rng.integers(2**31)))
-        if g.number_of_edges() and (not connected or nx.is_connected(g)):
-            return from_edges(_with_weights(g, weights, rng), n=n, id=id, meta={"family": f"G({n},{p:.4g})"})
-    raise ProblemError(f"no {'connected ' if connected else ''}G({n}, {p}) found in {max_tries} tries; raise p")
-
-
-def paper_graph(n: int, k: int, *, seed=None, weights: str | None = None, id=None) -> MaxCutProblem:
-    """The paper's family: G(n, k/n) with 3 <= k <= n-1."""
-    if not (1 <= k <= n):
-        raise ProblemError(f"k must be in [1, n], got k={k}, n={n}")
-    problem = erdos_renyi(n, k / n, seed=seed, weights=weights, id=id)
-    return replace(problem, meta={"family": "paper", "k": k})
-
-
-def paper_dataset(ns: Iterable[int] = range(6, 10), per_nk: int = 56, *, seed=None, weights=None) -> list[MaxCutProblem]:
-    """The paper's training distribution: ``per_nk`` graphs G(n, k/n) per n and k = 3..n-1."""
-    rng = as_rng(seed)
-    out = []
-    for n in ns:
-        for k in range(3, n):
-            for _ in range(per_nk):
-                out.append(paper_graph(n, k, seed=rng, weights=weights, id=len(out)))
-    return out
-
-
-def regular_graph(n: int, d: int, *, seed=None, weights: str | None = None, id=None) -> MaxCutProblem:
-    """A uniformly random d-regular graph."""
-    if d < 1 or d >= n or (n * d) % 2:
-        raise ProblemError(f"no {d}-regular graph on {n} nodes (need 1 <= d < n and n*d even)")
-    rng = as_rng(seed)
-    g = nx.random_regular_graph(d, n, seed=int(rng.integers(2**31)))
-    return from_edges(_with_weights(g, weights, rng), n=n, id=id, meta={"family": f"{d}-regular"})
-
-
-# ---------------------------------------------------------------------------- heavy-hex
-HEAVY_HEX_PREFIX = "heavyhex:"
-#: Edge weights of ``heavyhex:...:weighted``.
-HEAVY_HEX_WEIGHTS = "uniform:0.1,1.0"
-
-
-def heavy_hex_lattice(rows: int, cols: int, *, weights: str | None = None, seed=None, id=None) -> MaxCutProblem:
-    """A heavy-hex lattice: the ``rows x cols`` hexagonal lattice with a node on every edge."""
-    if rows < 1 or cols < 1:
-        raise ProblemError(f"rows and cols must be >= 1, got rows={rows}, cols={cols}")
-    hexes = nx.hexagonal_lattice_graph(rows, cols)
-    index = {x: i for i, x in enumerate(sorted(hexes.nodes))}
-    heavy, k = nx.Graph(), len(index)
-    for a, b in sorted(hexes.edges):
-        heavy.add_edge(index[a], k)
-        heavy.add_edge(k, index[b])
-        k += 1
-    edges = _with_weights(heavy, weights, as_rng(seed))
-    return from_edges(edges, n=k, id=id, meta={"family": f"heavyhex-lattice({rows},{cols})"})
-
-
-def device_coupling_graph(device: str) -> tuple[str, nx.Graph]:
-    """``(normalised name, undirected coupling graph)`` of a ``qiskit_ibm_runtime`` fake device."""
-    from backends.devices import load_fake_backend, normalise_device_name
-
-    backend = load_fake_backend(device)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(backend.num_qubits))
-    graph.add_edges_from((int(a), int(b)) for a, b in backend.coupling_map.get_edges() if a != b)
-    return normalise_device_name(device), graph
-
-
-def heavy_hex_graph(
-    device: str, n: int | None = None, *, seed: int | np.random.Generator | None = None,
-    weights: str | None = None, id: int | str | None = None,
-) -> MaxCutProblem:
-    """A connected subgraph of ``device``'s coupling map with ``n`` nodes (all qubits if None).
-
-    Node ``i`` is physical qubit ``meta["physical_qubits"][i]`` (ascending), and every
-    edge is a coupler, so the identity layout onto those qubits needs no SWAPs
-    (``fake:<device>`` uses it). The ``n`` qubits grow from a random qubit by adding a
-    random neighbour of the set, so the subgraph is connected; edges are all couplers
-    among them.
-    """
-    name, coupling = device_coupling_graph(device)
-    total = coupling.number_of_nodes()
-    if n is not None and (not isinstance(n, (int, np.integer)) or not 2 <= n <= total):
-        raise ProblemError(f"n must be an integer in [2, {total}] for {name} ({total} qubits), got {n!r}")
-    rng = as_rng(seed if seed is not None else 0)
-    if n is None or n == total:
-        chosen = sorted(max(nx.connected_components(coupling), key=len))
-    else:
-        start = int(rng.integers(total))
-        chosen_set, frontier = {start}, set(coupling[start])
-        while len(chosen_set) < n:
-            nxt = sorted(frontier)[int(rng.integers(len(frontier)))]
-            chosen_set.add(nxt)
-            frontier |= set(coupling[nxt])
-            frontier -= chosen_set
-        chosen = sorted(chosen_set)
-    local = {q: i for i, q in enumerate(chosen)}
-    sub = nx.relabel_nodes(coupling.subgraph(chosen), local)
-    edges = _with_weights(sub, weights, rng)
-    meta = {"family": f"heavyhex:{name}", "device": name, "physical_qubits": [int(q) for q in chosen]}
-    return from_edges(edges, n=len(chosen), id=id if id is not None else f"heavyhex-{name}-{len(chosen)}", meta=meta)
-
-
-def parse_heavy_hex_spec(spec: str) -> dict[str, Any]:
-    """``heavyhex:DEVICE[:N][:weighted][:seed=S]`` -> keyword arguments of :func:`heavy_hex_graph`."""
-    parts = spec[len(HEAVY_HEX_PREFIX):].split(":") if spec.startswith(HEAVY_HEX_PREFIX) else []
-    if not parts or not parts[0]:
-        raise ProblemError(f"graph spec {spec!r}: expected heavyhex:DEVICE[:N][:weighted][:seed=S], e.g. heavyhex:torino:100")
-    out: dict[str, Any] = {"device": parts[0], "n": None, "weights": None, "seed": 0}
-    for part in parts[1:]:
-        if part.isdigit():
-            out["n"] = int(part)
-        elif part == "weighted":
-            out["weights"] = HEAVY_HEX_WEIGHTS
-        elif part.startswith("seed=") and part[5:].isdigit():
-            out["seed"] = int(part[5:])
-        else:
-            raise ProblemError(f"graph spec {spec!r}: unknown part {part!r}; use a node count, 'weighted' or 'seed=S'")
-    return out
-
-
-def physical_qubits(problem: MaxCutProblem, device: str) -> tuple[int, ...] | None:
-    """The physical qubits of a graph native to ``device`` (None when it is not one)."""
-    qubits = problem.meta.get("physical_qubits")
-    ok = qubits is not None and problem.meta.get("device") == device and len(qubits) == problem.n
-    return tuple(int(q) for q in qubits) if ok else None
 
 
 # ---------------------------------------------------------------------------- cut values
@@ -582,91 +428,9 @@ def brute_force_max_cut(problem: MaxCutProblem, max_nodes: int = BRUTE_FORCE_MAX
 
 def heuristic_max_cut(problem: MaxCutProblem, *, restarts: int = 64, seed=None) -> tuple[float, int]:
     """Best 1-flip local-search cut over random restarts and its outcome integer (see :mod:`hybrid.maxcut`)."""
-    from .maxcut import local_search_max_cut
+    from ..maxcut import local_search_max_cut
 
     result = local_search_max_cut(problem, restarts=restarts, seed=seed)
     return result.value, sum(1 << i for i, s in enumerate(result.sides) if s)
 
 
-# ---------------------------------------------------------------------------- features
-FEATURE_NAMES = ("inv_sqrt_n", "degree_angle", "degree_spread", "edge_density", "triangle_density")
-
-
-def graph_features(problem: MaxCutProblem) -> np.ndarray:
-    """Instance features for the sequence models, bounded so they extrapolate in n.
-
-    * ``inv_sqrt_n``: ``1 / sqrt(n)``;
-    * ``degree_angle``: ``arctan(1 / sqrt(d - 1))`` of the mean weighted degree ``d``
-      (in units of the mean edge weight; ``pi/2`` for ``d <= 1``): the mean degree
-      mapped to the fixed-angle gamma, which tracks the p = 1 optimum closely;
-    * ``degree_spread``: standard deviation over mean of the weighted degree;
-    * ``edge_density``: ``2m / n(n-1)``;
-    * ``triangle_density``: triangles over ``C(n, 3)``.
-    """
-    n = problem.n
-    wbar = float(np.mean(problem.weights))
-    deg = problem.degrees(weighted=True) / wbar
-    mean_deg = float(deg.mean())
-    angle = math.atan(1.0 / math.sqrt(mean_deg - 1.0)) if mean_deg > 1.0 else math.pi / 2
-    density = 2 * problem.m / (n * (n - 1)) if n > 1 else 0.0
-    triangles = sum(nx.triangles(problem.to_networkx()).values()) / 3
-    tri_density = triangles / math.comb(n, 3) if n >= 3 else 0.0
-    spread = float(deg.std()) / mean_deg if mean_deg > 0 else 0.0
-    return np.array([1.0 / math.sqrt(n), angle, spread, density, tri_density], dtype=float)
-
-
-#: Names of :func:`family_features`, in order.
-FAMILY_FEATURE_NAMES = (
-    "inv_sqrt_n",
-    "degree_angle",
-    "degree_spread",
-    "edge_density",
-    "transitivity",
-    "weight_spread",
-    "degree_regularity",
-    "inv_mean_degree",
-)
-
-
-def family_features(problem: MaxCutProblem) -> np.ndarray:
-    """Instance features that tell the graph families apart, bounded and O(m) to compute.
-
-    Every entry lies in ``[0, 1]`` (``degree_angle`` in ``[0, pi/2]``) whatever ``n``,
-    so a model trained on n <= 12 sees familiar inputs at n = 1000:
-
-    * ``inv_sqrt_n``: ``1 / sqrt(n)``;
-    * ``degree_angle``: ``arctan(1 / sqrt(d - 1))`` of the mean weighted degree ``d`` in
-      units of the mean edge weight (``pi/2`` for ``d <= 1``): the fixed-angle gamma;
-    * ``degree_spread``: coefficient of variation of the weighted degree, ``min(., 1)``;
-    * ``edge_density``: ``2m / n(n-1)`` (dense G(n, k/n) graphs versus sparse families);
-    * ``transitivity``: ``3 * triangles / connected triples`` (0 for trees and
-      triangle-free graphs; about the edge probability for G(n, p)); counted over
-      edges by neighbour-set intersection, ``O(m * d_max)``;
-    * ``weight_spread``: coefficient of variation of the edge weights, ``min(., 1)``
-      (0 for unit graphs; about 0.47 for uniform weights on [0.1, 1]);
-    * ``degree_regularity``: fraction of nodes whose (unweighted) degree is the most
-      common one (1 for regular graphs);
-    * ``inv_mean_degree``: ``1 / mean unweighted degree`` (0 for an edgeless graph).
-    """
-    n, m = problem.n, problem.m
-    w = problem.weights
-    wbar = float(np.mean(w)) if m else 1.0
-    deg_w = problem.degrees(weighted=True) / wbar
-    mean_w = float(deg_w.mean()) if n else 0.0
-    angle = math.atan(1.0 / math.sqrt(mean_w - 1.0)) if mean_w > 1.0 else math.pi / 2
-    spread = min(float(deg_w.std()) / mean_w, 1.0) if mean_w > 0 else 0.0
-    density = 2 * m / (n * (n - 1)) if n > 1 else 0.0
-    nbrs: list[set[int]] = [set() for _ in range(n)]
-    for u, v, _ in problem.edges:
-        nbrs[u].add(v)
-        nbrs[v].add(u)
-    closed = sum(len(nbrs[u] & nbrs[v]) for u, v, _ in problem.edges)  # 3 per triangle
-    deg = np.array([len(s) for s in nbrs], dtype=float)
-    triples = float((deg * (deg - 1) / 2).sum())
-    transitivity = closed / triples if triples > 0 else 0.0
-    weight_spread = min(float(np.std(w)) / wbar, 1.0) if m else 0.0
-    regularity = float(np.bincount(deg.astype(int)).max()) / n if n else 0.0
-    inv_degree = 1.0 / float(deg.mean()) if m else 0.0
-    return np.array(
-        [1.0 / math.sqrt(n), angle, spread, density, transitivity, weight_spread, regularity, inv_degree], dtype=float
-    )

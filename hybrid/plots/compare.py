@@ -1,29 +1,16 @@
-"""Figures from already computed results (JSON dicts): nothing here re-runs or re-scores.
-
-Inputs are a compare report (``compare.json``: ``cells``, ``summary``, ``landscapes``)
-and a meta-training history (``history.json``: a list of per-iteration records). The
-only arithmetic done here is display aggregation (means, spreads and a rolling mean
-over values already in the files).
-
-Every figure is written twice, ``<prefix>[_<suffix>].png`` (150 dpi) and ``.svg``,
-with the object-oriented :class:`matplotlib.figure.Figure` API (no pyplot, no GUI
-backend), so it works headless. Each public function returns the paths it wrote.
-
-File layout:
+"""Figures of a compare report (``compare.json``: ``cells``, ``summary``, ``landscapes``).
 
 * :func:`plot_convergence`: one file pair per ``p`` present in the cells,
   ``<prefix>_p<p>``; one subplot per target label, one line per init.
 * :func:`plot_ar_bars`: one file pair per ``p``, ``<prefix>_p<p>``.
 * :func:`plot_landscapes`: one file pair per landscape entry,
   ``<prefix>_<graph>_<backend>`` (non-filename characters replaced by ``-``).
-* :func:`plot_meta_history`: one file pair, ``<prefix>``.
+* :func:`plot_report`: all of them.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,91 +23,22 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-__all__ = [
-    "plot_ar_bars",
-    "plot_ar_vs_budget",
-    "plot_convergence",
-    "plot_directory",
-    "plot_landscapes",
-    "plot_meta_history",
-    "plot_report",
-]
-
-DPI = 150
-AR_LABEL = "approximation ratio <C>/max cut"
-EVAL_LABEL = "oracle evaluations"
-
-#: Okabe-Ito colour-blind-safe palette (black last).
-OKABE_ITO = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-#: Known initial strategies first, in this order, with fixed colours, line styles and markers.
-INIT_ORDER = ("learned", "fixed", "tqa", "random")
-LINESTYLES = ("-", "--", "-.", (0, (1, 1.5)), (0, (5, 1, 1, 1, 1, 1)), (0, (3, 1)))
-MARKERS = ("o", "s", "^", "D", "v", "P", "h", "<")
-
-_RC = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 9,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "figure.titlesize": 12,
-    "svg.fonttype": "path",
-}
-
-
-# ----------------------------------------------------------------------------- helpers
-def _f(value: Any) -> float:
-    """A float, NaN for None or anything non-numeric."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return out
-
-
-def _nanmean(values: Iterable[float]) -> float:
-    arr = np.asarray([_f(v) for v in values], float)
-    arr = arr[np.isfinite(arr)]
-    return float(arr.mean()) if arr.size else math.nan
-
-
-def _nanstd(values: Iterable[float]) -> tuple[float, int]:
-    """Population std of the finite values and how many there were."""
-    arr = np.asarray([_f(v) for v in values], float)
-    arr = arr[np.isfinite(arr)]
-    return (float(arr.std()) if arr.size else math.nan), int(arr.size)
-
-
-def _slug(text: Any) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
-
-
-def _ordered(values: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
-    """Distinct values: ``preferred`` ones first in that order, then the rest in first-seen order."""
-    seen: list[Any] = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return [v for v in preferred if v in seen] + [v for v in seen if v not in preferred]
-
-
-def _style(inits: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Colour, line style and marker for every init; known strategies keep fixed styles."""
-    out: dict[str, dict[str, Any]] = {}
-    extra = 0
-    for name in inits:
-        if name in INIT_ORDER:
-            i = INIT_ORDER.index(name)
-        else:
-            i = len(INIT_ORDER) + extra
-            extra += 1
-        out[name] = {
-            "color": OKABE_ITO[i % len(OKABE_ITO)],
-            "linestyle": LINESTYLES[i % len(LINESTYLES)],
-            "marker": MARKERS[i % len(MARKERS)],
-        }
-    return out
+from .style import (
+    AR_LABEL,
+    EVAL_LABEL,
+    INIT_ORDER,
+    _RC,
+    _f,
+    _grid,
+    _nanmean,
+    _nanstd,
+    _new_figure,
+    _no_data,
+    _ordered,
+    _save,
+    _slug,
+    _style,
+)
 
 
 def _label(cell: Mapping[str, Any]) -> str:
@@ -152,28 +70,6 @@ def _p_values(rows: Iterable[Mapping[str, Any]]) -> list[Any]:
     except TypeError:
         return ps
 
-
-def _new_figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _save(fig: Figure, out_dir: str | Path, stem: str) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.png", out / f"{stem}.svg"]
-    with matplotlib.rc_context(_RC):
-        fig.savefig(paths[0], dpi=DPI, metadata={"Software": None})
-        fig.savefig(paths[1], metadata={"Date": None})
-    return paths
-
-
-def _no_data(ax, text: str = "no runs") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
-
-
-def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
-    cols = max(1, min(max_cols, n))
-    return math.ceil(n / cols), cols
 
 
 # ----------------------------------------------------------------------------- convergence
@@ -504,129 +400,9 @@ def plot_landscapes(report: Mapping[str, Any], out_dir: str | Path, prefix: str 
     return paths
 
 
-# ----------------------------------------------------------------------------- meta-training
-def _cumulative_steps(history: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
-    """A step axis over all records (iterations restart per stage) and (stage, start, end) spans."""
-    steps, spans = [], []
-    offset, prev_stage, last = 0.0, object(), 0.0
-    for k, rec in enumerate(history):
-        stage = str(rec.get("stage", "?"))
-        if stage != prev_stage:
-            offset = last
-            spans.append([stage, offset, offset])
-            prev_stage = stage
-        it = _f(rec.get("iteration"))
-        x = offset + it if math.isfinite(it) else last + 1
-        steps.append(x)
-        last = max(last, x)
-        spans[-1][2] = last
-    return np.asarray(steps, float), [tuple(s) for s in spans]
 
-
-def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    out = np.full(values.shape, np.nan)
-    for i in range(values.size):
-        out[i] = _nanmean(values[max(0, i - window + 1): i + 1])
-    return out
-
-
-def _meta_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
-    recs = [r for r in history if isinstance(r, Mapping)]
-    x, spans = _cumulative_steps(recs)
-    loss = np.asarray([_f(r.get("loss")) for r in recs], float)
-    train_ar = np.asarray([_f(r.get("train_ar_final")) for r in recs], float)
-    val = [(xi, _f(r.get("val_ar"))) for xi, r in zip(x, recs) if "val_ar" in r]
-    window = max(1, len(recs) // 40)
-    with matplotlib.rc_context(_RC):
-        fig = _new_figure(9.0, 6.4)
-        ax_loss, ax_ar = fig.subplots(2, 1, sharex=True)
-        for ax in (ax_loss, ax_ar):
-            for k, (stage, start, end) in enumerate(spans):
-                if k % 2:
-                    ax.axvspan(start, end, color="0.9", zorder=0, linewidth=0)
-                if k:
-                    ax.axvline(start, color="0.5", linewidth=0.8, zorder=1)
-            ax.grid(True, alpha=0.3)
-        for stage, start, end in spans:
-            ax_loss.text((start + end) / 2, 1.01, stage, transform=ax_loss.get_xaxis_transform(), ha="center",
-                         va="bottom", fontsize=9, color="0.25")
-        if recs:
-            ax_loss.plot(x, loss, color=OKABE_ITO[1], alpha=0.35, linewidth=0.8, label="loss per iteration")
-            if window > 1:
-                ax_loss.plot(x, _rolling_mean(loss, window), color=OKABE_ITO[1], linewidth=1.8,
-                             label=f"rolling mean ({window} iterations)")
-            ax_ar.plot(x, train_ar, color=OKABE_ITO[4], alpha=0.6, linewidth=0.8, label="training batch AR (final step)")
-        else:
-            _no_data(ax_loss, "empty history")
-        if val:
-            vx, vy = zip(*val)
-            ax_ar.plot(vx, vy, color=OKABE_ITO[0], marker="o", markersize=3.5, linewidth=1.5, label="validation AR")
-        ax_loss.set_ylabel("meta-training loss")
-        ax_loss.set_title("Meta-training: loss and approximation ratio (stages shaded and named)", pad=16)
-        ax_ar.set_ylabel(AR_LABEL)
-        ax_ar.set_xlabel("iteration (cumulative over stages)")
-        for ax in (ax_loss, ax_ar):
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="best")
-    return fig
-
-
-def plot_meta_history(history: Sequence[Mapping[str, Any]], out_dir: str | Path, prefix: str = "meta_training") -> list[Path]:
-    """Training loss and validation AR (with the training batch AR) vs a cumulative
-    iteration axis, stages shaded and named; one file pair ``<prefix>``."""
-    return _save(_meta_figure(list(history or [])), out_dir, prefix)
-
-
-# ----------------------------------------------------------------------------- equal budget
-def plot_ar_vs_budget(
-    curves: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]], out_dir: str | Path, target: str
-) -> list[Path]:
-    """AR against budget for one target: one subplot per Phase II optimiser, one line per start.
-
-    ``curves``: start -> optimiser -> [(budget, mean AR)], already averaged by the
-    benchmark. One file pair ``ar_vs_budget_<target>``.
-    """
-    optimizers = _ordered(o for by_opt in curves.values() for o in by_opt)
-    rows, cols = _grid(max(1, len(optimizers)))
-    fig = _new_figure(4.2 * cols, 3.4 * rows)
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    styles = _style(list(curves))
-    for ax, opt in zip(axes, optimizers):
-        for method, by_opt in curves.items():
-            points = sorted(by_opt.get(opt, []))
-            if points:
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, label=method, **styles[method])
-        ax.set_xscale("symlog", linthresh=10)
-        ax.set_title(f"{target}, Phase II {opt}")
-        ax.set_xlabel("budget (oracle evaluations, Phase I included)")
-        ax.set_ylabel(AR_LABEL)
-        ax.grid(alpha=0.3)
-    for ax in axes[len(optimizers):]:
-        ax.set_visible(False)
-    if optimizers:
-        axes[0].legend(fontsize=7, ncol=2)
-    else:
-        _no_data(axes[0])
-    return _save(fig, out_dir, f"ar_vs_budget_{_slug(target)}")
-
-
-# ----------------------------------------------------------------------------- entry points
 def plot_report(report: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     """Every compare figure: convergence, AR bars and landscapes."""
     return plot_convergence(report, out_dir) + plot_ar_bars(report, out_dir) + plot_landscapes(report, out_dir)
 
 
-def plot_directory(path: str | Path) -> list[Path]:
-    """Draw ``path/compare.json`` and/or ``path/history.json`` into ``path/figures/``."""
-    root = Path(path)
-    compare, history = root / "compare.json", root / "history.json"
-    if not compare.is_file() and not history.is_file():
-        raise ValueError(f"{root}: nothing to plot, expected compare.json and/or history.json in this directory")
-    out = root / "figures"
-    paths: list[Path] = []
-    if compare.is_file():
-        paths += plot_report(json.loads(compare.read_text()), out)
-    if history.is_file():
-        paths += plot_meta_history(json.loads(history.read_text()), out)
-    return paths
