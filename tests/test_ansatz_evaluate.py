@@ -11,18 +11,18 @@ from qiskit.circuit.library import qaoa_ansatz
 from qiskit.quantum_info import Statevector
 
 from hybrid.ansatz import canonical_params, from_paper_params, qaoa_circuit
-from hybrid.evaluate import (
+from hybrid.oracles import (
     IdealOracle,
     P1ClosedForm,
     StackedIdealOracle,
     counts_statistics,
-    fit_constant,
     ideal_oracle,
     p1_expectation,
 )
 from hybrid.problems import ProblemError, erdos_renyi, from_edges, paper_graph, regular_graph
 from hybrid.schedules import fixed_angle_params, interp_params, random_params, tqa_params
 from hybrid.strategies import StartResult, get_strategy, initial_params, register, unregister
+from hybrid.strategies.fit import fit_constant
 
 SEED = 7
 EXACT_TOL = 1e-9
@@ -253,7 +253,7 @@ def test_gate_circuit_equals_qaoa_circuit(weighted):
 
 def test_parameter_shift_is_exact_on_exact_probabilities(weighted):
     from backends import get_target
-    from hybrid.evaluate import NoisyExactOracle
+    from hybrid.oracles import NoisyExactOracle
 
     theta = np.array([0.3, -0.8, 0.5, 0.2])
     oracle = NoisyExactOracle(weighted, 2, get_target("ideal"), gradient="param_shift")
@@ -266,7 +266,7 @@ def test_parameter_shift_is_exact_on_exact_probabilities(weighted):
 
 def test_parameter_shift_from_shots_is_unbiased(weighted):
     from backends import get_target
-    from hybrid.evaluate import SampledOracle
+    from hybrid.oracles import SampledOracle
 
     theta = np.array([0.4, 0.3])
     oracle = SampledOracle(weighted, 1, get_target("aer"), shots=PS_SHOTS)

@@ -1,4 +1,6 @@
-"""Error mitigation: spec parsing, ISA-preserving folding, readout inversion, ZNE, DD, run_isa."""
+"""Error mitigation: spec parsing, ISA-preserving folding, readout inversion, ZNE, DD, run_isa,
+each technique alone (transform + post-process) and composed in the mitigated oracle with
+every gradient rule."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from backends import TargetError, get_target
 from backends.aer import apply_confusion
 from backends.base import IsaTarget, isa_violations
 from hybrid import mitigation as mit
+from hybrid.mitigation import dd, rem, zne
+from hybrid.mitigation._circuits import basis_of
 from hybrid.ansatz import qaoa_circuit
-from hybrid.evaluate import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
+from hybrid.oracles import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
 from hybrid.mitigation import (
     MitigatedOracle,
     MitigationError,
@@ -26,13 +30,12 @@ from hybrid.mitigation import (
     extrapolation_coefficients,
     fold_two_qubit_gates,
     fold_with_mitiq,
-    make_mitigated_oracle,
     noise_scale,
     pad_dynamical_decoupling,
     parse_mitigation,
     two_qubit_count,
 )
-from hybrid.problems import from_edges, regular_graph
+from hybrid.problems import ProblemError, from_edges, regular_graph
 
 GRAPH_SEED = 1  # 3-regular 6-node graph
 FOLD_SEED = 7
@@ -135,18 +138,21 @@ def test_parse_errors(text, options, pattern):
     assert issubclass(MitigationError, ValueError)
 
 
-def test_make_mitigated_oracle_none_is_plain(problem, torino):
-    assert isinstance(make_mitigated_oracle(problem, 1, "ideal", "none", shots=100), SampledOracle)
-    assert isinstance(make_mitigated_oracle(problem, 1, torino, "none", shots=None), NoisyExactOracle)
-    with pytest.raises(MitigationError, match="unknown mitigation option"):
-        make_mitigated_oracle(problem, 1, "ideal", "none", shots=100, scales=(1, 3))
+def test_make_oracle_with_no_mitigation_is_plain(problem, torino):
+    assert isinstance(make_oracle(problem, 1, "ideal", mitigation="none", shots=100), SampledOracle)
+    assert isinstance(make_oracle(problem, 1, torino, mitigation="none", shots=None), NoisyExactOracle)
+    assert isinstance(make_oracle(problem, 1, torino, mitigation="zne", shots=None), MitigatedOracle)
+    with pytest.raises(MitigationError, match="fold must be one of"):
+        make_oracle(problem, 1, "ideal", mitigation="none", shots=100, fold="bogus")
+    with pytest.raises(ProblemError, match="unknown make_oracle option.*'scales'.*scale_factors"):
+        make_oracle(problem, 1, "ideal", mitigation="none", shots=100, scales=(1, 3))
 
 
 def test_targets_without_calibration_or_durations_explain_the_fix(problem):
     with pytest.raises(MitigationError, match="rem_source='calibrate'"):
-        MitigatedOracle(problem, 1, "ideal", "rem", shots=100)
+        make_oracle(problem, 1, "ideal", mitigation="rem", shots=100)
     with pytest.raises(MitigationError, match="durations"):
-        MitigatedOracle(problem, 1, "ideal", "dd", shots=100)
+        make_oracle(problem, 1, "ideal", mitigation="dd", shots=100)
 
 
 # ------------------------------------------------------------------------- folding
@@ -179,7 +185,7 @@ def test_mitiq_folding_translated_back_to_isa(torino, isa, method):
     tt = torino.backend.target
     bound = isa.assign_parameters(POINT)
     n2 = two_qubit_count(bound)
-    basis = mit._basis_of(tt)
+    basis = basis_of(tt)
     active, ref = active_statevector(bound)
     for scale in SCALES:
         folded = fold_with_mitiq(bound, scale, method, basis=basis, seed=FOLD_SEED)
@@ -204,7 +210,7 @@ def test_dd_pads_with_device_gates_and_leaves_energy_within_shot_noise(torino, i
         assert "delay" in padded.count_ops()
         assert isa_violations(padded, tt) == []
     # The Aer model has no idle noise: DD only adds its X-gate errors.
-    ev = MitigatedOracle(problem, 1, torino, "dd", shots=None).evaluate(POINT)
+    ev = make_oracle(problem, 1, torino, mitigation="dd").evaluate(POINT)
     tolerance = problem.total_weight / (2 * math.sqrt(SHOTS))
     assert abs(ev.energies[0] - reference[1]) <= tolerance
 
@@ -213,21 +219,21 @@ def test_dd_pads_with_device_gates_and_leaves_energy_within_shot_noise(torino, i
 @pytest.mark.parametrize("dense", [True, False])
 def test_rem_inverts_known_confusion(monkeypatch, dense):
     if not dense:
-        monkeypatch.setattr(mit, "REM_DENSE_MAX_BITS", 0)
+        monkeypatch.setattr(rem, "REM_DENSE_MAX_BITS", 0)
     rng = np.random.default_rng(REM_SEED)
     bits = 3
     confusion = [np.array([[0.95, 0.05], [0.08, 0.92]]), np.array([[0.9, 0.1], [0.03, 0.97]]), np.eye(2)]
     truth = rng.dirichlet(np.ones(2**bits))
     noisy = apply_confusion(truth[None, :], confusion)[0]
-    rem = ReadoutMitigator(confusion)
-    assert np.allclose(rem.quasi_probabilities(noisy[None, :])[0], truth, atol=REM_ATOL)
+    inverse = ReadoutMitigator(confusion)
+    assert np.allclose(inverse.quasi_probabilities(noisy[None, :])[0], truth, atol=REM_ATOL)
     counts = {k: int(round(v * REM_COUNTS_TOTAL)) for k, v in enumerate(noisy) if v > 0}
-    probs, _ = rem.probabilities_from_counts(counts)
-    corrected = rem.corrected(probs[None, :])[0]
+    probs, _ = inverse.probabilities_from_counts(counts)
+    corrected = inverse.corrected(probs[None, :])[0]
     assert np.all(corrected >= 0) and abs(corrected.sum() - 1) < 1e-12
     assert np.allclose(corrected, truth, atol=REM_COUNTS_ATOL)
     values = np.arange(2**bits, dtype=float)
-    mean, stderr = rem.expectation(values, counts=counts)
+    mean, stderr = inverse.expectation(values, counts=counts)
     assert abs(mean - truth @ values) < 10 * stderr and stderr > 0
 
 
@@ -368,12 +374,12 @@ def test_ibm_submit_isa_fetch_and_job_hooks():
     fetched = target.fetch(job_id)
     assert service.pubs == [3] and len(fetched.counts) == 3
     assert all(sum(c.values()) == 256 for c in fetched.counts)
-    oracle = MitigatedOracle(path, 1, target, "zne+rem", shots=256)
+    oracle = make_oracle(path, 1, target, mitigation="zne+rem", shots=256)
     assert oracle.supports_jobs
     submitted: list[str] = []
     ev = oracle.evaluate(POINT, on_submit=submitted.append)
     assert list(ev.job_ids) == submitted and service.pubs[-1] == len(SCALES)
-    again = MitigatedOracle(path, 1, target, "zne+rem", shots=256).evaluate(POINT, attach_job=submitted[0])
+    again = make_oracle(path, 1, target, mitigation="zne+rem", shots=256).evaluate(POINT, attach_job=submitted[0])
     assert np.allclose(again.energies, ev.energies) and len(service.pubs) == 2  # nothing resubmitted
 
 
@@ -381,7 +387,7 @@ def test_ibm_submit_isa_fetch_and_job_hooks():
 @pytest.mark.parametrize("mitigation", ["rem", "zne", "zne+rem"])
 def test_exact_mitigation_beats_noisy(torino, problem, reference, mitigation):
     ideal, noisy = reference
-    oracle = MitigatedOracle(problem, 1, torino, mitigation, shots=None)
+    oracle = make_oracle(problem, 1, torino, mitigation=mitigation)
     assert oracle.exact
     ev = oracle.evaluate(POINT)
     assert abs(ev.energies[0] - ideal) <= EXACT_IMPROVEMENT * abs(noisy - ideal), (ev.energies, ideal, noisy)
@@ -395,7 +401,7 @@ def test_exact_mitigation_beats_noisy(torino, problem, reference, mitigation):
 
 def test_sampled_zne_rem_beats_noisy_by_its_stderr(torino, problem, reference):
     ideal, noisy = reference
-    oracle = MitigatedOracle(problem, 1, torino, "zne+rem", shots=ZNE_SHOTS, seed=SAMPLE_SEED)
+    oracle = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=ZNE_SHOTS, seed=SAMPLE_SEED)
     ev = oracle.evaluate(POINT)
     assert ev.shots == ZNE_SHOTS * len(SCALES) and len(ev.job_ids) == 1
     error, stderr = abs(ev.energies[0] - ideal), ev.stderr[0]
@@ -403,7 +409,7 @@ def test_sampled_zne_rem_beats_noisy_by_its_stderr(torino, problem, reference):
 
 
 def test_calibrated_rem_in_the_same_job(torino, problem, reference):
-    oracle = MitigatedOracle(problem, 1, torino, parse_mitigation("rem", rem_source="calibrate"), shots=None)
+    oracle = make_oracle(problem, 1, torino, mitigation="rem", rem_source="calibrate")
     ev = oracle.evaluate(POINT)
     assert ev.metadata["cost"]["calibration_circuits"] == 2
     assert abs(ev.energies[0] - reference[0]) < abs(reference[1] - reference[0])
@@ -411,7 +417,7 @@ def test_calibrated_rem_in_the_same_job(torino, problem, reference):
 
 
 def test_value_and_grad_one_job_shot_aware_step(torino, problem):
-    oracle = MitigatedOracle(problem, 1, torino, "zne+rem", shots=SHOTS, seed=SAMPLE_SEED)
+    oracle = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=SHOTS, seed=SAMPLE_SEED)
     assert mit.FD_STEP_MIN <= oracle.fd_step <= mit.FD_STEP_MAX and not oracle.exact
     value, grad, ev = oracle.value_and_grad(POINT)
     assert ev.num_points == 5 and len(ev.job_ids) == 1 and grad.shape == (2,)
@@ -423,7 +429,7 @@ def test_mitigated_gradient_is_closer_to_the_ideal_one(torino, problem):
     (observed error ratio 0.05-0.07 at three points)."""
     ideal = make_oracle(problem, 1, "ideal")
     noisy = make_oracle(problem, 1, torino)
-    mitigated = MitigatedOracle(problem, 1, torino, "zne+rem", shots=None)
+    mitigated = make_oracle(problem, 1, torino, mitigation="zne+rem")
     for point in (POINT, np.array([0.3, 0.5])):
         g_ideal = ideal.value_and_grad(point)[1]
         g_noisy = noisy.value_and_grad(point)[1]
