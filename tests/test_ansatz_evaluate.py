@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,3 +286,42 @@ def test_parameter_shift_from_shots_is_unbiased(weighted):
     assert oracle.evaluate(theta, seed=SEED).params.shape == (1, 2)
     with pytest.raises(ProblemError, match="gradient must be 'param_shift' or 'fd'"):
         SampledOracle(weighted, 1, get_target("aer"), gradient="adjoint")
+
+
+# --------------------------------------------------------------------------- module layering
+HYBRID = Path(__file__).resolve().parents[1] / "hybrid"
+#: Modules after the oracles in the data flow: an oracle or mitigation module never imports them.
+ABOVE_ORACLES = ("optimize", "runs", "compare", "meta", "strategies", "cli", "demo", "benchmark", "ledger",
+                 "plots", "evaluate", "equal_budget", "validation", "executors")
+#: What mitigation may use of the oracles (never the factory, which composes mitigation).
+ORACLE_LEAVES = ("hybrid.oracles.base", "hybrid.oracles.gradients", "hybrid.oracles.sampled")
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute names of every module ``path`` imports, lazy imports included."""
+    package = ["hybrid", path.parent.name] if path.parent != HYBRID else ["hybrid"]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names += [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+    return names
+
+
+def test_oracles_and_mitigation_import_nothing_above_them():
+    for folder in ("oracles", "mitigation"):
+        for path in sorted((HYBRID / folder).glob("*.py")):
+            for name in _imports(path):
+                assert not any(name.startswith(f"hybrid.{up}") for up in ABOVE_ORACLES), (path.name, name)
+                if folder == "mitigation" and path.name != "__init__.py" and name.startswith("hybrid.oracles"):
+                    assert name in ORACLE_LEAVES, (path.name, name)
+            assert "hasattr(" not in path.read_text(), path
+
+
+def test_only_the_mitigation_package_imports_mitiq():
+    for path in sorted(HYBRID.rglob("*.py")) + sorted((HYBRID.parent / "backends").rglob("*.py")):
+        uses = [n for n in _imports(path) if n.split(".")[0] == "mitiq"]
+        assert not uses or path.parent == HYBRID / "mitigation", (path, uses)

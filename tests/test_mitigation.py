@@ -50,6 +50,15 @@ ZNE_SHOTS = 20000  # per circuit in the sampled mitigation check
 #: A mitigated gradient's error must be at most this fraction of the noisy gradient's error.
 GRADIENT_RECOVERY = 0.25
 SIGMAS = 3.0  # a mitigated estimate must beat the noisy one by this many of its standard errors
+#: A sampled mitigated gradient must match the exact mitigated one within this many of its
+#: standard errors (propagated from the per-point standard errors of the same job).
+GRAD_SIGMAS = 4.0
+#: Central-difference step of the SPSA check: O(step^2) truncation, far below GRAD_ATOL.
+SPSA_CHECK_STEP = 1e-4
+GRAD_ATOL = 1e-5
+#: Calibration circuits measure the device confusion up to the error of their X gates
+#: (observed 4e-4 on fake:torino).
+CALIBRATION_ATOL = 2e-3
 # Exact (shot-free) mitigation must remove at least a quarter of the noise bias; observed
 # on this graph and point: rem 58 %, zne 33 %, zne+rem 94 %.
 EXACT_IMPROVEMENT = 0.75
@@ -422,6 +431,17 @@ def test_value_and_grad_one_job_shot_aware_step(torino, problem):
     value, grad, ev = oracle.value_and_grad(POINT)
     assert ev.num_points == 5 and len(ev.job_ids) == 1 and grad.shape == (2,)
     assert ev.shots == 5 * len(SCALES) * SHOTS and math.isfinite(value)
+    assert oracle.charge("value_and_grad", 1).shots == ev.shots
+    # The same central differences on exact mitigated energies: the sampled gradient lies
+    # within its propagated shot error of them.
+    exact = make_oracle(problem, 1, torino, mitigation="zne+rem", fd_step=oracle.fd_step)
+    _, g_exact, _ = exact.value_and_grad(POINT)
+    sigma = np.sqrt(ev.stderr[1:3] ** 2 + ev.stderr[3:5] ** 2) / (2 * oracle.fd_step)
+    assert np.all(sigma > 0) and np.all(np.abs(grad - g_exact) <= GRAD_SIGMAS * sigma), (grad, g_exact, sigma)
+    # gradient="fd" names the default rule: the same numbers from the same seed.
+    fd = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=SHOTS, seed=SAMPLE_SEED, gradient="fd")
+    again = fd.value_and_grad(POINT)
+    assert again[0] == value and np.array_equal(again[1], grad)
 
 
 def test_mitigated_gradient_is_closer_to_the_ideal_one(torino, problem):
@@ -435,3 +455,73 @@ def test_mitigated_gradient_is_closer_to_the_ideal_one(torino, problem):
         g_noisy = noisy.value_and_grad(point)[1]
         g_mit = mitigated.value_and_grad(point)[1]
         assert np.linalg.norm(g_mit - g_ideal) <= GRADIENT_RECOVERY * np.linalg.norm(g_noisy - g_ideal)
+
+
+def test_parameter_shift_on_the_mitigated_oracle(torino, problem):
+    """Parameter shift on the zne+rem evaluation (all shifted gate-level points in one batch)
+    recovers the ideal gradient as well as finite differences do."""
+    ideal = make_oracle(problem, 1, "ideal")
+    noisy = make_oracle(problem, 1, torino)
+    shifted = make_oracle(problem, 1, torino, mitigation="zne+rem", gradient="param_shift")
+    assert isinstance(shifted, MitigatedOracle) and shifted.gradient == "param_shift"
+    gates = problem.m + problem.n  # one angle per RZZ and RX gate at p = 1
+    assert shifted.charge("value_and_grad", 1).evaluations == 1 + 2 * gates
+    for point in (POINT, np.array([0.3, 0.5])):
+        value, g_ps, ev = shifted.value_and_grad(point)
+        assert ev.num_points == 1 + 2 * gates and ev.metadata["cost"]["circuits"] == (1 + 2 * gates) * len(SCALES)
+        assert value == pytest.approx(shifted.evaluate(point).energies[0], abs=PROB_ATOL)
+        g_ideal = ideal.value_and_grad(point)[1]
+        g_noisy = noisy.value_and_grad(point)[1]
+        assert np.linalg.norm(g_ps - g_ideal) <= GRADIENT_RECOVERY * np.linalg.norm(g_noisy - g_ideal)
+
+
+def test_parameter_shift_with_shots_and_mitigation_in_one_job(torino, problem):
+    oracle = make_oracle(problem, 1, torino, mitigation="rem", shots=SHOTS, seed=SAMPLE_SEED, gradient="param_shift")
+    value, grad, ev = oracle.value_and_grad(POINT)
+    points = 1 + 2 * (problem.m + problem.n)
+    assert ev.num_points == points and len(ev.job_ids) == 1 and ev.shots == points * SHOTS
+    assert oracle.charge("value_and_grad", 1).shots == ev.shots and np.all(np.isfinite(grad))
+
+
+def test_spsa_rule_is_a_directional_derivative(torino, problem):
+    from hybrid.oracles import SPSA, Charge
+
+    oracle = make_oracle(problem, 1, torino, gradient="spsa")
+    assert oracle.charge("value_and_grad", 2) == Charge(6)
+    value, grad, ev = oracle.value_and_grad(POINT, seed=SAMPLE_SEED)
+    assert ev.num_points == 3 and np.array_equal(oracle.value_and_grad(POINT, seed=SAMPLE_SEED)[1], grad)
+    # With a small perturbation, (E+ - E-) / 2c along delta is the exact directional derivative.
+    _, g_fd, _ = make_oracle(problem, 1, torino, fd_step=SPSA_CHECK_STEP).value_and_grad(POINT)
+    _, g_spsa, _ = SPSA(SPSA_CHECK_STEP).value_and_grad(oracle, POINT, seed=SAMPLE_SEED)
+    delta = np.sign(g_spsa)
+    assert np.allclose(g_spsa, delta * (delta @ g_fd), atol=GRAD_ATOL)
+    mitigated = make_oracle(problem, 1, torino, mitigation="zne", gradient="spsa")
+    assert mitigated.value_and_grad(POINT, seed=SAMPLE_SEED)[2].num_points == 3
+
+
+def test_techniques_alone_compose_to_the_oracle(torino, problem, isa):
+    """zne.transform -> bind -> one exact run -> rem.postprocess -> zne.postprocess equals the
+    mitigated oracle; dd.transform pads; rem.transform prepends calibration only when needed."""
+    spec = parse_mitigation("zne+rem")
+    folded, zctx = zne.transform([isa], spec, torino)
+    assert len(folded) == len(SCALES) and zctx.noise_scales == SCALES
+    assert zne.ZneContext.from_dict(json.loads(json.dumps(zctx.to_dict()))) == zctx
+    bound = [c.assign_parameters(POINT) for c in folded]
+    rctx = rem.device_context(spec, torino, isa)
+    assert rctx.calibration_circuits == 0 and len(rctx.confusion) == isa.num_clbits
+    same, ctx = rem.transform(bound, rctx, torino)
+    assert same == bound and ctx.calibration_circuits == 0
+    probs = torino.exact_isa_probabilities(bound)
+    values, _ = rem.postprocess(list(probs), rctx, problem.cut_values())
+    energy, stderr = zne.postprocess(values, zctx, asymptote=problem.total_weight / 2)
+    expected = make_oracle(problem, 1, torino, mitigation="zne+rem").evaluate(POINT).energies[0]
+    assert energy.shape == (1,) and energy[0] == pytest.approx(expected, abs=PROB_ATOL) and stderr[0] == 0
+    calibrating = rem.device_context(parse_mitigation("rem", rem_source="calibrate"), torino, isa)
+    with_cal, ctx = rem.transform(bound, calibrating, torino)
+    assert ctx.calibration_circuits == 2 and with_cal[2:] == bound
+    measured = rem.calibrate(list(torino.exact_isa_probabilities(with_cal[:2])), ctx)
+    assert measured.calibration_circuits == 0
+    assert all(np.allclose(a, b, atol=CALIBRATION_ATOL) for a, b in zip(measured.confusion, rctx.confusion))
+    padded = dd.transform(bound[:1], parse_mitigation("dd"), torino)
+    assert padded[0].count_ops().get("x", 0) > bound[0].count_ops().get("x", 0)
+    assert dd.transform(bound[:1], parse_mitigation("zne"), torino) == bound[:1]
