@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from hybrid.evaluate import ideal_oracle
+from hybrid.oracles import ideal_oracle
 from hybrid.optimize import ar_definition, optimize_graph
 from hybrid.problems import heavy_hex_graph, regular_graph
 
