@@ -28,6 +28,21 @@ from .statevector import STATEVECTOR_MAX_NODES, IdealOracle
 
 #: Options ``make_oracle`` passes to the oracle it builds (besides the mitigation options).
 ORACLE_OPTIONS = ("seed", "fd_step", "fd_mode", "method", "cvar_alpha")
+#: Which of them each circuit oracle takes.
+_TAKES = {
+    "MitigatedOracle": ("seed", "fd_step"),
+    "NoisyExactOracle": ("fd_step", "fd_mode", "method"),
+    "SampledOracle": ("fd_step", "cvar_alpha"),
+}
+
+
+def _build(cls, *args, **options):
+    extra = sorted(set(options) - set(_TAKES[cls.__name__]) - {"shots", "gradient"})
+    if extra:
+        raise ProblemError(
+            f"{cls.__name__} does not take {', '.join(map(repr, extra))}; it takes {', '.join(_TAKES[cls.__name__])}"
+        )
+    return cls(*args, **options)
 
 
 def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
@@ -82,11 +97,11 @@ def make_oracle(
     if spec.active:
         if shots is None and not supports(target, Capability.EXACT_ISA):
             shots = DEFAULT_SHOTS
-        return MitigatedOracle(problem, p, target, spec, shots=shots, gradient=gradient, **options)
+        return _build(MitigatedOracle, problem, p, target, spec, shots=shots, gradient=gradient, **options)
     if gradient is not None:
         options["gradient"] = gradient
     if shots is None and target.exact:
         if target.kind == "ideal":
             return ideal_oracle(problem, p)
-        return NoisyExactOracle(problem, p, target, **options)
-    return SampledOracle(problem, p, target, shots=shots or DEFAULT_SHOTS, **options)
+        return _build(NoisyExactOracle, problem, p, target, **options)
+    return _build(SampledOracle, problem, p, target, shots=shots or DEFAULT_SHOTS, **options)
