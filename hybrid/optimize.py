@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .oracles.base import Charge
 from .problems import ProblemError
 
 #: Adam moments (Kingma & Ba defaults).
@@ -40,17 +41,6 @@ class BudgetExhausted(Exception):
 
 class BudgetError(ProblemError):
     """A budget too small for the chosen start, or an oracle or strategy that spent more than declared."""
-
-
-@dataclass(frozen=True)
-class Charge:
-    """What one oracle call costs: parameter points and shots (calibration included)."""
-
-    evaluations: int
-    shots: int = 0
-
-    def __add__(self, other: "Charge") -> "Charge":
-        return Charge(self.evaluations + other.evaluations, self.shots + other.shots)
 
 
 class AscentStep:
@@ -380,11 +370,11 @@ def optimize_graph(
     """Phase I (any start strategy) then Phase II on ``oracle``, within exact budgets.
 
     ``oracle`` offers ``evaluate``, ``value_and_grad`` and ``charge`` (see
-    :mod:`hybrid.evaluate`); its randomness (shots) is seeded per call from
+    :mod:`hybrid.oracles`); its randomness (shots) is seeded per call from
     ``seed``. ``tol`` applies to the energy normalised by the total edge weight.
     Returns the best evaluated point (see the module doc).
     """
-    from .evaluate import ideal_oracle
+    from .oracles import ideal_oracle
     from .problems import as_rng
 
     start_time = time.perf_counter()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,18 +13,18 @@ from qiskit.circuit.library import qaoa_ansatz
 from qiskit.quantum_info import Statevector
 
 from hybrid.ansatz import canonical_params, from_paper_params, qaoa_circuit
-from hybrid.evaluate import (
+from hybrid.oracles import (
     IdealOracle,
     P1ClosedForm,
     StackedIdealOracle,
     counts_statistics,
-    fit_constant,
     ideal_oracle,
     p1_expectation,
 )
 from hybrid.problems import ProblemError, erdos_renyi, from_edges, paper_graph, regular_graph
 from hybrid.schedules import fixed_angle_params, interp_params, random_params, tqa_params
 from hybrid.strategies import StartResult, get_strategy, initial_params, register, unregister
+from hybrid.strategies.fit import fit_constant
 
 SEED = 7
 EXACT_TOL = 1e-9
@@ -253,7 +255,7 @@ def test_gate_circuit_equals_qaoa_circuit(weighted):
 
 def test_parameter_shift_is_exact_on_exact_probabilities(weighted):
     from backends import get_target
-    from hybrid.evaluate import NoisyExactOracle
+    from hybrid.oracles import NoisyExactOracle
 
     theta = np.array([0.3, -0.8, 0.5, 0.2])
     oracle = NoisyExactOracle(weighted, 2, get_target("ideal"), gradient="param_shift")
@@ -266,7 +268,7 @@ def test_parameter_shift_is_exact_on_exact_probabilities(weighted):
 
 def test_parameter_shift_from_shots_is_unbiased(weighted):
     from backends import get_target
-    from hybrid.evaluate import SampledOracle
+    from hybrid.oracles import SampledOracle
 
     theta = np.array([0.4, 0.3])
     oracle = SampledOracle(weighted, 1, get_target("aer"), shots=PS_SHOTS)
@@ -284,3 +286,42 @@ def test_parameter_shift_from_shots_is_unbiased(weighted):
     assert oracle.evaluate(theta, seed=SEED).params.shape == (1, 2)
     with pytest.raises(ProblemError, match="gradient must be 'param_shift' or 'fd'"):
         SampledOracle(weighted, 1, get_target("aer"), gradient="adjoint")
+
+
+# --------------------------------------------------------------------------- module layering
+HYBRID = Path(__file__).resolve().parents[1] / "hybrid"
+#: Modules after the oracles in the data flow: an oracle or mitigation module never imports them.
+ABOVE_ORACLES = ("optimize", "runs", "compare", "meta", "strategies", "cli", "demo", "benchmark", "ledger",
+                 "plots", "evaluate", "equal_budget", "validation", "executors")
+#: What mitigation may use of the oracles (never the factory, which composes mitigation).
+ORACLE_LEAVES = ("hybrid.oracles.base", "hybrid.oracles.gradients", "hybrid.oracles.sampled")
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute names of every module ``path`` imports, lazy imports included."""
+    package = ["hybrid", path.parent.name] if path.parent != HYBRID else ["hybrid"]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            names += [module] if node.module else [f"{module}.{a.name}" for a in node.names]
+    return names
+
+
+def test_oracles_and_mitigation_import_nothing_above_them():
+    for folder in ("oracles", "mitigation"):
+        for path in sorted((HYBRID / folder).glob("*.py")):
+            for name in _imports(path):
+                assert not any(name.startswith(f"hybrid.{up}") for up in ABOVE_ORACLES), (path.name, name)
+                if folder == "mitigation" and path.name != "__init__.py" and name.startswith("hybrid.oracles"):
+                    assert name in ORACLE_LEAVES, (path.name, name)
+            assert "hasattr(" not in path.read_text(), path
+
+
+def test_only_the_mitigation_package_imports_mitiq():
+    for path in sorted(HYBRID.rglob("*.py")) + sorted((HYBRID.parent / "backends").rglob("*.py")):
+        uses = [n for n in _imports(path) if n.split(".")[0] == "mitiq"]
+        assert not uses or path.parent == HYBRID / "mitigation", (path, uses)

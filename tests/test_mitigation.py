@@ -1,4 +1,6 @@
-"""Error mitigation: spec parsing, ISA-preserving folding, readout inversion, ZNE, DD, run_isa."""
+"""Error mitigation: spec parsing, ISA-preserving folding, readout inversion, ZNE, DD, run_isa,
+each technique alone (transform + post-process) and composed in the mitigated oracle with
+every gradient rule."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from backends import TargetError, get_target
 from backends.aer import apply_confusion
 from backends.base import IsaTarget, isa_violations
 from hybrid import mitigation as mit
+from hybrid.mitigation import dd, rem, zne
+from hybrid.mitigation._circuits import basis_of
 from hybrid.ansatz import qaoa_circuit
-from hybrid.evaluate import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
+from hybrid.oracles import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
 from hybrid.mitigation import (
     MitigatedOracle,
     MitigationError,
@@ -26,13 +30,12 @@ from hybrid.mitigation import (
     extrapolation_coefficients,
     fold_two_qubit_gates,
     fold_with_mitiq,
-    make_mitigated_oracle,
     noise_scale,
     pad_dynamical_decoupling,
     parse_mitigation,
     two_qubit_count,
 )
-from hybrid.problems import from_edges, regular_graph
+from hybrid.problems import ProblemError, from_edges, regular_graph
 
 GRAPH_SEED = 1  # 3-regular 6-node graph
 FOLD_SEED = 7
@@ -47,6 +50,15 @@ ZNE_SHOTS = 20000  # per circuit in the sampled mitigation check
 #: A mitigated gradient's error must be at most this fraction of the noisy gradient's error.
 GRADIENT_RECOVERY = 0.25
 SIGMAS = 3.0  # a mitigated estimate must beat the noisy one by this many of its standard errors
+#: A sampled mitigated gradient must match the exact mitigated one within this many of its
+#: standard errors (propagated from the per-point standard errors of the same job).
+GRAD_SIGMAS = 4.0
+#: Central-difference step of the SPSA check: O(step^2) truncation, far below GRAD_ATOL.
+SPSA_CHECK_STEP = 1e-4
+GRAD_ATOL = 1e-5
+#: Calibration circuits measure the device confusion up to the error of their X gates
+#: (observed 4e-4 on fake:torino).
+CALIBRATION_ATOL = 2e-3
 # Exact (shot-free) mitigation must remove at least a quarter of the noise bias; observed
 # on this graph and point: rem 58 %, zne 33 %, zne+rem 94 %.
 EXACT_IMPROVEMENT = 0.75
@@ -135,18 +147,23 @@ def test_parse_errors(text, options, pattern):
     assert issubclass(MitigationError, ValueError)
 
 
-def test_make_mitigated_oracle_none_is_plain(problem, torino):
-    assert isinstance(make_mitigated_oracle(problem, 1, "ideal", "none", shots=100), SampledOracle)
-    assert isinstance(make_mitigated_oracle(problem, 1, torino, "none", shots=None), NoisyExactOracle)
-    with pytest.raises(MitigationError, match="unknown mitigation option"):
-        make_mitigated_oracle(problem, 1, "ideal", "none", shots=100, scales=(1, 3))
+def test_make_oracle_with_no_mitigation_is_plain(problem, torino):
+    assert isinstance(make_oracle(problem, 1, "ideal", mitigation="none", shots=100), SampledOracle)
+    assert isinstance(make_oracle(problem, 1, torino, mitigation="none", shots=None), NoisyExactOracle)
+    assert isinstance(make_oracle(problem, 1, torino, mitigation="zne", shots=None), MitigatedOracle)
+    with pytest.raises(MitigationError, match="fold must be one of"):
+        make_oracle(problem, 1, "ideal", mitigation="none", shots=100, fold="bogus")
+    with pytest.raises(ProblemError, match="unknown make_oracle option.*'scales'.*scale_factors"):
+        make_oracle(problem, 1, "ideal", mitigation="none", shots=100, scales=(1, 3))
+    with pytest.raises(ProblemError, match="MitigatedOracle does not take 'method'"):
+        make_oracle(problem, 1, torino, mitigation="zne", method="light-cone")
 
 
 def test_targets_without_calibration_or_durations_explain_the_fix(problem):
     with pytest.raises(MitigationError, match="rem_source='calibrate'"):
-        MitigatedOracle(problem, 1, "ideal", "rem", shots=100)
+        make_oracle(problem, 1, "ideal", mitigation="rem", shots=100)
     with pytest.raises(MitigationError, match="durations"):
-        MitigatedOracle(problem, 1, "ideal", "dd", shots=100)
+        make_oracle(problem, 1, "ideal", mitigation="dd", shots=100)
 
 
 # ------------------------------------------------------------------------- folding
@@ -179,7 +196,7 @@ def test_mitiq_folding_translated_back_to_isa(torino, isa, method):
     tt = torino.backend.target
     bound = isa.assign_parameters(POINT)
     n2 = two_qubit_count(bound)
-    basis = mit._basis_of(tt)
+    basis = basis_of(tt)
     active, ref = active_statevector(bound)
     for scale in SCALES:
         folded = fold_with_mitiq(bound, scale, method, basis=basis, seed=FOLD_SEED)
@@ -204,7 +221,7 @@ def test_dd_pads_with_device_gates_and_leaves_energy_within_shot_noise(torino, i
         assert "delay" in padded.count_ops()
         assert isa_violations(padded, tt) == []
     # The Aer model has no idle noise: DD only adds its X-gate errors.
-    ev = MitigatedOracle(problem, 1, torino, "dd", shots=None).evaluate(POINT)
+    ev = make_oracle(problem, 1, torino, mitigation="dd").evaluate(POINT)
     tolerance = problem.total_weight / (2 * math.sqrt(SHOTS))
     assert abs(ev.energies[0] - reference[1]) <= tolerance
 
@@ -213,21 +230,21 @@ def test_dd_pads_with_device_gates_and_leaves_energy_within_shot_noise(torino, i
 @pytest.mark.parametrize("dense", [True, False])
 def test_rem_inverts_known_confusion(monkeypatch, dense):
     if not dense:
-        monkeypatch.setattr(mit, "REM_DENSE_MAX_BITS", 0)
+        monkeypatch.setattr(rem, "REM_DENSE_MAX_BITS", 0)
     rng = np.random.default_rng(REM_SEED)
     bits = 3
     confusion = [np.array([[0.95, 0.05], [0.08, 0.92]]), np.array([[0.9, 0.1], [0.03, 0.97]]), np.eye(2)]
     truth = rng.dirichlet(np.ones(2**bits))
     noisy = apply_confusion(truth[None, :], confusion)[0]
-    rem = ReadoutMitigator(confusion)
-    assert np.allclose(rem.quasi_probabilities(noisy[None, :])[0], truth, atol=REM_ATOL)
+    inverse = ReadoutMitigator(confusion)
+    assert np.allclose(inverse.quasi_probabilities(noisy[None, :])[0], truth, atol=REM_ATOL)
     counts = {k: int(round(v * REM_COUNTS_TOTAL)) for k, v in enumerate(noisy) if v > 0}
-    probs, _ = rem.probabilities_from_counts(counts)
-    corrected = rem.corrected(probs[None, :])[0]
+    probs, _ = inverse.probabilities_from_counts(counts)
+    corrected = inverse.corrected(probs[None, :])[0]
     assert np.all(corrected >= 0) and abs(corrected.sum() - 1) < 1e-12
     assert np.allclose(corrected, truth, atol=REM_COUNTS_ATOL)
     values = np.arange(2**bits, dtype=float)
-    mean, stderr = rem.expectation(values, counts=counts)
+    mean, stderr = inverse.expectation(values, counts=counts)
     assert abs(mean - truth @ values) < 10 * stderr and stderr > 0
 
 
@@ -368,12 +385,12 @@ def test_ibm_submit_isa_fetch_and_job_hooks():
     fetched = target.fetch(job_id)
     assert service.pubs == [3] and len(fetched.counts) == 3
     assert all(sum(c.values()) == 256 for c in fetched.counts)
-    oracle = MitigatedOracle(path, 1, target, "zne+rem", shots=256)
+    oracle = make_oracle(path, 1, target, mitigation="zne+rem", shots=256)
     assert oracle.supports_jobs
     submitted: list[str] = []
     ev = oracle.evaluate(POINT, on_submit=submitted.append)
     assert list(ev.job_ids) == submitted and service.pubs[-1] == len(SCALES)
-    again = MitigatedOracle(path, 1, target, "zne+rem", shots=256).evaluate(POINT, attach_job=submitted[0])
+    again = make_oracle(path, 1, target, mitigation="zne+rem", shots=256).evaluate(POINT, attach_job=submitted[0])
     assert np.allclose(again.energies, ev.energies) and len(service.pubs) == 2  # nothing resubmitted
 
 
@@ -381,7 +398,7 @@ def test_ibm_submit_isa_fetch_and_job_hooks():
 @pytest.mark.parametrize("mitigation", ["rem", "zne", "zne+rem"])
 def test_exact_mitigation_beats_noisy(torino, problem, reference, mitigation):
     ideal, noisy = reference
-    oracle = MitigatedOracle(problem, 1, torino, mitigation, shots=None)
+    oracle = make_oracle(problem, 1, torino, mitigation=mitigation)
     assert oracle.exact
     ev = oracle.evaluate(POINT)
     assert abs(ev.energies[0] - ideal) <= EXACT_IMPROVEMENT * abs(noisy - ideal), (ev.energies, ideal, noisy)
@@ -395,7 +412,7 @@ def test_exact_mitigation_beats_noisy(torino, problem, reference, mitigation):
 
 def test_sampled_zne_rem_beats_noisy_by_its_stderr(torino, problem, reference):
     ideal, noisy = reference
-    oracle = MitigatedOracle(problem, 1, torino, "zne+rem", shots=ZNE_SHOTS, seed=SAMPLE_SEED)
+    oracle = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=ZNE_SHOTS, seed=SAMPLE_SEED)
     ev = oracle.evaluate(POINT)
     assert ev.shots == ZNE_SHOTS * len(SCALES) and len(ev.job_ids) == 1
     error, stderr = abs(ev.energies[0] - ideal), ev.stderr[0]
@@ -403,7 +420,7 @@ def test_sampled_zne_rem_beats_noisy_by_its_stderr(torino, problem, reference):
 
 
 def test_calibrated_rem_in_the_same_job(torino, problem, reference):
-    oracle = MitigatedOracle(problem, 1, torino, parse_mitigation("rem", rem_source="calibrate"), shots=None)
+    oracle = make_oracle(problem, 1, torino, mitigation="rem", rem_source="calibrate")
     ev = oracle.evaluate(POINT)
     assert ev.metadata["cost"]["calibration_circuits"] == 2
     assert abs(ev.energies[0] - reference[0]) < abs(reference[1] - reference[0])
@@ -411,11 +428,22 @@ def test_calibrated_rem_in_the_same_job(torino, problem, reference):
 
 
 def test_value_and_grad_one_job_shot_aware_step(torino, problem):
-    oracle = MitigatedOracle(problem, 1, torino, "zne+rem", shots=SHOTS, seed=SAMPLE_SEED)
+    oracle = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=SHOTS, seed=SAMPLE_SEED)
     assert mit.FD_STEP_MIN <= oracle.fd_step <= mit.FD_STEP_MAX and not oracle.exact
     value, grad, ev = oracle.value_and_grad(POINT)
     assert ev.num_points == 5 and len(ev.job_ids) == 1 and grad.shape == (2,)
     assert ev.shots == 5 * len(SCALES) * SHOTS and math.isfinite(value)
+    assert oracle.charge("value_and_grad", 1).shots == ev.shots
+    # The same central differences on exact mitigated energies: the sampled gradient lies
+    # within its propagated shot error of them.
+    exact = make_oracle(problem, 1, torino, mitigation="zne+rem", fd_step=oracle.fd_step)
+    _, g_exact, _ = exact.value_and_grad(POINT)
+    sigma = np.sqrt(ev.stderr[1:3] ** 2 + ev.stderr[3:5] ** 2) / (2 * oracle.fd_step)
+    assert np.all(sigma > 0) and np.all(np.abs(grad - g_exact) <= GRAD_SIGMAS * sigma), (grad, g_exact, sigma)
+    # gradient="fd" names the default rule: the same numbers from the same seed.
+    fd = make_oracle(problem, 1, torino, mitigation="zne+rem", shots=SHOTS, seed=SAMPLE_SEED, gradient="fd")
+    again = fd.value_and_grad(POINT)
+    assert again[0] == value and np.array_equal(again[1], grad)
 
 
 def test_mitigated_gradient_is_closer_to_the_ideal_one(torino, problem):
@@ -423,9 +451,79 @@ def test_mitigated_gradient_is_closer_to_the_ideal_one(torino, problem):
     (observed error ratio 0.05-0.07 at three points)."""
     ideal = make_oracle(problem, 1, "ideal")
     noisy = make_oracle(problem, 1, torino)
-    mitigated = MitigatedOracle(problem, 1, torino, "zne+rem", shots=None)
+    mitigated = make_oracle(problem, 1, torino, mitigation="zne+rem")
     for point in (POINT, np.array([0.3, 0.5])):
         g_ideal = ideal.value_and_grad(point)[1]
         g_noisy = noisy.value_and_grad(point)[1]
         g_mit = mitigated.value_and_grad(point)[1]
         assert np.linalg.norm(g_mit - g_ideal) <= GRADIENT_RECOVERY * np.linalg.norm(g_noisy - g_ideal)
+
+
+def test_parameter_shift_on_the_mitigated_oracle(torino, problem):
+    """Parameter shift on the zne+rem evaluation (all shifted gate-level points in one batch)
+    recovers the ideal gradient as well as finite differences do."""
+    ideal = make_oracle(problem, 1, "ideal")
+    noisy = make_oracle(problem, 1, torino)
+    shifted = make_oracle(problem, 1, torino, mitigation="zne+rem", gradient="param_shift")
+    assert isinstance(shifted, MitigatedOracle) and shifted.gradient == "param_shift"
+    gates = problem.m + problem.n  # one angle per RZZ and RX gate at p = 1
+    assert shifted.charge("value_and_grad", 1).evaluations == 1 + 2 * gates
+    for point in (POINT, np.array([0.3, 0.5])):
+        value, g_ps, ev = shifted.value_and_grad(point)
+        assert ev.num_points == 1 + 2 * gates and ev.metadata["cost"]["circuits"] == (1 + 2 * gates) * len(SCALES)
+        assert value == pytest.approx(shifted.evaluate(point).energies[0], abs=PROB_ATOL)
+        g_ideal = ideal.value_and_grad(point)[1]
+        g_noisy = noisy.value_and_grad(point)[1]
+        assert np.linalg.norm(g_ps - g_ideal) <= GRADIENT_RECOVERY * np.linalg.norm(g_noisy - g_ideal)
+
+
+def test_parameter_shift_with_shots_and_mitigation_in_one_job(torino, problem):
+    oracle = make_oracle(problem, 1, torino, mitigation="rem", shots=SHOTS, seed=SAMPLE_SEED, gradient="param_shift")
+    value, grad, ev = oracle.value_and_grad(POINT)
+    points = 1 + 2 * (problem.m + problem.n)
+    assert ev.num_points == points and len(ev.job_ids) == 1 and ev.shots == points * SHOTS
+    assert oracle.charge("value_and_grad", 1).shots == ev.shots and np.all(np.isfinite(grad))
+
+
+def test_spsa_rule_is_a_directional_derivative(torino, problem):
+    from hybrid.oracles import SPSA, Charge
+
+    oracle = make_oracle(problem, 1, torino, gradient="spsa")
+    assert oracle.charge("value_and_grad", 2) == Charge(6)
+    value, grad, ev = oracle.value_and_grad(POINT, seed=SAMPLE_SEED)
+    assert ev.num_points == 3 and np.array_equal(oracle.value_and_grad(POINT, seed=SAMPLE_SEED)[1], grad)
+    # With a small perturbation, (E+ - E-) / 2c along delta is the exact directional derivative.
+    _, g_fd, _ = make_oracle(problem, 1, torino, fd_step=SPSA_CHECK_STEP).value_and_grad(POINT)
+    _, g_spsa, _ = SPSA(SPSA_CHECK_STEP).value_and_grad(oracle, POINT, seed=SAMPLE_SEED)
+    delta = np.sign(g_spsa)
+    assert np.allclose(g_spsa, delta * (delta @ g_fd), atol=GRAD_ATOL)
+    mitigated = make_oracle(problem, 1, torino, mitigation="zne", gradient="spsa")
+    assert mitigated.value_and_grad(POINT, seed=SAMPLE_SEED)[2].num_points == 3
+
+
+def test_techniques_alone_compose_to_the_oracle(torino, problem, isa):
+    """zne.transform -> bind -> one exact run -> rem.postprocess -> zne.postprocess equals the
+    mitigated oracle; dd.transform pads; rem.transform prepends calibration only when needed."""
+    spec = parse_mitigation("zne+rem")
+    folded, zctx = zne.transform([isa], spec, torino)
+    assert len(folded) == len(SCALES) and zctx.noise_scales == SCALES
+    assert zne.ZneContext.from_dict(json.loads(json.dumps(zctx.to_dict()))) == zctx
+    bound = [c.assign_parameters(POINT) for c in folded]
+    rctx = rem.device_context(spec, torino, isa)
+    assert rctx.calibration_circuits == 0 and len(rctx.confusion) == isa.num_clbits
+    same, ctx = rem.transform(bound, rctx, torino)
+    assert same == bound and ctx.calibration_circuits == 0
+    probs = torino.exact_isa_probabilities(bound)
+    values, _ = rem.postprocess(list(probs), rctx, problem.cut_values())
+    energy, stderr = zne.postprocess(values, zctx, asymptote=problem.total_weight / 2)
+    expected = make_oracle(problem, 1, torino, mitigation="zne+rem").evaluate(POINT).energies[0]
+    assert energy.shape == (1,) and energy[0] == pytest.approx(expected, abs=PROB_ATOL) and stderr[0] == 0
+    calibrating = rem.device_context(parse_mitigation("rem", rem_source="calibrate"), torino, isa)
+    with_cal, ctx = rem.transform(bound, calibrating, torino)
+    assert ctx.calibration_circuits == 2 and with_cal[2:] == bound
+    measured = rem.calibrate(list(torino.exact_isa_probabilities(with_cal[:2])), ctx)
+    assert measured.calibration_circuits == 0
+    assert all(np.allclose(a, b, atol=CALIBRATION_ATOL) for a, b in zip(measured.confusion, rctx.confusion))
+    padded = dd.transform(bound[:1], parse_mitigation("dd"), torino)
+    assert padded[0].count_ops().get("x", 0) > bound[0].count_ops().get("x", 0)
+    assert dd.transform(bound[:1], parse_mitigation("zne"), torino) == bound[:1]

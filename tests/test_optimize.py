@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from hybrid.evaluate import Evaluation, make_oracle
+from hybrid.oracles import Charge, Evaluation, make_oracle
 from hybrid.optimize import (
     BudgetError,
-    Charge,
     ascend,
     descend,
     optimize_graph,

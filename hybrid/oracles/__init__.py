@@ -1,13 +1,66 @@
-"""Cost oracles beyond the full statevector.
+"""Cost oracles: QAOA parameters (a batch) -> expected cuts (+ gradients), on any target.
 
-* :mod:`hybrid.oracles.light_cone`: the exact ideal ``<C>`` of graphs of any size
-  from the light cone of each edge, isomorphic cones simulated once (torch,
-  batched, differentiable).
+Build every oracle with :func:`make_oracle` (:mod:`.factory`); the modules:
 
-:func:`hybrid.evaluate.ideal_oracle` and :func:`hybrid.evaluate.make_oracle`
-choose it for ``ideal`` when the statevector does not fit.
+* :mod:`.base`: :class:`Evaluation`, the :class:`Oracle` Protocol, :class:`Charge`
+  (budget accounting), batching;
+* :mod:`.statevector`: :class:`IdealOracle` (batched torch statevector, autograd) and
+  :class:`StackedIdealOracle` (many graphs at once, for meta-training);
+* :mod:`.closed_form`: :class:`P1ClosedForm` and :func:`p1_expectation` (exact p = 1);
+* :mod:`.light_cone`: exact ideal ``<C>`` of graphs of any size from edge light cones,
+  isomorphic cones simulated once;
+* :mod:`.sampled`: :class:`SampledOracle` (shots on any target) and
+  :func:`counts_statistics`;
+* :mod:`.noisy_exact`: :class:`NoisyExactOracle` (exact noisy density matrix or noisy
+  light cones on ``fake:<device>``);
+* :mod:`.gradients`: finite differences, parameter shift and SPSA, each wrapping any
+  circuit oracle's batch evaluation (mitigated ones included, :mod:`hybrid.mitigation`).
+
+All oracles report the *expected cut* ``<C>`` (maximised); divide by
+``problem.max_cut`` for the approximation ratio.
 """
 
+from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Oracle, as_batch, exact_gradient_charge
+from .closed_form import P1ClosedForm, p1_expectation
+from .gradients import GRADIENTS, SPSA, FiniteDifference, ParameterShift, fd_value_and_grad, gradient_rule
 from .light_cone import MAX_CONE_QUBITS, ConeClass, LightConeError, LightConeOracle, edge_light_cone
+from .noisy_exact import NOISY_METHODS, NoisyExactOracle
+from .sampled import SampledOracle, bitstring, counts_statistics
+from .statevector import MIXER_BLOCK_QUBITS, STATEVECTOR_MAX_NODES, IdealOracle, StackedIdealOracle
 
-__all__ = ["MAX_CONE_QUBITS", "ConeClass", "LightConeError", "LightConeOracle", "edge_light_cone"]
+from .factory import ORACLE_OPTIONS, ideal_oracle, make_oracle  # isort: skip  (composes the above and mitigation)
+
+__all__ = [
+    "DEFAULT_SHOTS",
+    "FD_STEP",
+    "GRADIENTS",
+    "MAX_CONE_QUBITS",
+    "MIXER_BLOCK_QUBITS",
+    "NOISY_METHODS",
+    "ORACLE_OPTIONS",
+    "SPSA",
+    "STATEVECTOR_MAX_NODES",
+    "AutogradOracle",
+    "Charge",
+    "ConeClass",
+    "Evaluation",
+    "FiniteDifference",
+    "IdealOracle",
+    "LightConeError",
+    "LightConeOracle",
+    "NoisyExactOracle",
+    "Oracle",
+    "P1ClosedForm",
+    "ParameterShift",
+    "SampledOracle",
+    "StackedIdealOracle",
+    "as_batch",
+    "bitstring",
+    "counts_statistics",
+    "edge_light_cone",
+    "exact_gradient_charge",
+    "fd_value_and_grad",
+    "gradient_rule",
+    "ideal_oracle",
+    "make_oracle",
+]

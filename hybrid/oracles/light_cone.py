@@ -30,6 +30,8 @@ import numpy as np
 import torch
 
 from ..problems import MaxCutProblem, ProblemError, from_edges
+from .base import AutogradOracle
+from .statevector import STATEVECTOR_MAX_NODES, IdealOracle
 
 #: Largest light cone (qubits) simulated exactly; a cone state takes 16 * 2^k bytes per point.
 MAX_CONE_QUBITS = 24
@@ -224,7 +226,7 @@ def _isomorphic(k: int, e1, c1, e2, c2) -> bool:
 
 
 # ---------------------------------------------------------------------------- oracle
-class LightConeOracle:
+class LightConeOracle(AutogradOracle):
     """Exact ideal ``<C>`` for graphs of any size whose edge light cones fit in a statevector.
 
     ``expectation(theta)`` takes ``(..., 2p)`` and returns ``(...)`` with autograd.
@@ -246,8 +248,6 @@ class LightConeOracle:
     ):
         if not isinstance(p, (int, np.integer)) or p < 1:
             raise ProblemError(f"p must be a positive integer, got {p!r}")
-        from ..evaluate import STATEVECTOR_MAX_NODES
-
         if not isinstance(max_cone_qubits, (int, np.integer)) or not 2 <= max_cone_qubits <= STATEVECTOR_MAX_NODES:
             raise ProblemError(
                 f"max_cone_qubits must be an integer in [2, {STATEVECTOR_MAX_NODES}], got {max_cone_qubits!r}"
@@ -312,8 +312,6 @@ class LightConeOracle:
 
     # ---------------------------------------------------------------- simulation
     def _build_groups(self):
-        from ..evaluate import IdealOracle
-
         by_size: dict[int, list[int]] = {}
         for i, c in enumerate(self.classes):
             by_size.setdefault(c.num_qubits, []).append(i)
@@ -358,22 +356,6 @@ class LightConeOracle:
             part = (weights[:, None] * (1 - zz) / 2).sum(0)
             total = part if total is None else total + part
         return total.reshape(shape)
-
-    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None):
-        from ..evaluate import IdealOracle
-
-        return IdealOracle.evaluate(self, params, seed)
-
-    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
-        from ..evaluate import IdealOracle
-
-        return IdealOracle.value_and_grad(self, theta, seed)
-
-    def charge(self, kind: str, points: int = 1):
-        """Budget charge of a call (:mod:`hybrid.optimize`): a gradient counts as central differences."""
-        from ..evaluate import exact_gradient_charge
-
-        return exact_gradient_charge(self.p, kind, points)
 
     # ---------------------------------------------------------------- reporting
     @property

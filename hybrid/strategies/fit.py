@@ -5,7 +5,7 @@
 (:mod:`hybrid.families`) is used. Per depth it stores:
 
 * ``constant``: the single normalised theta maximising the mean training AR
-  (:func:`hybrid.evaluate.fit_constant`, gamma in mean-weight units);
+  (:func:`fit_constant`, gamma in mean-weight units);
 * ``regression``: ridge regression from :func:`regression_features` to the
   per-graph optimised normalised angles (:func:`hybrid.strategies.optimal.optimise_angles`);
 * ``tqa``: the TQA time step maximising the mean AR per class (:func:`class_key`);
@@ -29,9 +29,11 @@ import networkx as nx
 import numpy as np
 import torch
 
-from ..evaluate import IdealOracle, fit_constant, ideal_oracle
-from ..problems import MaxCutProblem, regular_graph
-from ..schedules import lrqaoa_params, mean_degree, normalise, tqa_params
+from ..ansatz import canonical_params, weight_scale
+from ..oracles import StackedIdealOracle, make_oracle
+from ..oracles.statevector import IdealOracle
+from ..problems import MaxCutProblem, ProblemError, as_rng, regular_graph
+from ..schedules import fixed_angle_params, lrqaoa_params, mean_degree, normalise, tqa_params
 from .base import StrategyError
 from .optimal import optimise_angles
 
@@ -51,6 +53,63 @@ TQA_GRID = np.linspace(0.1, 2.5, 49)
 LR_GAMMA_GRID = np.linspace(0.1, 1.6, 31)
 LR_BETA_GRID = np.linspace(0.05, 1.2, 24)
 FEATURE_NAMES = ("inv_sqrt_n", "degree_angle", "degree_spread", "edge_density", "triangle_density", "weight_spread")
+
+
+# ---------------------------------------------------------------------------- fitted constant
+def fit_constant(
+    problems: Sequence[MaxCutProblem],
+    p: int = 1,
+    *,
+    restarts: int = 8,
+    steps: int = 200,
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """The single ``theta`` (in mean-weight units) maximising the mean AR over ``problems``.
+
+    Multi-start L-BFGS on exact ideal oracles; gamma is scaled by each graph's mean
+    weight (actual angles: :func:`hybrid.schedules.denormalise`). The constant baseline of
+    :mod:`hybrid.strategies` (``constant``) is fitted with it.
+    """
+    if not problems:
+        raise ProblemError("fit_constant needs at least one problem")
+    rng = as_rng(seed)
+    problems = [pr.with_max_cut() for pr in problems]
+    scales = torch.tensor([[weight_scale(pr)] * p + [1.0] * p for pr in problems], dtype=torch.float64)
+    max_cuts = torch.tensor([pr.max_cut for pr in problems], dtype=torch.float64)
+    if max(pr.n for pr in problems) <= 16:
+        stacked = StackedIdealOracle(problems, p)
+
+        def cuts(theta: torch.Tensor) -> torch.Tensor:
+            return stacked.expectation(theta[None, :] / scales)
+    else:
+        oracles = [make_oracle(pr, p, "ideal") for pr in problems]
+
+        def cuts(theta: torch.Tensor) -> torch.Tensor:
+            return torch.stack([o.expectation(theta / s) for o, s in zip(oracles, scales)])
+
+    def mean_ar(theta: torch.Tensor) -> torch.Tensor:
+        return (cuts(theta) / max_cuts).mean()
+
+    starts = [fixed_angle_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)])]
+    starts.append(tqa_params(problems[0], p) * np.concatenate([np.full(p, weight_scale(problems[0])), np.ones(p)]))
+    while len(starts) < restarts:
+        starts.append(np.concatenate([rng.uniform(0, math.pi / 2, p), rng.uniform(-math.pi / 4, math.pi / 4, p)]))
+    best, best_val = None, -np.inf
+    for start in starts:
+        theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([theta], lr=1, max_iter=steps, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = -mean_ar(theta)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        val = float(mean_ar(theta.detach()))
+        if val > best_val:
+            best, best_val = theta.detach().numpy().copy(), val
+    return canonical_params(best)
 
 
 # ---------------------------------------------------------------------------- graph classes and features
@@ -127,7 +186,7 @@ def _mean_ar_batch(problems: Sequence[MaxCutProblem], p: int, thetas_for: Callab
     """Mean exact AR over ``problems`` of a batch of candidate points (one row per candidate)."""
     total = None
     for pr in problems:
-        values = ideal_oracle(pr, p).evaluate(thetas_for(pr)).energies / pr.max_cut
+        values = make_oracle(pr, p, "ideal").evaluate(thetas_for(pr)).energies / pr.max_cut
         total = values if total is None else total + values
     return total / len(problems)
 
@@ -299,7 +358,7 @@ def verify_fixed_angle_tables(tables: dict[str, Any], log: Callable[[str], None]
                 check = {"method": f"tree cone ({qubits} qubits)", "tree_cut_fraction": value, "passed": ok}
             else:
                 graphs = [regular_graph(n, d, seed=1000 + i).with_max_cut() for i, n in enumerate([14, 16] * (CHECK_GRAPHS // 2))]
-                ar = lambda f: float(np.mean([ideal_oracle(g, p).evaluate(f(g)).energies[0] / g.max_cut for g in graphs]))  # noqa: E731
+                ar = lambda f: float(np.mean([make_oracle(g, p, "ideal").evaluate(f(g)).energies[0] / g.max_cut for g in graphs]))  # noqa: E731
                 table_ar, tqa_ar, fixed_ar = ar(lambda g: theta), ar(lambda g: tqa_params(g, p)), ar(lambda g: fixed_angle_params(g, p))
                 ok = table_ar > max(tqa_ar, fixed_ar)
                 check = {

@@ -1,7 +1,7 @@
 """Per-graph optimised angles on the exact ideal simulator (fitting data and best-known ARs).
 
 :func:`optimise_angles` grows depth one layer at a time: at depth ``q`` it starts
-L-BFGS (autograd through :func:`hybrid.evaluate.ideal_oracle`) from INTERP of the
+L-BFGS (autograd through :func:`hybrid.oracles.ideal_oracle`) from INTERP of the
 best depth-``q - 1`` angles, from the fixed-angle point, from TQA and from a few
 uniformly random points, and keeps the best (ties, within ``TIE_AR``, go to the
 earlier start). Angles are folded into the canonical
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..ansatz import canonical_params
-from ..evaluate import ideal_oracle
+from ..oracles import make_oracle
 from ..problems import MaxCutProblem, as_rng
 from ..schedules import fixed_angle_params, interp_params, random_params, tqa_params
 from .base import check_depth
@@ -58,7 +58,7 @@ class OptimisedAngles:
 def local_maximum(problem: MaxCutProblem, theta0: np.ndarray, iters: int = LBFGS_ITERS) -> tuple[np.ndarray, float]:
     """L-BFGS from ``theta0`` on the exact ideal ``<C>``; returns ``(theta, <C>)``."""
     p = len(theta0) // 2
-    oracle = ideal_oracle(problem, p)
+    oracle = make_oracle(problem, p, "ideal")
     theta = torch.tensor(np.asarray(theta0, float), dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([theta], lr=1, max_iter=iters, line_search_fn="strong_wolfe")
     scale = problem.total_weight

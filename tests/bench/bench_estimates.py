@@ -26,7 +26,7 @@ def measure(n: int) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from hybrid.evaluate import ideal_oracle
+    from hybrid.oracles import ideal_oracle
     from hybrid.problems import regular_graph
     from hybrid.validation import SV_GRAD_FACTOR, SV_OVERHEAD_S, SV_PEAK_BASE, SV_PEAK_PER_LAYER, SV_SECONDS_PER_AMP_GATE
 

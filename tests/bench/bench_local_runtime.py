@@ -30,9 +30,9 @@ import numpy as np
 
 from backends import get_target
 from backends.local import LocalRuntimeTarget
-from hybrid.ansatz import fixed_angle_params, qaoa_circuit
-from hybrid.evaluate import counts_statistics
-from hybrid.mitigation import MitigatedOracle
+from hybrid.ansatz import qaoa_circuit
+from hybrid.schedules import fixed_angle_params
+from hybrid.oracles import counts_statistics, make_oracle
 from hybrid.problems import erdos_renyi, load_graphs
 
 GRAPH = Path(__file__).resolve().parents[2] / "configs" / "graphs" / "torino11.json"
@@ -67,7 +67,7 @@ def main() -> None:
     problem = load_graphs(GRAPH)[0]
     theta = fixed_angle_params(problem, 1)
     new = get_target("local:torino")
-    oracle = MitigatedOracle(problem, 1, new, "zne", shots=args.shots, seed=SEED)
+    oracle = make_oracle(problem, 1, new, mitigation="zne", shots=args.shots, seed=SEED)
     circuits = oracle.circuits_for(theta)
     fake = get_target("fake:torino")
     exact_probs = fake.exact_isa_probabilities(circuits)
@@ -120,7 +120,7 @@ def main() -> None:
     unbatched = LocalRuntimeTarget("torino", batch_pubs=False)
     for name in args.batch_graphs.split(","):
         pr = problem if name == problem.id else next(g for g in load_graphs(DEMO_GRAPHS) if g.id == name)
-        orc = oracle if pr is problem else MitigatedOracle(pr, 1, new, "zne", shots=args.shots, seed=SEED)
+        orc = oracle if pr is problem else make_oracle(pr, 1, new, mitigation="zne", shots=args.shots, seed=SEED)
         x0 = fixed_angle_params(pr, 1)
         points = x0 + FD_STEP * rng.standard_normal((args.points, x0.size))
         many = [c for row in points for c in orc.circuits_for(row)]

@@ -30,7 +30,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from hybrid.evaluate import StackedIdealOracle  # noqa: E402
+from hybrid.oracles import StackedIdealOracle  # noqa: E402
 from hybrid.families import split_graphs  # noqa: E402
 from hybrid.meta.episode import _noise_generator  # noqa: E402
 from hybrid.meta import (  # noqa: E402

@@ -21,8 +21,8 @@ import torch
 
 from backends import get_target
 from hybrid.ansatz import qaoa_circuit
-from hybrid.evaluate import SampledOracle, make_oracle, p1_expectation
-from hybrid.mitigation import MitigatedOracle, parse_mitigation
+from hybrid.oracles import make_oracle, p1_expectation
+from hybrid.mitigation import parse_mitigation
 from hybrid.problems import regular_graph
 from hybrid.schedules import fixed_angle_params
 
@@ -68,7 +68,7 @@ def main() -> None:
         noisy_exact = float(make_oracle(problem, 1, target).evaluate(theta).energies[0])
         compile_s = time.perf_counter() - start
         info = target.layout_info(qaoa_circuit(problem, 1))
-        plain = SampledOracle(problem, 1, target, shots=args.shots)
+        plain = make_oracle(problem, 1, target, shots=args.shots)
         plain_ev, plain_rms, plain_wall = over_seeds(plain, theta, args.seed, args.seeds, ideal)
         base_2q = info["two_qubit_gates"]
         print(
@@ -110,9 +110,9 @@ def main() -> None:
         for name, options in METHODS:
             spec = parse_mitigation(name, **options)
             label = name + "".join(f" {k}={v}" for k, v in options.items())
-            sampled = MitigatedOracle(problem, 1, target, spec, shots=args.shots, seed=args.seed)
+            sampled = make_oracle(problem, 1, target, mitigation=spec, shots=args.shots, seed=args.seed)
             ev, rms, wall = over_seeds(sampled, theta, args.seed, args.seeds, ideal)
-            exact = MitigatedOracle(problem, 1, target, spec, shots=None).evaluate(theta).energies[0]
+            exact = make_oracle(problem, 1, target, mitigation=spec).evaluate(theta).energies[0]
             cost = ev.metadata["cost"]
             row(
                 label,

@@ -29,7 +29,7 @@ import torch
 
 from backends import get_target, load_fake_backend
 from hybrid.ansatz import qaoa_circuit
-from hybrid.evaluate import IdealOracle, NoisyExactOracle, P1ClosedForm, counts_statistics
+from hybrid.oracles import IdealOracle, P1ClosedForm, counts_statistics, make_oracle
 from hybrid.problems import paper_graph, regular_graph
 
 SEED = 7
@@ -80,7 +80,7 @@ def bench_noisy(device: str, repeats: int) -> None:
     naive_build = time.perf_counter() - start
     for n in (6, 8, 10):
         problem = regular_graph(n, 3, seed=SEED)
-        oracle = NoisyExactOracle(problem, 1, target)
+        oracle = make_oracle(problem, 1, target)
         start = time.perf_counter()
         oracle.evaluate(THETA_P1)  # first call: layout search, compaction
         compile_s = time.perf_counter() - start

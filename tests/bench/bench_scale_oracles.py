@@ -34,7 +34,7 @@ import time
 import numpy as np
 import torch
 
-from hybrid.evaluate import IdealOracle, P1ClosedForm
+from hybrid.oracles import IdealOracle, P1ClosedForm
 from hybrid.oracles import LightConeError, LightConeOracle, edge_light_cone
 from hybrid.problems import from_edges, heavy_hex_lattice, paper_graph, regular_graph
 
@@ -136,8 +136,8 @@ def main() -> None:
 
 def noisy_section() -> None:
     from backends import get_target
-    from hybrid.evaluate import make_oracle
     from hybrid.device_graphs import heavy_hex_graph
+    from hybrid.oracles import make_oracle
 
     print("\n== noisy light cones on fake:torino (energy + autograd gradient)")
     target = get_target("fake:torino")

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from hybrid.evaluate import ideal_oracle
+from hybrid.oracles import ideal_oracle
 from hybrid.optimize import ar_definition, optimize_graph
 from hybrid.device_graphs import heavy_hex_graph
 from hybrid.problems import regular_graph

@@ -1,0 +1,394 @@
+"""The mitigated oracle: template circuit -> target ISA -> transforms -> one ``run_isa`` batch
+-> post-processors -> energies.
+
+The transforms run in the order ZNE folds (:mod:`.zne`), DD padding (:mod:`.dd`), REM
+calibration circuits (:mod:`.rem`, leading the batch); every circuit of an evaluation
+(all points, all scale factors, the calibration) goes to the target in one job. The
+post-processors run in reverse: REM turns each circuit's outcomes into a mitigated
+energy, ZNE extrapolates each point's per-scale energies. With two-qubit folding the
+parametrised ISA template is folded (and padded) once per scale and bound per point.
+
+Gradients come from a rule of :mod:`hybrid.oracles.gradients` applied to this oracle's
+batch evaluation, so finite differences, parameter shift and SPSA all see the mitigated
+energies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Sequence
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from backends.capabilities import Capability, supports
+from backends.transpile import two_qubit_count
+
+from ..ansatz import qaoa_circuit
+from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch
+from ..oracles.gradients import GRADIENTS, FiniteDifference, gate_level, gradient_rule
+from ..oracles.sampled import bitstring, counts_statistics
+from ..problems import MaxCutProblem, ProblemError, as_rng
+from . import dd, rem, zne
+from ._circuits import transpiler_target
+from .spec import MitigationError, MitigationSpec, parse_mitigation
+
+#: Shot-aware finite-difference step of sampled oracles: clip((amp / sqrt(shots))^(1/3)).
+FD_STEP_MIN = 0.02
+FD_STEP_MAX = 0.3
+
+
+def _resolve_target(target: Any):
+    if isinstance(target, str):
+        from backends import get_target
+
+        return get_target(target)
+    return target
+
+
+class MitigatedOracle:
+    """Mitigated ``<C>`` of QAOA points on any target with ``run_isa`` (see the module doc).
+
+    ``shots`` is per circuit (each scale factor, each calibration circuit); the
+    ``Evaluation.shots`` of a call is the total spent. ``shots=None`` uses the exact
+    noisy distributions of ``target.exact_isa_probabilities`` (``fake:`` targets): no
+    shot noise, standard errors 0, deterministic, to measure mitigation bias.
+    ``gradient`` (``None``: ``"fd"``) names the rule of :meth:`value_and_grad`.
+    ``fd_step=None`` picks a shot-aware central-difference step:
+    ``clip((a / sqrt(shots))^(1/3), FD_STEP_MIN, FD_STEP_MAX)``
+    (``a`` = sum |c_i| of the extrapolation coefficients, the noise amplification of
+    ZNE; 1 without ZNE; the linear-fit value for the exponential factory), which
+    balances the O(h^2) truncation error against the O(sigma / h) shot error.
+    ``gradient="param_shift"`` runs the gate-level circuit (one angle per rotation gate)
+    for values and gradients alike.
+    """
+
+    exact = False
+
+    def __init__(
+        self,
+        problem: MaxCutProblem,
+        p: int,
+        target: Any,
+        spec: MitigationSpec | str,
+        shots: int | None = DEFAULT_SHOTS,
+        seed: int | np.random.Generator | None = None,
+        *,
+        fd_step: float | None = None,
+        gradient: str | None = None,
+    ):
+        self.problem, self.p = problem, int(p)
+        self.target = _resolve_target(target)
+        self.spec = parse_mitigation(spec)
+        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots < 1):
+            raise MitigationError(f"shots must be a positive integer (or None for exact), got {shots!r}")
+        if gradient is not None and gradient not in GRADIENTS:
+            raise ProblemError(f"gradient must be 'param_shift' or 'fd' or 'spsa', got {gradient!r}")
+        self.shots = None if shots is None else int(shots)
+        if not supports(self.target, Capability.ISA_EXECUTION):
+            raise MitigationError(f"target {self.target.spec!r} has no run_isa; mitigation needs it")
+        if self.shots is None:
+            if not supports(self.target, Capability.EXACT_ISA):
+                raise MitigationError(
+                    f"shots=None needs exact probabilities, which {self.target.spec!r} does not offer; "
+                    "pass shots"
+                )
+            self.exact = True
+        self.target.check_fits(problem.n)
+        if self.spec.rem and problem.n > rem.REM_MAX_BITS:
+            raise MitigationError(
+                f"readout mitigation supports at most {rem.REM_MAX_BITS} nodes, got n={problem.n}; drop rem"
+            )
+        if problem.n > 24 and (self.exact or self.spec.rem):
+            raise MitigationError(
+                f"exact distributions and readout mitigation need n <= 24 nodes, got n={problem.n}"
+            )
+        self._rng = as_rng(seed)
+        self._fold_seed = int(seed) if isinstance(seed, (int, np.integer)) else 0
+        self.gradient = gradient or "fd"
+        self._gates: tuple | None = None
+        gate_rule = gradient == "param_shift"
+        # The template: the gate-level circuit when values and parameter-shift gradients share it.
+        self.circuit = gate_level(self)[0] if gate_rule else qaoa_circuit(problem, self.p, measure=True)
+        # By name: a cached ISA circuit may hold equal-named parameters of another circuit.
+        self._param_index = {param.name: i for i, param in enumerate(self.circuit.parameters)}
+        self.isa = self.target.isa_circuit(self.circuit)
+        self._tt = transpiler_target(self.target)
+        self.cut = problem.cut_values() if problem.n <= 24 else None
+        self.scales = self.spec.scale_factors if self.spec.zne else (1.0,)
+        self.base_two_qubit = two_qubit_count(self.isa)
+
+        # Dynamical decoupling: padded circuits, or a Runtime Sampler option.
+        self._run_kwargs: dict[str, Any] = dd.run_options(self.spec, self.target)
+        self._pad_dd = self.spec.dd and dd.method(self.spec, self.target) == "pad"
+
+        # Parametrised templates per scale (two-qubit folding commutes with binding).
+        self._templates: list[QuantumCircuit] | None = None
+        self.noise_scales: tuple[float, ...] = tuple(self.scales)
+        if not self.spec.zne:
+            self._templates = dd.transform([self.isa], self.spec, self.target)
+        elif self.spec.fold == "two_qubit":
+            folded, ctx = zne.transform([self.isa], self.spec, self._tt, seed=self._fold_seed)
+            self._templates = dd.transform(folded, self.spec, self.target)
+            self.noise_scales = ctx.noise_scales
+
+        # Readout mitigation from the device calibration (or calibrated on first use).
+        self._mitigator: rem.ReadoutMitigator | None = None
+        self._calibration: dict[str, Any] | None = None
+        self._rem: rem.RemContext | None = None
+        measured = (
+            self.target.measured_physical_qubits(self.isa)
+            if supports(self.target, Capability.CALIBRATION)
+            else None
+        )
+        self.measured_qubits = tuple(measured) if measured is not None else None
+        if self.spec.rem:
+            self._rem = rem.device_context(self.spec, self.target, self.isa)
+            if self._rem.confusion is not None:
+                self._mitigator = rem.mitigator(self._rem)
+                self._calibration = {"source": "device", "physical_qubits": list(measured)}
+        self._coeffs = None
+        if self.spec.zne and self.spec.factory in ("richardson", "linear"):
+            self._coeffs = zne.extrapolation_coefficients(self.spec.factory, self.noise_scales)
+        elif self.spec.zne:
+            self._coeffs = zne.extrapolation_coefficients("linear", self.noise_scales)
+        amp = float(np.abs(self._coeffs).sum()) if self._coeffs is not None else 1.0
+        if fd_step is not None:
+            self.fd_step = float(fd_step)
+        elif self.shots is None:
+            self.fd_step = FD_STEP
+        else:
+            self.fd_step = float(np.clip((amp / math.sqrt(self.shots)) ** (1 / 3), FD_STEP_MIN, FD_STEP_MAX))
+        self.gradient_rule = (
+            FiniteDifference(self.fd_step, "central") if self.gradient == "fd" else gradient_rule(self.gradient)
+        )
+
+    # -------------------------------------------------------------- circuits
+    def _bind(self, template: QuantumCircuit, row: np.ndarray) -> QuantumCircuit:
+        return template.assign_parameters(
+            {param: float(row[self._param_index[param.name]]) for param in template.parameters}
+        )
+
+    def _template_row(self, point: Sequence[float]) -> np.ndarray:
+        """A QAOA point as the values of the template's parameters (gate angles for ``param_shift``)."""
+        row = as_batch(point, self.p)[0]
+        return row @ gate_level(self)[1] if self.gradient_rule.gate_level else row
+
+    def circuits_for(self, point: Sequence[float]) -> list[QuantumCircuit]:
+        """The bound ISA circuits run for one QAOA point, one per scale factor."""
+        return self._circuits_for_row(self._template_row(point))
+
+    def _circuits_for_row(self, row: np.ndarray) -> list[QuantumCircuit]:
+        if self._templates is not None:
+            return [self._bind(t, row) for t in self._templates]
+        folded, _ = zne.transform([self._bind(self.isa, row)], self.spec, self._tt, seed=self._fold_seed)
+        return dd.transform(folded, self.spec, self.target)
+
+    # -------------------------------------------------------------- evaluation
+    def _energy(self, counts=None, probs=None) -> tuple[float, float, float, float, dict | None]:
+        """(mitigated, stderr, raw, raw stderr, count statistics) of one circuit's outcomes."""
+        stats = None
+        if counts is not None:
+            stats = counts_statistics(self.problem, counts)
+            raw, raw_err = stats["mean"], stats["stderr"]
+        else:
+            raw, raw_err = float(probs @ self.cut), 0.0
+        if self._mitigator is None:
+            return raw, raw_err, raw, raw_err, stats
+        (mean,), (err,) = rem.postprocess([counts if counts is not None else probs], self._rem, self.cut,
+                                          inverse=self._mitigator)
+        return float(mean), float(err), raw, raw_err, stats
+
+    def _calibrate(self, zeros, ones) -> None:
+        self._rem = rem.calibrate([zeros, ones], dataclasses.replace(self._rem, calibration_circuits=2))
+        self._mitigator = rem.mitigator(self._rem)
+        self._calibration = {
+            "source": "calibrate",
+            "physical_qubits": None if self.measured_qubits is None else list(self.measured_qubits),
+            "confusion": [np.asarray(m).tolist() for m in self._rem.confusion],
+        }
+
+    @property
+    def supports_jobs(self) -> bool:
+        """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
+        return supports(self.target, Capability.JOBS)
+
+    def charge(self, kind: str, points: int = 1) -> Charge:
+        """Budget charge of a call: its points, and the shots of every scale-factor circuit
+        plus the readout calibration circuits when this call will run them."""
+        count = points * self.gradient_rule.num_points(self) if kind == "value_and_grad" else points
+        if self.shots is None:
+            return Charge(count)
+        shots = count * len(self.scales) * self.shots
+        if self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None:
+            shots += 2 * (self.spec.calibration_shots or self.shots)
+        return Charge(count, shots)
+
+    def _run(self, circuits, offset, calibrate, seed, on_submit, attach_job):
+        """Run ``circuits`` (the first ``offset`` are calibration); returns outcomes and costs."""
+        if self.exact:
+            probs = self.target.exact_isa_probabilities(circuits)
+            return [{"probs": row} for row in probs], (), 0, {}
+        run_seed = seed if seed is not None else self._rng
+        cal_shots = self.spec.calibration_shots or self.shots
+        jobs = []
+        if calibrate and cal_shots != self.shots:
+            # Calibration with its own shot count: a separate job, run first.
+            jobs.append(self.target.run_isa(circuits[:offset], cal_shots, seed=run_seed, **self._run_kwargs))
+            main = circuits[offset:]
+        else:
+            main = circuits
+        if attach_job is not None:
+            result = self.target.fetch(attach_job)
+            if len(result.counts) != len(main):
+                raise MitigationError(
+                    f"job {attach_job} holds {len(result.counts)} circuits but this evaluation needs "
+                    f"{len(main)} (calibration circuits are only in an oracle's first job); "
+                    "evaluate again without attach_job"
+                )
+        elif on_submit is not None and self.supports_jobs:
+            job_id = self.target.submit_isa(main, self.shots, **self._run_kwargs)
+            on_submit(job_id)
+            result = self.target.fetch(job_id)
+        else:
+            result = self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs)
+        jobs.append(result)
+        outcomes = [{"counts": c} for job in jobs for c in job.counts]
+        job_ids = tuple(j for job in jobs for j in job.job_ids)
+        shots_spent = cal_shots * offset + self.shots * (len(circuits) - offset)
+        return outcomes, job_ids, shots_spent, dict(result.metadata)
+
+    def evaluate(
+        self,
+        params: Any,
+        seed: int | np.random.Generator | None = None,
+        *,
+        on_submit=None,
+        attach_job: str | None = None,
+    ) -> Evaluation:
+        """Mitigated expected cuts of a parameter batch, all circuits in one job.
+
+        With a job-based target (``ibm:``), ``on_submit(job_id)`` is called as soon as the
+        job is accepted and ``attach_job`` fetches an earlier job by id instead of
+        submitting (as :class:`hybrid.oracles.SampledOracle` does). A calibration with
+        its own ``calibration_shots`` is a separate job outside these hooks.
+        """
+        batch = as_batch(params, self.p)
+        if not self.gradient_rule.gate_level:
+            return self._evaluate_rows(batch, seed, on_submit, attach_job)
+        ev = self._evaluate_rows(batch @ gate_level(self)[1], seed, on_submit, attach_job)
+        return dataclasses.replace(ev, params=batch)
+
+    def evaluate_gates(self, points: Any, seed: int | np.random.Generator | None = None, **job_hooks) -> Evaluation:
+        """Mitigated energies of gate-level points (one angle per rotation gate; ``gradient="param_shift"``)."""
+        if not self.gradient_rule.gate_level:
+            raise MitigationError("gate-level points need the gate-level template: build the oracle with gradient='param_shift'")
+        return self._evaluate_rows(np.atleast_2d(np.asarray(points, float)), seed, **job_hooks)
+
+    def _evaluate_rows(self, batch: np.ndarray, seed, on_submit=None, attach_job=None) -> Evaluation:
+        start = time.perf_counter()
+        num_scales = len(self.scales)
+        circuits: list[QuantumCircuit] = []
+        for row in batch:
+            circuits.extend(self._circuits_for_row(row))
+        calibrate = self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None
+        offset = 0
+        if calibrate:
+            circuits, ctx = rem.transform(circuits, self._rem, self.target, isa=self.isa)
+            offset = ctx.calibration_circuits
+        outcomes, job_ids, shots_spent, run_meta = self._run(
+            circuits, offset, calibrate, seed, on_submit, attach_job
+        )
+        if calibrate:
+            zero, one = outcomes[0], outcomes[1]
+            self._calibrate(zero.get("counts", zero.get("probs")), one.get("counts", one.get("probs")))
+
+        energies, stderr, per_scale, per_scale_err, raw, raw_err = [], [], [], [], [], []
+        best_cut, best_key = None, None
+        for b in range(batch.shape[0]):
+            vals, errs, rvals, rerrs = [], [], [], []
+            for k in range(num_scales):
+                out = outcomes[offset + b * num_scales + k]
+                e, s, r, rs, stats = self._energy(counts=out.get("counts"), probs=out.get("probs"))
+                vals.append(e)
+                errs.append(s)
+                rvals.append(r)
+                rerrs.append(rs)
+                if k == 0 and stats is not None:
+                    if best_cut is None or stats["best_cut"] > best_cut:
+                        best_cut, best_key = stats["best_cut"], stats["best_key"]
+            if self.spec.zne:
+                ctx = zne.ZneContext(tuple(self.scales), tuple(self.noise_scales), self.spec.factory)
+                (value,), (err,) = zne.postprocess(vals, ctx, errs, asymptote=self.problem.total_weight / 2)
+                value, err = float(value), float(err)
+            else:
+                value, err = vals[0], errs[0]
+            energies.append(value)
+            stderr.append(err)
+            per_scale.append(vals)
+            per_scale_err.append(errs)
+            raw.append(rvals)
+            raw_err.append(rerrs)
+
+        points = batch.shape[0]
+        two_q = [two_qubit_count(c) for c in circuits[offset:offset + num_scales]] if points else []
+        cost = {
+            "circuits": len(circuits),
+            "circuits_per_point": num_scales,
+            "calibration_circuits": offset,
+            "two_qubit_gates_per_point": int(sum(two_q)),
+            "two_qubit_gates_unmitigated": self.base_two_qubit,
+            "circuit_ratio": float(num_scales + offset / max(points, 1)),
+            "two_qubit_ratio": float(sum(two_q) / self.base_two_qubit) if self.base_two_qubit else 1.0,
+            "shots": shots_spent,
+            "shots_unmitigated": 0 if self.shots is None else self.shots * points,
+        }
+        metadata = {
+            "mitigation": self.spec.to_dict(),
+            "target": self.target.spec,
+            "exact": self.exact,
+            "scale_factors": list(self.scales),
+            "noise_scales": list(self.noise_scales),
+            "scale_energies": per_scale,
+            "scale_stderr": per_scale_err,
+            "raw_energies": raw,
+            "raw_stderr": raw_err,
+            "cost": cost,
+            "dd": (
+                None
+                if not self.spec.dd
+                else ("sampler option" if self._run_kwargs else f"PadDynamicalDecoupling {self.spec.dd_sequence}")
+            ),
+            "rem": self._calibration,
+            "run": run_meta,
+        }
+        return Evaluation(
+            params=batch,
+            energies=np.asarray(energies),
+            stderr=np.asarray(stderr),
+            shots=int(shots_spent),
+            best_cut=best_cut,
+            best_bitstring=None if best_key is None else bitstring(best_key, self.problem.n),
+            job_ids=job_ids,
+            wall_time=time.perf_counter() - start,
+            metadata=metadata,
+        )
+
+    def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None, **job_hooks):
+        """Value and gradient by :attr:`gradient_rule`; the value and all shifted points run in one job.
+
+        ``job_hooks`` (``on_submit``, ``attach_job``) go to the batch evaluation.
+        """
+        return self.gradient_rule.value_and_grad(self, theta, seed, **job_hooks)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "mitigation": self.spec.to_dict(),
+            "target": self.target.spec,
+            "shots": self.shots,
+            "fd_step": self.fd_step,
+            "noise_scales": list(self.noise_scales),
+            "two_qubit_gates": self.base_two_qubit,
+        }
