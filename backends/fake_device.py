@@ -1,4 +1,4 @@
-"""Local simulator targets: ideal statevector, noiseless Aer, and noisy Aer from a fake IBM device.
+"""Noisy Aer from a fake IBM device (``fake:<device>``).
 
 The noisy target (:class:`FakeDeviceTarget`) is built for speed without giving up
 exactness:
@@ -20,18 +20,16 @@ returned as simulated: the device noise channels leave the total a few 1e-8 belo
 at 10 qubits; :meth:`FakeDeviceTarget.sample` renormalises before drawing.
 """
 
+
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import Delay
 
-from .capabilities import Capability
 from .base import (
     SampleResult,
     TargetError,
@@ -41,15 +39,26 @@ from .base import (
     check_isa,
     check_shots,
     circuit_fingerprint,
-    measured_qubits_by_clbit,
     resolve_seed,
     supported_instructions,
 )
+from .capabilities import Capability
+from .circuits import (
+    CompactCircuit,
+    apply_confusion,
+    clbit_index_map,
+    compact_bound,
+    counts_from_result,
+    measured_qubits_by_clbit,
+    multinomial_counts,
+    split_final_measurements,
+    to_clbit_order,
+)
 from .devices import fake_device_names, load_fake_backend, normalise_device_name
-from .transpile import IGNORED_OPS, active_and_two_qubit, check_options, transpile_trials
+from .ideal import DEFAULT_CACHE_SIZE, LRUCache, run_batch
+from .noise import DeviceNoise
+from .transpile import IGNORED_OPS, active_and_two_qubit, check_options, layout_score, transpile_trials
 
-IDEAL_MAX_QUBITS = 26
-AER_MAX_QUBITS = 30
 # Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
 EXACT_MAX_ACTIVE_QUBITS = 14
 # Up to this many active qubits, exact probabilities + multinomial beat Aer trajectories.
@@ -73,503 +82,6 @@ _FAKE_OPTIONS = (
 )
 
 
-# ----------------------------------------------------------------------------- helpers
-class _LRU:
-    """A small least-recently-used cache keyed by circuit fingerprints."""
-
-    def __init__(self, size: int):
-        if int(size) < 1:
-            raise TargetError(f"cache_size must be a positive integer, got {size!r}")
-        self.size = int(size)
-        self._data: OrderedDict = OrderedDict()
-
-    def get(self, key):
-        hit = self._data.get(key)
-        if hit is not None:
-            self._data.move_to_end(key)
-        return hit
-
-    def put(self, key, value) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-@dataclass(frozen=True)
-class _Measured:
-    """A logical circuit split into its unitary part and its final measurements."""
-
-    body: QuantumCircuit  # the circuit without measurements (clbits kept)
-    clbit_qubit: tuple[tuple[int, int], ...]  # (clbit, qubit) pairs, sorted by clbit
-    num_clbits: int
-
-    @property
-    def qubits(self) -> tuple[int, ...]:
-        """Distinct measured qubits, in order of their first clbit."""
-        seen: list[int] = []
-        for _, q in self.clbit_qubit:
-            if q not in seen:
-                seen.append(q)
-        return tuple(seen)
-
-
-def _split_final_measurements(circuit: QuantumCircuit) -> _Measured:
-    """Remove final measurements; raise if any measurement is not final."""
-    qindex = {q: i for i, q in enumerate(circuit.qubits)}
-    cindex = {c: i for i, c in enumerate(circuit.clbits)}
-    body = circuit.copy_empty_like()
-    measured_qubits: set[int] = set()
-    clbit_qubit: dict[int, int] = {}
-    for inst in circuit.data:
-        name = inst.operation.name
-        qubits = [qindex[q] for q in inst.qubits]
-        if name == "measure":
-            (q,), (c,) = qubits, [cindex[b] for b in inst.clbits]
-            if c in clbit_qubit:
-                raise TargetError(
-                    f"clbit {c} is measured twice; measure each qubit once into its own clbit"
-                )
-            clbit_qubit[c] = q
-            measured_qubits.add(q)
-            continue
-        if name in IGNORED_OPS:
-            body.append(inst)
-            continue
-        if inst.clbits or getattr(inst.operation, "condition", None) is not None:
-            raise TargetError(
-                f"instruction {name!r} uses classical bits; only final measurements are supported"
-            )
-        touched = measured_qubits.intersection(qubits)
-        if touched:
-            raise TargetError(
-                f"instruction {name!r} acts on qubit(s) {sorted(touched)} after their measurement; "
-                "only final measurements are supported (move measurements to the end)"
-            )
-        body.append(inst)
-    if not clbit_qubit:
-        raise TargetError(
-            "the circuit has no measurements; measure qubit i into clbit i "
-            "(e.g. qaoa_circuit(problem, p, measure=True))"
-        )
-    return _Measured(body, tuple(sorted(clbit_qubit.items())), circuit.num_clbits)
-
-
-def _clbit_index_map(
-    measured_qubits: tuple[int, ...], clbit_qubit, num_clbits: int
-) -> np.ndarray | None:
-    """Map outcome index over ``measured_qubits`` (little endian) to the clbit outcome index.
-
-    ``None`` when the map is the identity (qubit ``i`` into clbit ``i`` for all clbits).
-    """
-    m = len(measured_qubits)
-    masks = np.zeros(m, dtype=np.int64)
-    pos = {q: j for j, q in enumerate(measured_qubits)}
-    for c, q in clbit_qubit:
-        masks[pos[q]] |= 1 << c
-    if m == num_clbits and all(masks[j] == 1 << j for j in range(m)):
-        return None
-    idx = np.arange(2**m, dtype=np.int64)
-    out = np.zeros(2**m, dtype=np.int64)
-    for j in range(m):
-        out |= np.where((idx >> j) & 1, masks[j], 0)
-    return out
-
-
-def _to_clbit_order(probs: np.ndarray, index_map: np.ndarray | None, num_clbits: int) -> np.ndarray:
-    if index_map is None:
-        return probs
-    out = np.zeros((probs.shape[0], 2**num_clbits), dtype=probs.dtype)
-    out[:, index_map] = probs
-    return out
-
-
-def apply_confusion(probs: np.ndarray, matrices: list[np.ndarray | None]) -> np.ndarray:
-    """Apply per-bit readout confusion to ``probs`` of shape ``(B, 2**m)``.
-
-    ``matrices[j][i, k]`` is P(read k | prepared i) for outcome bit ``j`` (``None`` = perfect).
-    """
-    m = len(matrices)
-    batch = probs.shape[0]
-    arr = probs.reshape((batch,) + (2,) * m)
-    for j, mat in enumerate(matrices):
-        if mat is None:
-            continue
-        axis = m - j  # C order: axis 1 is the most significant bit
-        arr = np.moveaxis(np.tensordot(arr, mat, axes=([axis], [0])), -1, axis)
-    return np.ascontiguousarray(arr).reshape(batch, 2**m)
-
-
-def _multinomial_counts(
-    probs: np.ndarray, shots: int, rng: np.random.Generator
-) -> tuple[dict[int, int], ...]:
-    out = []
-    for row in probs:
-        p = np.clip(row, 0.0, None)
-        p = p / p.sum()
-        draws = rng.multinomial(shots, p)
-        nz = np.flatnonzero(draws)
-        out.append({int(k): int(draws[k]) for k in nz})
-    return tuple(out)
-
-
-def _counts_from_result(result, num: int) -> tuple[dict[int, int], ...]:
-    return tuple(
-        {int(k, 16): int(v) for k, v in result.data(i)["counts"].items()} for i in range(num)
-    )
-
-
-def _parameter_binds(
-    circuit: QuantumCircuit, names: tuple[str, ...], values: np.ndarray
-) -> list[dict] | None:
-    """Aer ``parameter_binds`` for ``circuit`` from values ordered as ``names``."""
-    if not circuit.parameters:
-        return None
-    column = {name: j for j, name in enumerate(names)}
-    return [{p: values[:, column[p.name]].tolist() for p in circuit.parameters}]
-
-
-def _run_batch(sim, circuit: QuantumCircuit, names, values: np.ndarray, **run_options):
-    """One Aer ``run`` for the whole batch; returns (result, per-point result index)."""
-    binds = _parameter_binds(circuit, names, values)
-    if binds is None:
-        # Nothing to bind: every point is the same experiment.
-        result = sim.run(circuit, **run_options).result()
-        return result, [0] * values.shape[0]
-    result = sim.run(circuit, parameter_binds=binds, **run_options).result()
-    return result, list(range(values.shape[0]))
-
-
-# ------------------------------------------------------------------------------ ideal
-class IdealTarget:
-    """Exact noiseless simulation (``qiskit.quantum_info.Statevector``)."""
-
-    spec = "ideal"
-    kind = "ideal"
-    num_qubits: int | None = None
-    noisy = False
-    exact = True
-    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.ISA_EXECUTION})
-
-    def __init__(
-        self, max_qubits: int = IDEAL_MAX_QUBITS, cache_size: int = DEFAULT_CACHE_SIZE, **options: Any
-    ):
-        # ``seed_transpiler`` is accepted (and unused) so every target takes the same options.
-        options.pop("seed_transpiler", None)
-        check_options("ideal", options, ("max_qubits", "cache_size", "seed_transpiler"))
-        self.max_qubits = int(max_qubits)
-        self._split_cache = _LRU(cache_size)
-
-    def check_fits(self, num_qubits: int) -> None:
-        if num_qubits > self.max_qubits:
-            raise TargetError(
-                f"target 'ideal' simulates at most {self.max_qubits} qubits "
-                f"(statevector of 2**n amplitudes), got {num_qubits}; use 'aer' with shots "
-                "or raise max_qubits"
-            )
-
-    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        self.check_fits(circuit.num_qubits)
-        return circuit
-
-    def _split(self, circuit: QuantumCircuit):
-        key = circuit_fingerprint(circuit)
-        hit = self._split_cache.get(key)
-        if hit is None:
-            meas = _split_final_measurements(circuit)
-            qubits = meas.qubits
-            hit = (meas, qubits, _clbit_index_map(qubits, meas.clbit_qubit, meas.num_clbits))
-            self._split_cache.put(key, hit)
-        return hit
-
-    def probabilities(self, circuit: QuantumCircuit, parameter_values: Any) -> np.ndarray:
-        """Exact outcome probabilities ``(B, 2**num_clbits)``, bit ``i`` = clbit ``i``."""
-        from qiskit.quantum_info import Statevector
-
-        self.check_fits(circuit.num_qubits)
-        values = as_parameter_batch(circuit, parameter_values)
-        meas, qubits, index_map = self._split(circuit)
-        body = meas.body
-        names = tuple(p.name for p in circuit.parameters)
-        rows = []
-        for row in values:
-            bound = body.assign_parameters(dict(zip(body.parameters, _reorder(body, names, row))))
-            rows.append(Statevector(bound).probabilities(qargs=list(qubits)))
-        return _to_clbit_order(np.asarray(rows), index_map, meas.num_clbits)
-
-    def sample(
-        self,
-        circuit: QuantumCircuit,
-        parameter_values: Any,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        shots = check_shots(shots)
-        start = time.perf_counter()
-        probs = self.probabilities(circuit, parameter_values)
-        counts = _multinomial_counts(probs, shots, as_generator(seed))
-        return SampleResult(
-            counts=counts,
-            shots=shots,
-            wall_time=time.perf_counter() - start,
-            metadata={"target": self.spec, "method": "statevector-multinomial"},
-        )
-
-    def run_isa(
-        self,
-        circuits,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        """Counts of bound circuits (this target's ISA is the logical circuit itself)."""
-        from qiskit.quantum_info import Statevector
-
-        shots = check_shots(shots)
-        circuits = as_circuit_list(circuits)
-        start = time.perf_counter()
-        rng = as_generator(seed)
-        counts = []
-        for circuit in circuits:
-            self.check_fits(circuit.num_qubits)
-            meas = _split_final_measurements(circuit)
-            qubits = meas.qubits
-            probs = Statevector(meas.body).probabilities(qargs=list(qubits))[None, :]
-            index_map = _clbit_index_map(qubits, meas.clbit_qubit, meas.num_clbits)
-            probs = _to_clbit_order(probs, index_map, meas.num_clbits)
-            counts.append(_multinomial_counts(probs, shots, rng)[0])
-        return SampleResult(
-            counts=tuple(counts),
-            shots=shots,
-            wall_time=time.perf_counter() - start,
-            metadata={"target": self.spec, "method": "statevector-multinomial", "num_circuits": len(circuits)},
-        )
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec,
-            "kind": self.kind,
-            "noisy": self.noisy,
-            "exact": self.exact,
-            "simulator": "qiskit.quantum_info.Statevector",
-            "max_qubits": self.max_qubits,
-        }
-
-
-def _reorder(circuit: QuantumCircuit, names: tuple[str, ...], row: np.ndarray) -> list[float]:
-    """Values for ``circuit.parameters`` from ``row`` ordered as ``names``."""
-    column = {name: j for j, name in enumerate(names)}
-    return [float(row[column[p.name]]) for p in circuit.parameters]
-
-
-# -------------------------------------------------------------------------------- aer
-class AerTarget:
-    """Noiseless ``AerSimulator`` with shots; one ``run`` per parameter batch."""
-
-    spec = "aer"
-    kind = "aer"
-    num_qubits: int | None = None
-    noisy = False
-    exact = False
-    capabilities = frozenset({Capability.ISA_EXECUTION})
-
-    def __init__(
-        self,
-        method: str = "automatic",
-        max_qubits: int = AER_MAX_QUBITS,
-        max_parallel_threads: int = 0,
-        cache_size: int = DEFAULT_CACHE_SIZE,
-        seed_transpiler: int = 0,
-        **options: Any,
-    ):
-        from qiskit_aer import AerSimulator
-
-        check_options(
-            "aer",
-            options,
-            ("method", "max_qubits", "max_parallel_threads", "cache_size", "seed_transpiler"),
-        )
-        self.method = method
-        self.max_qubits = int(max_qubits)
-        self.seed_transpiler = int(seed_transpiler)
-        self._sim = AerSimulator(method=method, max_parallel_threads=max_parallel_threads)
-        self._cache = _LRU(cache_size)
-
-    def check_fits(self, num_qubits: int) -> None:
-        if num_qubits > self.max_qubits:
-            raise TargetError(
-                f"target 'aer' simulates at most {self.max_qubits} qubits, got {num_qubits}; "
-                "use a smaller problem or raise max_qubits"
-            )
-
-    def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        from qiskit import transpile
-
-        self.check_fits(circuit.num_qubits)
-        key = circuit_fingerprint(circuit)
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = transpile(
-                circuit,
-                backend=self._sim,
-                optimization_level=1,
-                seed_transpiler=self.seed_transpiler,
-            )
-            self._cache.put(key, hit)
-        return hit
-
-    def sample(
-        self,
-        circuit: QuantumCircuit,
-        parameter_values: Any,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        shots = check_shots(shots)
-        values = as_parameter_batch(circuit, parameter_values)
-        if not any(inst.operation.name == "measure" for inst in circuit.data):
-            raise TargetError("the circuit has no measurements; measure qubit i into clbit i")
-        start = time.perf_counter()
-        isa = self.isa_circuit(circuit)
-        names = tuple(p.name for p in circuit.parameters)
-        run_options: dict[str, Any] = {"shots": shots}
-        sim_seed = resolve_seed(seed)
-        if sim_seed is not None:
-            run_options["seed_simulator"] = sim_seed
-        if isa.parameters:
-            result, _ = _run_batch(self._sim, isa, names, values, **run_options)
-            counts = _counts_from_result(result, values.shape[0])
-        else:
-            result = self._sim.run([isa] * values.shape[0], **run_options).result()
-            counts = _counts_from_result(result, values.shape[0])
-        return SampleResult(
-            counts=counts,
-            shots=shots,
-            job_ids=(result.job_id,),
-            wall_time=time.perf_counter() - start,
-            metadata={"target": self.spec, "method": f"aer-{self.method}"},
-        )
-
-    def run_isa(
-        self,
-        circuits,
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        """Counts of bound circuits in one Aer ``run`` (any gate Aer simulates is accepted)."""
-        shots = check_shots(shots)
-        circuits = as_circuit_list(circuits)
-        for circuit in circuits:
-            self.check_fits(circuit.num_qubits)
-        start = time.perf_counter()
-        run_options: dict[str, Any] = {"shots": shots}
-        sim_seed = resolve_seed(seed)
-        if sim_seed is not None:
-            run_options["seed_simulator"] = sim_seed
-        result = self._sim.run(circuits, **run_options).result()
-        return SampleResult(
-            counts=_counts_from_result(result, len(circuits)),
-            shots=shots,
-            job_ids=(result.job_id,),
-            wall_time=time.perf_counter() - start,
-            metadata={"target": self.spec, "method": f"aer-{self.method}", "num_circuits": len(circuits)},
-        )
-
-    def describe(self) -> dict[str, Any]:
-        import qiskit_aer
-
-        return {
-            "spec": self.spec,
-            "kind": self.kind,
-            "noisy": self.noisy,
-            "exact": self.exact,
-            "simulator": "qiskit_aer.AerSimulator",
-            "method": self.method,
-            "qiskit_aer": qiskit_aer.__version__,
-        }
-
-
-# ------------------------------------------------------------------------ fake device
-class _DeviceNoise:
-    """A device's full noise model and readout confusion, built once per device."""
-
-    _cache: dict[str, "_DeviceNoise"] = {}
-
-    def __init__(self, name: str):
-        from qiskit_aer.noise import NoiseModel
-
-        self.backend = load_fake_backend(name)
-        self.model = NoiseModel.from_backend(self.backend)
-        self._reference_sim = None
-
-    @classmethod
-    def get(cls, name: str) -> "_DeviceNoise":
-        hit = cls._cache.get(name)
-        if hit is None:
-            hit = cls._cache[name] = cls(name)
-        return hit
-
-    def confusion(self, qubit: int) -> np.ndarray | None:
-        """P(read k | prepared i) as a 2x2 matrix for physical ``qubit`` (None: no error)."""
-        err = self.model._local_readout_errors.get((qubit,), self.model._default_readout_error)
-        if err is None:
-            return None
-        return np.asarray(err.probabilities, dtype=float)
-
-    def restricted(self, active: tuple[int, ...], readout: bool = False, relabel: bool = True):
-        """The noise model on ``active`` physical qubits, relabelled ``0..k-1``.
-
-        ``relabel=False`` keeps the physical qubit numbers (for circuits as wide as the
-        device); delay relaxation then stays defined for every qubit, as in the full model.
-        """
-        from qiskit_aer.noise import NoiseModel
-        from qiskit_aer.noise.passes import RelaxationNoisePass
-
-        full = self.model
-        remap = {q: (i if relabel else q) for i, q in enumerate(active)}
-        model = NoiseModel(basis_gates=full.basis_gates)
-        for name, error in full._default_quantum_errors.items():
-            model.add_all_qubit_quantum_error(error, name, warnings=False)
-        for name, by_qubits in full._local_quantum_errors.items():
-            for qubits, error in by_qubits.items():
-                if all(q in remap for q in qubits):
-                    model.add_quantum_error(error, name, [remap[q] for q in qubits], warnings=False)
-        if readout:
-            if full._default_readout_error is not None:
-                model.add_all_qubit_readout_error(full._default_readout_error, warnings=False)
-            for qubits, error in full._local_readout_errors.items():
-                if all(q in remap for q in qubits):
-                    model.add_readout_error(error, [remap[q] for q in qubits], warnings=False)
-        idx = list(active)
-        for npass in full._custom_noise_passes:
-            if isinstance(npass, RelaxationNoisePass) and not relabel:
-                model._custom_noise_passes.append(npass)
-            elif isinstance(npass, RelaxationNoisePass):
-                # Delay-duration relaxation, restricted to the active qubits.
-                model._custom_noise_passes.append(
-                    RelaxationNoisePass(
-                        t1s=[float(x) for x in npass._t1s[idx]],
-                        t2s=[float(x) for x in npass._t2s[idx]],
-                        dt=npass._dt,
-                        op_types=Delay,
-                        excited_state_populations=[float(x) for x in npass._p1s[idx]],
-                    )
-                )
-            else:
-                raise TargetError(
-                    f"cannot restrict noise pass {type(npass).__name__} of this device to its "
-                    "active qubits"
-                )
-        return model
-
-    def reference_simulator(self):
-        if self._reference_sim is None:
-            from qiskit_aer import AerSimulator
-
-            self._reference_sim = AerSimulator.from_backend(self.backend, method="density_matrix")
-        return self._reference_sim
 
 
 @dataclass
@@ -665,16 +177,16 @@ class FakeDeviceTarget:
         self.max_cone_qubits = int(max_cone_qubits) if max_cone_qubits is not None else NOISY_CONE_MAX_QUBITS
         self.sample_method = sample_method
         self.max_parallel_threads = int(max_parallel_threads)
-        self._cache = _LRU(cache_size)
+        self._cache = LRUCache(cache_size)
         self._last: CompiledCircuit | None = None
         # Simulators with the noise model restricted to an active-qubit set (bound ISA runs).
-        self._isa_simulators = _LRU(max(8, int(cache_size) // 8))
+        self._isa_simulators = LRUCache(max(8, int(cache_size) // 8))
         self._supported = None
 
     # ---------------------------------------------------------------- basics
     @property
-    def _noise(self) -> _DeviceNoise:
-        return _DeviceNoise.get(self.device)
+    def _noise(self) -> DeviceNoise:
+        return DeviceNoise.get(self.device)
 
     def check_fits(self, num_qubits: int) -> None:
         if num_qubits <= self.num_qubits:
@@ -697,20 +209,6 @@ class FakeDeviceTarget:
         )
 
     # ---------------------------------------------------------------- compile
-    def _error_score(self, isa: QuantumCircuit) -> float:
-        """Estimated total error, sum of -log(1 - e) over the ISA instructions (readout included)."""
-        target = self.backend.target
-        score = 0.0
-        for inst in isa.data:
-            name = inst.operation.name
-            if name in IGNORED_OPS or name not in target.operation_names:
-                continue
-            props = target[name].get(tuple(isa.find_bit(q).index for q in inst.qubits))
-            error = getattr(props, "error", None)
-            if error:
-                score -= float(np.log1p(-min(float(error), 1.0 - 1e-12)))
-        return score
-
     def _transpile_best(self, circuit: QuantumCircuit):
         """Best of ``layout_trials`` transpilations of ``circuit`` (measurements included).
 
@@ -718,21 +216,13 @@ class FakeDeviceTarget:
         readout errors. A trial whose routing acts on a qubit after its measurement is
         not usable (measurements must be final) and is skipped.
         """
-        def score(isa: QuantumCircuit):
-            try:
-                _split_final_measurements(isa)
-            except TargetError:
-                return None
-            active, two_q = active_and_two_qubit(isa)
-            return (len(active), two_q, round(self._error_score(isa), 9))
-
         isa, seed, record = transpile_trials(
             circuit,
             self.backend,
             seed_transpiler=self.seed_transpiler,
             optimization_level=self.optimization_level,
             trials=self.layout_trials,
-            score=score,
+            score=lambda isa: layout_score(isa, "calibrated", self.backend.target),
         )
         trials = tuple((s, None, None, None) if v is None else (s, *v) for s, v in record)
         if isa is None:
@@ -741,7 +231,7 @@ class FakeDeviceTarget:
                 f"in {self.layout_trials} layout trials; raise layout_trials or change seed_transpiler"
             )
         active, two_q = active_and_two_qubit(isa)
-        best = (None, seed, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
+        best = (None, seed, isa, active, two_q, split_final_measurements(isa).clbit_qubit)
         return best, trials
 
     def native_layout(self, circuit: QuantumCircuit) -> tuple[int, ...] | None:
@@ -782,7 +272,7 @@ class FakeDeviceTarget:
                 "qubits away from the listed physical_qubits; drop the circuit metadata to search a layout"
             )
         active, two_q = active_and_two_qubit(isa)
-        best = (None, self.seed_transpiler, isa, active, two_q, _split_final_measurements(isa).clbit_qubit)
+        best = (None, self.seed_transpiler, isa, active, two_q, split_final_measurements(isa).clbit_qubit)
         return best, ((self.seed_transpiler, len(active), two_q, None),)
 
     def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
@@ -794,7 +284,7 @@ class FakeDeviceTarget:
             self._last = hit
             return hit
         self.check_fits(circuit.num_qubits)
-        _split_final_measurements(circuit)  # logical checks: final measurements only
+        split_final_measurements(circuit)  # logical checks: final measurements only
         if native is not None:
             (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_native(circuit, native)
         else:
@@ -845,7 +335,7 @@ class FakeDeviceTarget:
         comp.confusion = [noise.confusion(q) for q in comp.measured_physical]
         if comp.num_active > self.max_exact_qubits:
             return  # no whole-circuit density matrix: light cones or trajectories only
-        comp.index_map = _clbit_index_map(
+        comp.index_map = clbit_index_map(
             comp.measured_physical, comp.clbit_physical, comp.num_clbits
         )
         comp.simulator = AerSimulator(
@@ -876,10 +366,10 @@ class FakeDeviceTarget:
                 f"{16 * 4**comp.num_active / 2**30:.1f} GiB; the limit is max_exact_qubits="
                 f"{self.max_exact_qubits}: use sample(...) or raise max_exact_qubits"
             )
-        result, index = _run_batch(comp.simulator, comp.compact, comp.parameter_names, values)
+        result, index = run_batch(comp.simulator, comp.compact, comp.parameter_names, values)
         probs = np.asarray([result.data(i)["probabilities"] for i in index], dtype=np.float64)
         probs = apply_confusion(probs, comp.confusion)
-        return _to_clbit_order(probs, comp.index_map, comp.num_clbits)
+        return to_clbit_order(probs, comp.index_map, comp.num_clbits)
 
     def reference_probabilities_full(
         self, circuit: QuantumCircuit, parameter_values: Any
@@ -897,10 +387,10 @@ class FakeDeviceTarget:
                 full.append(inst)
         full.save_probabilities(list(comp.measured_physical))
         sim = self._noise.reference_simulator()
-        result, index = _run_batch(sim, full, comp.parameter_names, values)
+        result, index = run_batch(sim, full, comp.parameter_names, values)
         probs = np.asarray([result.data(i)["probabilities"] for i in index], dtype=np.float64)
         probs = apply_confusion(probs, comp.confusion)
-        return _to_clbit_order(probs, comp.index_map, comp.num_clbits)
+        return to_clbit_order(probs, comp.index_map, comp.num_clbits)
 
     # ---------------------------------------------------------------- noisy light cones
     def uses_light_cones(self, circuit: QuantumCircuit) -> bool:
@@ -996,7 +486,7 @@ class FakeDeviceTarget:
             method_name = MPS_SAMPLE_METHOD
         elif method == "exact":
             probs = self.probabilities(circuit, values)
-            counts = _multinomial_counts(probs, shots, as_generator(seed))
+            counts = multinomial_counts(probs, shots, as_generator(seed))
             method_name = "density-matrix-multinomial"
         else:
             circ, sim = self._shots_setup(comp)
@@ -1005,10 +495,10 @@ class FakeDeviceTarget:
             if sim_seed is not None:
                 run_options["seed_simulator"] = sim_seed
             if circ.parameters:
-                result, _ = _run_batch(sim, circ, comp.parameter_names, values, **run_options)
+                result, _ = run_batch(sim, circ, comp.parameter_names, values, **run_options)
             else:
                 result = sim.run([circ] * values.shape[0], **run_options).result()
-            counts = _counts_from_result(result, values.shape[0])
+            counts = counts_from_result(result, values.shape[0])
             job_ids = (result.job_id,)
             method_name = "aer-trajectories"
         metadata = {"target": self.spec, "method": method_name, **comp.summary()}
@@ -1036,7 +526,7 @@ class FakeDeviceTarget:
             )
         rng = as_generator(seed)
         run_options: dict[str, Any] = {"shots": shots, "seed_simulator": int(rng.integers(2**31))}
-        result, index = _run_batch(comp._mps_simulator, circ, comp.parameter_names, values, **run_options)
+        result, index = run_batch(comp._mps_simulator, circ, comp.parameter_names, values, **run_options)
         flips = []
         for c, phys in sorted(comp.clbit_physical):
             conf = self._noise.confusion(phys)
@@ -1097,48 +587,6 @@ class FakeDeviceTarget:
             self._supported = supported_instructions(self.backend.target)
         check_isa(circuits, self.backend.target, self.spec, supported=self._supported)
 
-    def _compact_bound(self, circuit: QuantumCircuit, measure: bool) -> dict[str, Any]:
-        """Active-qubit version of one bound ISA circuit (delays and barriers dropped).
-
-        ``measure=False``: ends in ``save_probabilities`` of the measured qubits (exact
-        path); ``measure=True``: measures into the original clbits (trajectories).
-        """
-        meas = _split_final_measurements(circuit)
-        qindex = {q: i for i, q in enumerate(circuit.qubits)}
-        active: set[int] = set()
-        body = []
-        for inst in meas.body.data:
-            if inst.operation.name in IGNORED_OPS:
-                continue
-            qs = [qindex[q] for q in inst.qubits]
-            active.update(qs)
-            body.append((inst.operation, qs))
-        active.update(q for _, q in meas.clbit_qubit)
-        active_t = tuple(sorted(active))
-        remap = {q: i for i, q in enumerate(active_t)}
-        if measure:
-            compact = QuantumCircuit(len(active_t), meas.num_clbits, global_phase=circuit.global_phase)
-        else:
-            compact = QuantumCircuit(len(active_t), global_phase=circuit.global_phase)
-        two_q = 0
-        for op, qs in body:
-            compact._append(op, [compact.qubits[remap[q]] for q in qs], [])
-            two_q += len(qs) == 2
-        measured = meas.qubits
-        if measure:
-            for c, q in meas.clbit_qubit:
-                compact.measure(remap[q], c)
-        else:
-            compact.save_probabilities([remap[q] for q in measured])
-        return {
-            "compact": compact,
-            "active": active_t,
-            "measured": measured,
-            "clbit_qubit": meas.clbit_qubit,
-            "num_clbits": meas.num_clbits,
-            "two_qubit_gates": two_q,
-        }
-
     def _isa_simulator(self, active: tuple[int, ...], readout: bool):
         key = (active, readout)
         sim = self._isa_simulators.get(key)
@@ -1153,16 +601,16 @@ class FakeDeviceTarget:
             self._isa_simulators.put(key, sim)
         return sim
 
-    def _run_compact_groups(self, parts: list[dict], readout: bool, **run_options):
+    def _run_compact_groups(self, parts: list[CompactCircuit], readout: bool, **run_options):
         """One Aer run per distinct active-qubit set; returns (per-circuit data, job ids)."""
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, part in enumerate(parts):
-            groups.setdefault(part["active"], []).append(i)
+            groups.setdefault(part.active, []).append(i)
         data: list[Any] = [None] * len(parts)
         job_ids = []
         for active, indices in groups.items():
             sim = self._isa_simulator(active, readout)
-            result = sim.run([parts[i]["compact"] for i in indices], **run_options).result()
+            result = sim.run([parts[i].circuit for i in indices], **run_options).result()
             if not result.success:
                 raise TargetError(f"Aer failed on {self.spec}: {result.status}")
             job_ids.append(str(result.job_id))
@@ -1170,9 +618,9 @@ class FakeDeviceTarget:
                 data[i] = result.data(j)
         return data, tuple(job_ids)
 
-    def _exact_isa(self, circuits: list[QuantumCircuit]) -> tuple[list[np.ndarray], list[dict], tuple]:
-        parts = [self._compact_bound(c, measure=False) for c in circuits]
-        worst = max(len(p["active"]) for p in parts)
+    def _exact_isa(self, circuits: list[QuantumCircuit]) -> tuple[list[np.ndarray], list[CompactCircuit], tuple]:
+        parts = [compact_bound(c, measure=False) for c in circuits]
+        worst = max(len(p.active) for p in parts)
         if worst > self.max_exact_qubits:
             raise TargetError(
                 f"exact noisy simulation of {worst} active qubits on {self.spec} needs "
@@ -1185,9 +633,9 @@ class FakeDeviceTarget:
         out = []
         for part, d in zip(parts, data):
             probs = np.asarray(d["probabilities"], dtype=np.float64)[None, :]
-            probs = apply_confusion(probs, [noise.confusion(q) for q in part["measured"]])
-            index_map = _clbit_index_map(part["measured"], part["clbit_qubit"], part["num_clbits"])
-            out.append(_to_clbit_order(probs, index_map, part["num_clbits"])[0])
+            probs = apply_confusion(probs, [noise.confusion(q) for q in part.measured])
+            index_map = clbit_index_map(part.measured, part.clbit_qubit, part.num_clbits)
+            out.append(to_clbit_order(probs, index_map, part.num_clbits)[0])
         return out, parts, job_ids
 
     def exact_isa_probabilities(self, circuits) -> np.ndarray:
@@ -1235,10 +683,10 @@ class FakeDeviceTarget:
         if method == "exact":
             probs, parts, job_ids = self._exact_isa(circuits)
             rng = as_generator(seed)
-            counts = tuple(_multinomial_counts(p[None, :], shots, rng)[0] for p in probs)
+            counts = tuple(multinomial_counts(p[None, :], shots, rng)[0] for p in probs)
             method_name = "density-matrix-multinomial"
         else:
-            parts = [self._compact_bound(c, measure=True) for c in circuits]
+            parts = [compact_bound(c, measure=True) for c in circuits]
             run_options: dict[str, Any] = {"shots": shots}
             sim_seed = resolve_seed(seed)
             if sim_seed is not None:
@@ -1255,8 +703,8 @@ class FakeDeviceTarget:
                 "target": self.spec,
                 "method": method_name,
                 "num_circuits": len(circuits),
-                "active_qubits": [list(a) for a in sorted({p["active"] for p in parts})],
-                "two_qubit_gates": [p["two_qubit_gates"] for p in parts],
+                "active_qubits": [list(a) for a in sorted({p.active for p in parts})],
+                "two_qubit_gates": [p.two_qubit_gates for p in parts],
             },
         )
 
