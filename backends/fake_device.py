@@ -24,7 +24,6 @@ at 10 qubits; :meth:`FakeDeviceTarget.sample` renormalises before drawing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,6 @@ from .base import (
     check_isa,
     check_shots,
     circuit_fingerprint,
-    resolve_seed,
     supported_instructions,
 )
 from .capabilities import Capability
@@ -51,13 +49,13 @@ from .circuits import (
     counts_from_result,
     measured_qubits_by_clbit,
     multinomial_counts,
-    split_final_measurements,
     to_clbit_order,
 )
+from .compile import CompiledCircuit, compile_circuit, native_layout
 from .devices import fake_device_names, load_fake_backend, normalise_device_name
-from .ideal import DEFAULT_CACHE_SIZE, LRUCache, run_batch
+from .ideal import DEFAULT_CACHE_SIZE, LRUCache, aer_run_options, run_batch
 from .noise import DeviceNoise
-from .transpile import IGNORED_OPS, active_and_two_qubit, check_options, layout_score, transpile_trials
+from .transpile import IGNORED_OPS, active_and_two_qubit, check_options
 
 # Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
 EXACT_MAX_ACTIVE_QUBITS = 14
@@ -82,48 +80,6 @@ _FAKE_OPTIONS = (
 )
 
 
-
-
-@dataclass
-class CompiledCircuit:
-    """One circuit structure compiled for a fake device (cached by the target)."""
-
-    isa: QuantumCircuit  # ISA circuit on the device, measurements included
-    active: tuple[int, ...]  # physical qubits touched by any instruction, sorted
-    two_qubit_gates: int
-    initial_layout: tuple[int, ...]  # logical qubit -> physical qubit before routing
-    final_layout: tuple[int, ...]  # logical qubit -> physical qubit at the end
-    clbit_physical: tuple[tuple[int, int], ...]  # (clbit, physical qubit) measured into it
-    measured_physical: tuple[int, ...]  # distinct measured physical qubits (outcome bit order)
-    parameter_names: tuple[str, ...]  # the logical circuit's parameter order
-    num_clbits: int
-    seed: int  # transpiler seed of the kept trial
-    # (seed, active qubits, two-qubit gates, error score) per trial; None: unusable trial
-    trials: tuple[tuple, ...]
-    compact: QuantumCircuit = None  # active qubits only, ends in save_probabilities
-    index_map: np.ndarray | None = None
-    confusion: list = field(default_factory=list)
-    simulator: Any = None
-    _shots_circuit: QuantumCircuit | None = None
-    _shots_simulator: Any = None
-    _cones: Any = None  # (key, NoisyCones) of the last pair list asked for
-    _mps_simulator: Any = None
-
-    @property
-    def num_active(self) -> int:
-        return len(self.active)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "active_qubits": list(self.active),
-            "num_active_qubits": self.num_active,
-            "two_qubit_gates": self.two_qubit_gates,
-            "initial_layout": list(self.initial_layout),
-            "final_layout": list(self.final_layout),
-            "measured_physical_qubits": {str(c): q for c, q in self.clbit_physical},
-            "seed_transpiler": self.seed,
-            "layout_trials": [list(t) for t in self.trials],
-        }
 
 
 class FakeDeviceTarget:
@@ -209,71 +165,9 @@ class FakeDeviceTarget:
         )
 
     # ---------------------------------------------------------------- compile
-    def _transpile_best(self, circuit: QuantumCircuit):
-        """Best of ``layout_trials`` transpilations of ``circuit`` (measurements included).
-
-        Measurements stay in the circuit while transpiling so that layout scoring sees
-        readout errors. A trial whose routing acts on a qubit after its measurement is
-        not usable (measurements must be final) and is skipped.
-        """
-        isa, seed, record = transpile_trials(
-            circuit,
-            self.backend,
-            seed_transpiler=self.seed_transpiler,
-            optimization_level=self.optimization_level,
-            trials=self.layout_trials,
-            score=lambda isa: layout_score(isa, "calibrated", self.backend.target),
-        )
-        trials = tuple((s, None, None, None) if v is None else (s, *v) for s, v in record)
-        if isa is None:
-            raise TargetError(
-                f"no transpilation of this circuit for {self.spec} kept its measurements final "
-                f"in {self.layout_trials} layout trials; raise layout_trials or change seed_transpiler"
-            )
-        active, two_q = active_and_two_qubit(isa)
-        best = (None, seed, isa, active, two_q, split_final_measurements(isa).clbit_qubit)
-        return best, trials
-
     def native_layout(self, circuit: QuantumCircuit) -> tuple[int, ...] | None:
-        """The physical qubits of a circuit built for this device (``metadata``), else None.
-
-        :func:`hybrid.ansatz.qaoa_circuit` records them for graphs from
-        ``heavy_hex_graph``; every two-qubit gate then acts on a coupler, so the
-        identity layout onto them needs no SWAPs.
-        """
-        meta = circuit.metadata or {}
-        qubits = meta.get("physical_qubits")
-        if qubits is None or meta.get("device") != self.device:
-            return None
-        qubits = tuple(int(q) for q in qubits)
-        if len(qubits) != circuit.num_qubits or len(set(qubits)) != len(qubits) or not all(
-            0 <= q < self.num_qubits for q in qubits
-        ):
-            raise TargetError(
-                f"circuit metadata lists physical_qubits {list(qubits)[:8]}... that are not "
-                f"{circuit.num_qubits} distinct qubits of {self.spec}; drop the metadata to search a layout"
-            )
-        return qubits
-
-    def _transpile_native(self, circuit: QuantumCircuit, qubits: tuple[int, ...]):
-        """One transpilation with the identity layout onto ``qubits``; refuses SWAPs."""
-        from qiskit.transpiler import generate_preset_pass_manager
-
-        pm = generate_preset_pass_manager(
-            self.optimization_level, target=self.backend.target, initial_layout=list(qubits),
-            seed_transpiler=self.seed_transpiler,
-        )
-        isa = pm.run(circuit)
-        layout = isa.layout
-        final = tuple(layout.final_index_layout(filter_ancillas=True)[: circuit.num_qubits]) if layout else qubits
-        if final != qubits:
-            raise TargetError(
-                f"the circuit's two-qubit gates are not all couplers of {self.spec}: routing moved "
-                "qubits away from the listed physical_qubits; drop the circuit metadata to search a layout"
-            )
-        active, two_q = active_and_two_qubit(isa)
-        best = (None, self.seed_transpiler, isa, active, two_q, split_final_measurements(isa).clbit_qubit)
-        return best, ((self.seed_transpiler, len(active), two_q, None),)
+        """The physical qubits of a circuit built for this device (see :func:`backends.compile.native_layout`)."""
+        return native_layout(circuit, self.device, self.num_qubits, self.spec)
 
     def compiled(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """The cached compilation of ``circuit``'s structure (layout search on first use)."""
@@ -284,34 +178,14 @@ class FakeDeviceTarget:
             self._last = hit
             return hit
         self.check_fits(circuit.num_qubits)
-        split_final_measurements(circuit)  # logical checks: final measurements only
-        if native is not None:
-            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_native(circuit, native)
-        else:
-            (_, seed, isa, active, two_q, clbit_physical), trials = self._transpile_best(circuit)
-        layout = isa.layout
-        n = circuit.num_qubits
-        if layout is not None:
-            initial = tuple(layout.initial_index_layout(filter_ancillas=True)[:n])
-            final = tuple(layout.final_index_layout(filter_ancillas=True)[:n])
-        else:
-            initial = final = tuple(range(n))
-        measured = []
-        for _, phys in clbit_physical:
-            if phys not in measured:
-                measured.append(phys)
-        comp = CompiledCircuit(
-            isa=isa,
-            active=active,
-            two_qubit_gates=two_q,
-            initial_layout=initial,
-            final_layout=final,
-            clbit_physical=clbit_physical,
-            measured_physical=tuple(measured),
-            parameter_names=tuple(p.name for p in circuit.parameters),
-            num_clbits=circuit.num_clbits,
-            seed=seed,
-            trials=trials,
+        comp = compile_circuit(
+            circuit,
+            self.backend,
+            self.spec,
+            native=native,
+            seed_transpiler=self.seed_transpiler,
+            optimization_level=self.optimization_level,
+            layout_trials=self.layout_trials,
         )
         self._compact(comp)
         self._cache.put(key, comp)
@@ -490,10 +364,7 @@ class FakeDeviceTarget:
             method_name = "density-matrix-multinomial"
         else:
             circ, sim = self._shots_setup(comp)
-            run_options: dict[str, Any] = {"shots": shots}
-            sim_seed = resolve_seed(seed)
-            if sim_seed is not None:
-                run_options["seed_simulator"] = sim_seed
+            run_options = aer_run_options(shots, seed)
             if circ.parameters:
                 result, _ = run_batch(sim, circ, comp.parameter_names, values, **run_options)
             else:
@@ -687,10 +558,7 @@ class FakeDeviceTarget:
             method_name = "density-matrix-multinomial"
         else:
             parts = [compact_bound(c, measure=True) for c in circuits]
-            run_options: dict[str, Any] = {"shots": shots}
-            sim_seed = resolve_seed(seed)
-            if sim_seed is not None:
-                run_options["seed_simulator"] = sim_seed
+            run_options = aer_run_options(shots, seed)
             data, job_ids = self._run_compact_groups(parts, readout=True, **run_options)
             counts = tuple({int(k, 16): int(v) for k, v in d["counts"].items()} for d in data)
             method_name = "aer-trajectories"

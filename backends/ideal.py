@@ -75,6 +75,15 @@ def parameter_binds(
     return [{p: values[:, column[p.name]].tolist() for p in circuit.parameters}]
 
 
+def aer_run_options(shots: int, seed: int | np.random.Generator | None) -> dict[str, Any]:
+    """Aer ``run`` options: ``shots`` and, when ``seed`` is given, ``seed_simulator``."""
+    options: dict[str, Any] = {"shots": shots}
+    sim_seed = resolve_seed(seed)
+    if sim_seed is not None:
+        options["seed_simulator"] = sim_seed
+    return options
+
+
 def run_batch(sim, circuit: QuantumCircuit, names, values: np.ndarray, **run_options):
     """One Aer ``run`` for the whole batch; returns (result, per-point result index)."""
     binds = parameter_binds(circuit, names, values)
@@ -278,10 +287,7 @@ class AerTarget:
         start = time.perf_counter()
         isa = self.isa_circuit(circuit)
         names = tuple(p.name for p in circuit.parameters)
-        run_options: dict[str, Any] = {"shots": shots}
-        sim_seed = resolve_seed(seed)
-        if sim_seed is not None:
-            run_options["seed_simulator"] = sim_seed
+        run_options = aer_run_options(shots, seed)
         if isa.parameters:
             result, _ = run_batch(self._sim, isa, names, values, **run_options)
             counts = counts_from_result(result, values.shape[0])
@@ -308,10 +314,7 @@ class AerTarget:
         for circuit in circuits:
             self.check_fits(circuit.num_qubits)
         start = time.perf_counter()
-        run_options: dict[str, Any] = {"shots": shots}
-        sim_seed = resolve_seed(seed)
-        if sim_seed is not None:
-            run_options["seed_simulator"] = sim_seed
+        run_options = aer_run_options(shots, seed)
         result = self._sim.run(circuits, **run_options).result()
         return SampleResult(
             counts=counts_from_result(result, len(circuits)),

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -559,12 +560,9 @@ class IBMTarget(DeviceTranspiling):
     ) -> SampleResult:
         """``submit_isa`` + wait + ``fetch``. ``seed`` is ignored: hardware shots are not seedable."""
         start = time.perf_counter()
-        record, job = self._submit_isa(circuits, shots, sampler_options)
-        result = self._fetch(record, job, None)
-        return SampleResult(
-            counts=result.counts,
-            shots=result.shots,
-            job_ids=result.job_ids,
+        result = self._fetch(*self._submit_isa(circuits, shots, sampler_options), None)
+        return replace(
+            result,
             wall_time=time.perf_counter() - start,
             metadata={**result.metadata, "num_circuits": len(result.counts)},
         )
@@ -578,12 +576,5 @@ class IBMTarget(DeviceTranspiling):
     ) -> SampleResult:
         """``submit`` + wait + ``fetch``. ``seed`` is ignored: hardware shots are not seedable."""
         start = time.perf_counter()
-        record, job = self._submit(circuit, parameter_values, shots)
-        result = self._fetch(record, job, None)
-        return SampleResult(
-            counts=result.counts,
-            shots=result.shots,
-            job_ids=result.job_ids,
-            wall_time=time.perf_counter() - start,
-            metadata=result.metadata,
-        )
+        result = self._fetch(*self._submit(circuit, parameter_values, shots), None)
+        return replace(result, wall_time=time.perf_counter() - start)
