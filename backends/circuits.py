@@ -304,15 +304,17 @@ def backend_readout_confusion(
 
 
 def calibration_properties(backend: Any) -> Any:
-    """The ``BackendProperties`` of a real IBM backend (``IBMBackend.properties()``), else None.
+    """The ``BackendProperties`` of an ``IBMBackend`` or a ``FakeBackendV2``, else None.
 
-    Only an ``IBMBackend`` is asked: fake devices report the readout error Aer simulates
-    through their ``target``, and test stand-ins carry a ``target`` only. A failing
-    calibration call gives None (the target's readout error is used instead).
+    These are the backend classes that reach an ``ibm:`` target: ``IBMBackend`` from the
+    service, a fake device from a stand-in service; test stand-ins with only a
+    ``target`` get None. A failing calibration call gives None (the target's readout
+    error is used instead).
     """
     from qiskit_ibm_runtime import IBMBackend
+    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
 
-    if not isinstance(backend, IBMBackend):
+    if not isinstance(backend, (IBMBackend, FakeBackendV2)):
         return None
     try:
         return backend.properties()

@@ -329,6 +329,27 @@ def test_ibm_retries_exhausted_and_permanent_errors(service):
         IBMTarget("ibm_nowhere", service=service)
 
 
+def test_readout_confusion_follows_the_backends_calibration(service):
+    """An ibm: target reads asymmetric readout from the backend's properties (a fake
+    device here, IBMBackend on hardware); local mode and a target-only stand-in use the
+    symmetric ``measure`` error of the transpiler target."""
+
+    class FakeDeviceService:
+        def backend(self, name):
+            return load_fake_backend("manila")
+
+    qubit = 0
+    calibrated = load_fake_backend("manila").properties().qubit_property(qubit)
+    symmetric = load_fake_backend("manila").target["measure"][(qubit,)].error
+    (ibm,) = IBMTarget("fake_manila", service=FakeDeviceService()).readout_confusion([qubit])
+    assert ibm[0, 1] == calibrated["prob_meas1_prep0"][0] and ibm[1, 0] == calibrated["prob_meas0_prep1"][0]
+    assert ibm[0, 1] != ibm[1, 0]
+    (local,) = get_target("local:manila").readout_confusion([qubit])
+    (standin,) = make_ibm(service).readout_confusion([qubit])
+    for m in (local, standin):
+        assert m[0, 1] == m[1, 0] == symmetric
+
+
 def test_ibm_default_factories_drive_real_sampler_and_session():
     """The real executor Sampler and Runtime Session, with a fake device standing in."""
 
