@@ -13,7 +13,8 @@
   :func:`check_confusion`.
 * Counts: multinomial draws from exact distributions, Aer result counts.
 
-Layout scoring of transpiler trials lives beside the trials in :mod:`backends.transpile`;
+Layout scoring of transpiler trials lives beside the trials in :mod:`backends.transpile`
+(which imports this module, never the other way);
 the device noise model (and the confusion it applies) in :mod:`backends.noise`. Seed
 helpers (``as_generator``, ``resolve_seed``) stay in :mod:`backends.base`.
 """
@@ -27,7 +28,9 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from .base import TargetError
-from .transpile import IGNORED_OPS
+
+#: Instructions that touch no qubit physically.
+IGNORED_OPS = frozenset({"barrier", "delay"})
 
 
 # ----------------------------------------------------------------------------- splitting

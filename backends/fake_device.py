@@ -42,6 +42,7 @@ from .base import (
 )
 from .capabilities import Capability
 from .circuits import (
+    IGNORED_OPS,
     CompactCircuit,
     apply_confusion,
     clbit_index_map,
@@ -55,7 +56,7 @@ from .compile import CompiledCircuit, compile_circuit, native_layout
 from .devices import fake_device_names, load_fake_backend, normalise_device_name
 from .ideal import DEFAULT_CACHE_SIZE, LRUCache, aer_run_options, run_batch
 from .noise import DeviceNoise
-from .transpile import IGNORED_OPS, active_and_two_qubit, check_options
+from .transpile import active_and_two_qubit, check_options
 
 # Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
 EXACT_MAX_ACTIVE_QUBITS = 14

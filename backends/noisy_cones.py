@@ -32,7 +32,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Kraus
 
 from .base import TargetError
-from .transpile import IGNORED_OPS
+from .circuits import IGNORED_OPS
 
 #: Largest causal cone simulated as an exact density matrix (16 * 4^k bytes: 16 MiB at 10).
 NOISY_CONE_MAX_QUBITS = 10

@@ -17,9 +17,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from .base import TargetError
-
-#: Instructions that touch no qubit physically.
-IGNORED_OPS = frozenset({"barrier", "delay"})
+from .circuits import IGNORED_OPS, split_final_measurements
 
 
 def check_options(target: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
@@ -109,8 +107,6 @@ def layout_score(isa: QuantumCircuit, rank: str, transpiler_target: Any = None) 
     if rank not in RANKINGS:
         raise TargetError(f"rank must be one of {', '.join(RANKINGS)}, got {rank!r}")
     if rank == "calibrated":
-        from .circuits import split_final_measurements
-
         try:
             split_final_measurements(isa)
         except TargetError:
