@@ -9,17 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import KINDS, SampleResult, Target, TargetError
+from .base import KINDS, JobFailedError, SampleResult, Target, TargetError
 from .devices import fake_device_names, load_fake_backend
-
-
-def __getattr__(name: str):
-    # JobFailedError lives with the Runtime code, imported only when asked for.
-    if name == "JobFailedError":
-        from .runtime import JobFailedError
-
-        return JobFailedError
-    raise AttributeError(name)
 
 __all__ = [
     "KINDS",
@@ -70,22 +61,22 @@ def get_target(spec: str, **options: Any) -> Target:
 def _build_target(spec: str, **options: Any) -> Target:
     kind, arg = parse_spec(spec)
     if kind == "ideal":
-        from .aer import IdealTarget
+        from .ideal import IdealTarget
 
         return IdealTarget(**options)
     if kind == "aer":
-        from .aer import AerTarget
+        from .ideal import AerTarget
 
         return AerTarget(**options)
     if kind == "fake":
-        from .aer import FakeDeviceTarget
+        from .fake_device import FakeDeviceTarget
 
         return FakeDeviceTarget(arg, **options)
     if kind == "local":
         from .local import LocalRuntimeTarget
 
         return LocalRuntimeTarget(arg, **options)
-    from .runtime import IBMTarget
+    from .ibm.target import IBMTarget
 
     return IBMTarget(arg, **options)
 

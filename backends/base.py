@@ -30,6 +30,15 @@ class TargetError(ValueError):
     """A target spec, device or circuit that cannot be used; the message says what to do."""
 
 
+class JobFailedError(TargetError):
+    """A Runtime job that ended in ERROR or CANCELLED; ``job_id`` names it."""
+
+    def __init__(self, message: str, job_id: str, status: str):
+        super().__init__(message)
+        self.job_id = job_id
+        self.status = status
+
+
 @dataclass(frozen=True)
 class SampleResult:
     """Outcome counts of a parameter batch.
@@ -262,25 +271,3 @@ def check_isa(circuits: Sequence[QuantumCircuit], transpiler_target: Any, spec: 
                 "start from target.isa_circuit(circuit) and translate inserted gates back to the "
                 "device basis (qiskit.transpiler.passes.BasisTranslator)"
             )
-
-
-def measured_qubits_by_clbit(circuit: QuantumCircuit) -> tuple[int, ...]:
-    """Entry ``c``: the qubit index measured into clbit ``c`` (each clbit exactly once)."""
-    qindex = {q: i for i, q in enumerate(circuit.qubits)}
-    cindex = {c: i for i, c in enumerate(circuit.clbits)}
-    by_clbit: dict[int, int] = {}
-    for inst in circuit.data:
-        if inst.operation.name != "measure":
-            continue
-        (q,), (c,) = inst.qubits, inst.clbits
-        if cindex[c] in by_clbit:
-            raise TargetError(
-                f"clbit {cindex[c]} is measured twice; measure each qubit once into its own clbit"
-            )
-        by_clbit[cindex[c]] = qindex[q]
-    missing = sorted(set(range(circuit.num_clbits)) - set(by_clbit))
-    if missing:
-        raise TargetError(
-            f"clbit(s) {missing} are never measured; measure a qubit into every clbit"
-        )
-    return tuple(by_clbit[c] for c in range(circuit.num_clbits))

@@ -15,7 +15,7 @@ capability                    methods
 ``exact_isa``                 ``exact_isa_probabilities(circuits)``
 ``isa_execution``             ``run_isa(circuits, shots, seed)``
 ``calibration``               ``readout_confusion(physical_qubits)``, ``measured_physical_qubits(circuit)``
-``jobs``                      ``submit``, ``submit_isa``, ``status``, ``fetch`` (ids that can be fetched again)
+``jobs``                      ``submit``, ``submit_isa``, ``status``, ``fetch`` (JSON-able job records)
 ``sessions``                  ``session()``, ``batch()`` (Runtime execution modes)
 ``noisy_cones``               ``uses_light_cones``, ``noisy_cones``, ``zz_expectations``
 ============================  ==========================================================
@@ -68,17 +68,17 @@ class Calibration(Protocol):
 
 
 class Jobs(Protocol):
-    def submit(self, circuit: QuantumCircuit, parameter_values: np.ndarray, shots: int) -> str:
-        """Submit a parameter batch; return the job id."""
+    def submit(self, circuit: QuantumCircuit, parameter_values: np.ndarray, shots: int) -> Any:
+        """Submit a parameter batch; return the job's record (``SubmittedJob``, JSON-able)."""
 
-    def submit_isa(self, circuits: Sequence[QuantumCircuit], shots: int, **options: Any) -> str:
-        """Submit bound ISA circuits; return the job id."""
+    def submit_isa(self, circuits: Sequence[QuantumCircuit], shots: int, **options: Any) -> Any:
+        """Submit bound ISA circuits; return the job's record (``SubmittedJob``)."""
 
-    def status(self, job_id: str) -> str:
-        """The job's state."""
+    def status(self, job: Any) -> str:
+        """The state of a job (its record, the record's dict, or its id)."""
 
-    def fetch(self, job_id: str, timeout: float | None = None) -> SampleResult:
-        """The job's counts (waits up to ``timeout``)."""
+    def fetch(self, job: Any, timeout: float | None = None) -> SampleResult:
+        """The job's counts from its record, the record's dict or its id (waits up to ``timeout``)."""
 
 
 class Sessions(Protocol):

@@ -42,6 +42,7 @@ from qiskit.circuit import Gate, ParameterVector
 
 from .capabilities import Capability
 from .base import (
+    JobFailedError,
     SampleResult,
     TargetError,
     as_circuit_list,
@@ -51,15 +52,8 @@ from .base import (
     resolve_seed,
 )
 from .devices import load_fake_backend, normalise_device_name
-from .runtime import (
-    DEFAULT_LAYOUT_TRIALS,
-    JobFailedError,
-    _clbit_order,
-    _DeviceTranspiling,
-    _merge_options,
-    _physical_qubits,
-    counts_from_pub_result,
-)
+from .circuits import clbit_order, counts_from_pub_result, layout_physical_qubits
+from .device import DEFAULT_LAYOUT_TRIALS, DeviceTranspiling, merge_options
 from .transpile import active_and_two_qubit, check_options
 
 __all__ = [
@@ -180,12 +174,12 @@ def restricted_simulator(device: str, active: tuple[int, ...], method: str):
     """
     from qiskit_aer import AerSimulator
 
-    from .aer import _DeviceNoise
+    from .noise import DeviceNoise
 
     key = (normalise_device_name(device), tuple(active), method)
     sim = _SIMULATORS.get(key)
     if sim is None:
-        noise = _DeviceNoise.get(key[0])
+        noise = DeviceNoise.get(key[0])
         model = noise.restricted(key[1], readout=True, relabel=False)
         sim = AerSimulator(method=method, noise_model=model, target=noise.backend.target)
         _SIMULATORS[key] = sim
@@ -253,7 +247,7 @@ def batch_pubs(circuits: list[QuantumCircuit]) -> list[tuple[tuple, list[int]]]:
 
 
 # ------------------------------------------------------------------------------ target
-class LocalRuntimeTarget(_DeviceTranspiling):
+class LocalRuntimeTarget(DeviceTranspiling):
     """``local:<device>``: the executor Sampler in Runtime local testing mode.
 
     Options: ``layout_trials`` (transpiler seeds tried per circuit, default 4; the ISA
@@ -385,7 +379,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         values = as_parameter_batch(circuit, parameter_values)
         shots = check_shots(shots)
         isa = self.isa_circuit(circuit)
-        order = _clbit_order(isa)
+        order = clbit_order(isa)
         sim_seed = resolve_seed(seed)
         start = time.perf_counter()
         result, job_id, info = self._run_job([(isa, values)], shots, sim_seed)
@@ -399,7 +393,7 @@ class LocalRuntimeTarget(_DeviceTranspiling):
             metadata=self._job_metadata(
                 sim_seed,
                 info,
-                physical_qubits=_physical_qubits(isa, circuit.num_qubits),
+                physical_qubits=layout_physical_qubits(isa, circuit.num_qubits),
                 active_qubits=len(active),
                 two_qubit_gates=two_q,
                 pubs=1,
@@ -424,9 +418,9 @@ class LocalRuntimeTarget(_DeviceTranspiling):
         circuits = as_circuit_list(circuits)
         shots = check_shots(shots)
         self._check_isa(circuits)
-        orders = [_clbit_order(c) for c in circuits]
+        orders = [clbit_order(c) for c in circuits]
         sim_seed = resolve_seed(seed)
-        options = _merge_options(self.sampler_options, sampler_options)
+        options = merge_options(self.sampler_options, sampler_options)
         start = time.perf_counter()
         if self.batch_pubs:
             grouped = batch_pubs(circuits)

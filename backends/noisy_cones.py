@@ -32,7 +32,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Kraus
 
 from .base import TargetError
-from .transpile import IGNORED_OPS
+from .circuits import IGNORED_OPS
 
 #: Largest causal cone simulated as an exact density matrix (16 * 4^k bytes: 16 MiB at 10).
 NOISY_CONE_MAX_QUBITS = 10
@@ -96,7 +96,7 @@ class NoisyCones:
     def __init__(
         self,
         isa: QuantumCircuit,
-        noise,  # backends.aer._DeviceNoise
+        noise,  # backends.noise.DeviceNoise
         pairs: Sequence[tuple[int, int]],
         *,
         parameter_names: Sequence[str],
@@ -146,9 +146,7 @@ class NoisyCones:
     def _error_kraus(self, name: str, qubits: tuple[int, ...]):
         key = (name, qubits)
         if key not in self._errors:
-            model = self.noise.model
-            local = model._local_quantum_errors.get(name)
-            error = local[qubits] if local is not None and qubits in local else model._default_quantum_errors.get(name)
+            error = self.noise.gate_error(name, qubits)
             self._errors[key] = None if error is None else Kraus(error).data
         return self._errors[key]
 

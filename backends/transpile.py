@@ -1,15 +1,23 @@
-"""Seeded ISA transpilation shared by every device target: try a few layouts, keep the best."""
+"""Seeded ISA transpilation shared by every device target: try a few layouts, keep the best.
+
+:func:`layout_score` is the one ranking of transpiler trials, with three orders:
+``"active"`` (fewest active qubits, then two-qubit gates, then depth: the cost of
+simulation; local mode), ``"twoq"`` (two-qubit gates, depth, active qubits: the error
+budget on hardware; ``ibm:``) and ``"calibrated"`` (active qubits, two-qubit gates, then
+the summed calibrated error of the instructions, readout included; ``fake:``, where a
+trial whose measurements are not final is unusable).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from qiskit import QuantumCircuit
 
 from .base import TargetError
-
-#: Instructions that touch no qubit physically.
-IGNORED_OPS = frozenset({"barrier", "delay"})
+from .circuits import IGNORED_OPS, split_final_measurements
 
 
 def check_options(target: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
@@ -71,3 +79,62 @@ def transpile_trials(
         if value is not None and (best_score is None or value < best_score):
             best, best_seed, best_score = isa, seed, value
     return best, best_seed, record
+
+
+RANKINGS = ("active", "twoq", "calibrated")
+
+
+def error_score(isa: QuantumCircuit, transpiler_target: Any) -> float:
+    """Estimated total error, sum of -log(1 - e) over the ISA instructions (readout included)."""
+    score = 0.0
+    for inst in isa.data:
+        name = inst.operation.name
+        if name in IGNORED_OPS or name not in transpiler_target.operation_names:
+            continue
+        props = transpiler_target[name].get(tuple(isa.find_bit(q).index for q in inst.qubits))
+        error = getattr(props, "error", None)
+        if error:
+            score -= float(np.log1p(-min(float(error), 1.0 - 1e-12)))
+    return score
+
+
+def layout_score(isa: QuantumCircuit, rank: str, transpiler_target: Any = None) -> tuple | None:
+    """The sort key of one transpiler trial under ``rank`` (see the module docstring).
+
+    ``"calibrated"`` needs ``transpiler_target`` and returns None for a trial whose
+    routing acts on a qubit after its measurement.
+    """
+    if rank not in RANKINGS:
+        raise TargetError(f"rank must be one of {', '.join(RANKINGS)}, got {rank!r}")
+    if rank == "calibrated":
+        try:
+            split_final_measurements(isa)
+        except TargetError:
+            return None
+        active, two_q = active_and_two_qubit(isa)
+        return (len(active), two_q, round(error_score(isa, transpiler_target), 9))
+    active, twoq = active_and_two_qubit(isa)
+    depth = isa.depth()
+    return (len(active), twoq, depth) if rank == "active" else (twoq, depth, len(active))
+
+
+def transpile_best(
+    circuit: QuantumCircuit,
+    backend: Any,
+    *,
+    seed_transpiler: int,
+    optimization_level: int,
+    trials: int,
+    prefer: str = "active",
+) -> QuantumCircuit:
+    """Best of ``trials`` seeded transpilations under :func:`layout_score` ``prefer``
+    (``"active"`` or ``"twoq"``)."""
+    best, _, _ = transpile_trials(
+        circuit,
+        backend,
+        seed_transpiler=seed_transpiler,
+        optimization_level=optimization_level,
+        trials=trials,
+        score=lambda isa: layout_score(isa, prefer),
+    )
+    return best

@@ -10,7 +10,7 @@ from qiskit.primitives import StatevectorSampler
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
 from backends import load_fake_backend
-from backends.runtime import IBMTarget
+from backends.ibm import IBMTarget
 
 FAKE_SAMPLER_SEED = 7
 BACKOFF_BASE = 0.5

@@ -10,7 +10,9 @@ from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import Statevector
 
 from backends import Target, TargetError, get_target, parse_spec
-from backends.aer import AerTarget, FakeDeviceTarget, IdealTarget, apply_confusion
+from backends.circuits import apply_confusion
+from backends.fake_device import FakeDeviceTarget
+from backends.ideal import AerTarget, IdealTarget
 
 SEED = 1234
 SHOTS = 4000

@@ -11,7 +11,7 @@ from qiskit.circuit import ParameterVector
 from scipy.stats import chi2_contingency
 
 from backends import TargetError, get_target
-from backends.aer import _DeviceNoise
+from backends.noise import DeviceNoise
 from backends.local import (
     LocalRuntimeTarget,
     batch_pubs,
@@ -146,7 +146,7 @@ def test_dd_padded_circuit_keeps_its_noise(torino):
     circuits, _ = program_circuits([(isa,)], DD_OPTIONS, 500, torino.backend)
     active = causal_qubits(circuits)
     assert result.metadata["noise_qubits"] == list(active)
-    full = _DeviceNoise.get("torino").model
+    full = DeviceNoise.get("torino").model
     model = restricted_simulator("torino", active, result.metadata["method"]).options.noise_model
     padded_x, checked = 0, 0
     (circuit,) = circuits

@@ -5,6 +5,7 @@ No test here contacts IBM except the ``qpu`` one, which needs credentials.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -16,10 +17,10 @@ from qiskit.circuit import Clbit, ParameterVector
 from qiskit.primitives import StatevectorSampler
 from qiskit.quantum_info import Statevector
 
-from backends import TargetError, get_target, load_fake_backend
-from backends import runtime
+from backends import JobFailedError, TargetError, get_target, load_fake_backend
+from backends.circuits import clbit_order, counts_from_pub_result
+from backends.ibm import IBMTarget, SubmittedJob, credentials
 from backends.local import LocalRuntimeTarget
-from backends.runtime import IBMTarget, JobFailedError, counts_from_pub_result
 from standins import FakeService, make_ibm
 
 SIM_SEED = 1234
@@ -139,7 +140,7 @@ def test_counts_follow_clbit_order_across_registers():
     qc.x(2)
     qc.measure([0, 1, 2], [0, 1, 2])
     pub = StatevectorSampler(seed=FAKE_SAMPLER_SEED).run([qc], shots=8).result()[0]
-    counts, shots = counts_from_pub_result(pub, 1, runtime._clbit_order(qc))
+    counts, shots = counts_from_pub_result(pub, 1, clbit_order(qc))
     assert counts == ({0b101: 8},) and shots == 8
 
 
@@ -181,17 +182,59 @@ def test_ibm_job_mode_records_job_and_status_history(service):
 
 def test_ibm_submit_status_fetch_and_reattach(service):
     target = make_ibm(service)
-    job_id = target.submit(qaoa_circuit(), PARAMS[:2], FAKE_SHOTS)
-    assert [target.status(job_id) for _ in range(4)] == ["QUEUED", "RUNNING", "DONE", "DONE"]
-    result = target.fetch(job_id)
+    job = target.submit(qaoa_circuit(), PARAMS[:2], FAKE_SHOTS)
+    job_id = job.job_id
+    assert [target.status(job) for _ in range(4)] == ["QUEUED", "RUNNING", "DONE", "DONE"]
+    result = target.fetch(job)
     check_counts(result, 2)
     assert result.job_ids == (job_id,)
+    # No job table: status and fetch find the job on the service by its id every time.
+    assert service.job_lookups == [job_id] * 5
 
-    # A second target (e.g. a new process) re-attaches by id through service.job().
+    # A second target (e.g. a new process) re-attaches by the bare id through service.job().
     again = make_ibm(service).fetch(job_id)
-    assert service.job_lookups == [job_id]
+    assert service.job_lookups == [job_id] * 6
     assert again.counts == result.counts
     assert len(service.submissions) == 1
+
+
+def test_a_new_target_fetches_a_job_from_its_stored_record_alone(service):
+    """The record survives JSON (as the ledger stores it); a new target decodes the job
+    with the submitting target's clbit order, points and session, without resubmitting."""
+    bits = [Clbit() for _ in range(4)]
+    qc = QuantumCircuit(QuantumRegister(4))
+    qc.add_bits(bits)
+    qc.add_register(ClassicalRegister(bits=bits[2:], name="high"))  # registers out of clbit order
+    qc.add_register(ClassicalRegister(bits=bits[:2], name="low"))
+    theta = ParameterVector("t", 2)
+    qc.ry(theta[0], 0)
+    qc.ry(theta[1], 3)
+    qc.x(1)
+    qc.measure(range(4), range(4))
+    first = make_ibm(service)
+    with first.session():
+        job = first.submit(qc, PARAMS[:3, :2], FAKE_SHOTS)
+        expected = first.fetch(job)
+    stored = json.loads(json.dumps(job.to_dict()))
+    assert SubmittedJob.from_dict(stored) == job
+    assert job.points == (3,) and job.mode == "session" and job.session_id == "session-0"
+    assert list(job.clbit_orders[0]) == clbit_order(first.isa_circuit(qc)) != [0, 1, 2, 3]
+
+    fresh = make_ibm(service)
+    assert not fresh.__dict__.get("_jobs"), "a target keeps no job table"
+    result = fresh.fetch(stored)
+    assert result.counts == expected.counts and len(result.counts) == 3
+    assert result.metadata["session_id"] == "session-0" and result.metadata["mode"] == "session"
+    assert fresh.status(stored) == "DONE"
+    assert len(service.submissions) == 1
+    # Qubit 1 (always 1) is read into clbit 1, so every decoded outcome has bit 1 set; in
+    # register order that bit would hold clbit 3 (qubit 3, always 0 at the first point).
+    assert all(k >> 1 & 1 for counts in result.counts for k in counts)
+
+    with pytest.raises(TargetError, match="not a SubmittedJob record"):
+        fresh.fetch({"job_id": job.job_id})
+    with pytest.raises(TargetError, match="job must be a SubmittedJob"):
+        fresh.fetch(42)
 
 
 @pytest.mark.parametrize("final", ["ERROR", "CANCELLED"])
@@ -286,6 +329,27 @@ def test_ibm_retries_exhausted_and_permanent_errors(service):
         IBMTarget("ibm_nowhere", service=service)
 
 
+def test_readout_confusion_follows_the_backends_calibration(service):
+    """An ibm: target reads asymmetric readout from the backend's properties (a fake
+    device here, IBMBackend on hardware); local mode and a target-only stand-in use the
+    symmetric ``measure`` error of the transpiler target."""
+
+    class FakeDeviceService:
+        def backend(self, name):
+            return load_fake_backend("manila")
+
+    qubit = 0
+    calibrated = load_fake_backend("manila").properties().qubit_property(qubit)
+    symmetric = load_fake_backend("manila").target["measure"][(qubit,)].error
+    (ibm,) = IBMTarget("fake_manila", service=FakeDeviceService()).readout_confusion([qubit])
+    assert ibm[0, 1] == calibrated["prob_meas1_prep0"][0] and ibm[1, 0] == calibrated["prob_meas0_prep1"][0]
+    assert ibm[0, 1] != ibm[1, 0]
+    (local,) = get_target("local:manila").readout_confusion([qubit])
+    (standin,) = make_ibm(service).readout_confusion([qubit])
+    for m in (local, standin):
+        assert m[0, 1] == m[1, 0] == symmetric
+
+
 def test_ibm_default_factories_drive_real_sampler_and_session():
     """The real executor Sampler and Runtime Session, with a fake device standing in."""
 
@@ -309,15 +373,15 @@ def no_credentials(monkeypatch, tmp_path):
     """No env credentials and no readable saved account (default file moved to tmp)."""
     from qiskit_ibm_runtime.accounts import management
 
-    for name in runtime.CREDENTIAL_ENV_VARS:
+    for name in credentials.CREDENTIAL_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(runtime.TOKEN_ENV, "")
+    monkeypatch.setenv(credentials.TOKEN_ENV, "")
     monkeypatch.setattr(management, "_DEFAULT_ACCOUNT_CONFIG_JSON_FILE", str(tmp_path / "none.json"))
 
     def refuse(**kwargs):
         raise AssertionError("QiskitRuntimeService must not be built without credentials")
 
-    monkeypatch.setattr(runtime, "_connect", refuse)
+    monkeypatch.setattr(credentials, "connect", refuse)
     return tmp_path
 
 
@@ -347,11 +411,11 @@ def test_saved_account_file_used_and_scrubbed(no_credentials, monkeypatch):
         seen.update(kwargs)
         return service
 
-    monkeypatch.setattr(runtime, "_connect", connect)
+    monkeypatch.setattr(credentials, "connect", connect)
     with pytest.raises(TargetError) as info:
         IBMTarget("ibm_fakeville", account_file=account_file)
     assert seen == {"filename": account_file}
-    assert SAVED_TOKEN not in str(info.value) and runtime.REDACTED in str(info.value)
+    assert SAVED_TOKEN not in str(info.value) and credentials.REDACTED in str(info.value)
 
     service.backend_error = None
     target = IBMTarget("ibm_fakeville", account_file=account_file)
@@ -361,10 +425,10 @@ def test_saved_account_file_used_and_scrubbed(no_credentials, monkeypatch):
 
 def test_env_token_never_leaks(no_credentials, monkeypatch, caplog, capsys):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setenv(runtime.TOKEN_ENV, SECRET_TOKEN)
-    monkeypatch.setenv(runtime.INSTANCE_ENV, "crn:v1:test-instance")
+    monkeypatch.setenv(credentials.TOKEN_ENV, SECRET_TOKEN)
+    monkeypatch.setenv(credentials.INSTANCE_ENV, "crn:v1:test-instance")
     service = FakeService()
-    monkeypatch.setattr(runtime, "_connect", lambda **kwargs: service)
+    monkeypatch.setattr(credentials, "connect", lambda **kwargs: service)
     messages = []
 
     target = IBMTarget(
@@ -394,7 +458,7 @@ def test_env_token_never_leaks(no_credentials, monkeypatch, caplog, capsys):
     def connect_fails(**kwargs):
         raise ValueError(f"invalid token {SECRET_TOKEN!r}")
 
-    monkeypatch.setattr(runtime, "_connect", connect_fails)
+    monkeypatch.setattr(credentials, "connect", connect_fails)
     with pytest.raises(TargetError, match="could not open QiskitRuntimeService") as broken:
         IBMTarget("ibm_fakeville")
     messages.append(str(broken.value))
@@ -402,7 +466,7 @@ def test_env_token_never_leaks(no_credentials, monkeypatch, caplog, capsys):
     captured = capsys.readouterr()
     messages += [captured.out, captured.err, caplog.text]
     messages += [r.getMessage() for r in caplog.records]
-    assert any(runtime.REDACTED in m for m in messages)
+    assert any(credentials.REDACTED in m for m in messages)
     for text in messages:
         assert SECRET_TOKEN not in text
 
@@ -411,7 +475,7 @@ def test_env_token_never_leaks(no_credentials, monkeypatch, caplog, capsys):
 
 
 def _has_credentials() -> bool:
-    if os.environ.get(runtime.TOKEN_ENV, "").strip():
+    if os.environ.get(credentials.TOKEN_ENV, "").strip():
         return True
     try:
         from qiskit_ibm_runtime import QiskitRuntimeService
@@ -468,49 +532,49 @@ def _service_says(message: str, cause: Exception | None):
 
 
 def test_no_network_is_not_blamed_on_the_token(no_credentials, monkeypatch):
-    monkeypatch.setenv(runtime.TOKEN_ENV, SECRET_TOKEN)
-    monkeypatch.setenv(runtime.URL_ENV, f"http://{LOOPBACK}:{_closed_loopback_port()}")
+    monkeypatch.setenv(credentials.TOKEN_ENV, SECRET_TOKEN)
+    monkeypatch.setenv(credentials.URL_ENV, f"http://{LOOPBACK}:{_closed_loopback_port()}")
     refused = _refused_connection()
 
     def connect(**kwargs):  # what qiskit-ibm-runtime raises when its IAM endpoint cannot be reached
         raise _service_says("Unable to retrieve instances. Please check that you are using a valid API token.", refused)
 
-    monkeypatch.setattr(runtime, "_connect", connect)
-    with pytest.raises(runtime.ServiceUnreachableError, match="cannot reach IBM Quantum.*no network or service unreachable") as info:
+    monkeypatch.setattr(credentials, "connect", connect)
+    with pytest.raises(credentials.ServiceUnreachableError, match="cannot reach IBM Quantum.*no network or service unreachable") as info:
         IBMTarget("ibm_torino")
     assert "credentials were not checked" in str(info.value) and "valid API token" not in str(info.value)
     assert SECRET_TOKEN not in str(info.value)
     # the same refusal while looking up the backend, through the stand-in service
     service = FakeService()
     service.backend_error = refused
-    with pytest.raises(runtime.ServiceUnreachableError, match="cannot reach IBM Quantum"):
+    with pytest.raises(credentials.ServiceUnreachableError, match="cannot reach IBM Quantum"):
         make_ibm(service, max_attempts=2)
 
 
 def test_bad_credentials_and_unknown_backend_are_told_apart(no_credentials, monkeypatch):
     from qiskit_ibm_runtime.exceptions import IBMNotAuthorizedError
 
-    monkeypatch.setenv(runtime.TOKEN_ENV, SECRET_TOKEN)
+    monkeypatch.setenv(credentials.TOKEN_ENV, SECRET_TOKEN)
 
     def rejected(**kwargs):
         raise _service_says("Unable to retrieve instances. Please check that you are using a valid API token.", None)
 
-    monkeypatch.setattr(runtime, "_connect", rejected)
-    with pytest.raises(runtime.CredentialsError, match="rejected the credentials.*save_account"):
+    monkeypatch.setattr(credentials, "connect", rejected)
+    with pytest.raises(credentials.CredentialsError, match="rejected the credentials.*save_account"):
         IBMTarget("ibm_torino")
 
     def malformed_instance(**kwargs):  # qiskit-ibm-runtime parsing an instance that is not a CRN
         raise AttributeError("'NoneType' object has no attribute 'group'")
 
-    monkeypatch.setattr(runtime, "_connect", malformed_instance)
-    with pytest.raises(runtime.CredentialsError, match="credentials or the instance.*instance CRN"):
+    monkeypatch.setattr(credentials, "connect", malformed_instance)
+    with pytest.raises(credentials.CredentialsError, match="credentials or the instance.*instance CRN"):
         IBMTarget("ibm_torino")
 
     service = FakeService()
     service.backend_error = IBMNotAuthorizedError("401 Unauthorized")
-    with pytest.raises(runtime.CredentialsError):
+    with pytest.raises(credentials.CredentialsError):
         make_ibm(service)
     service.backend_error = None
-    with pytest.raises(runtime.UnknownBackendError, match="unknown backend.*backends\\(\\)"):
+    with pytest.raises(credentials.UnknownBackendError, match="unknown backend.*backends\\(\\)"):
         IBMTarget("ibm_nowhere", service=service)
-    assert runtime.classify_service_error(ValueError("something else")) is None
+    assert credentials.classify_service_error(ValueError("something else")) is None

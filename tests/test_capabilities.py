@@ -6,7 +6,7 @@ import pytest
 
 from backends import TargetError, get_target, load_fake_backend
 from backends.capabilities import Capability, check_capabilities, declared, require, supports
-from backends.runtime import IBMTarget
+from backends.ibm import IBMTarget
 
 C = Capability
 EXPECTED = {

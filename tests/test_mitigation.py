@@ -13,7 +13,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 from backends import TargetError, get_target
-from backends.aer import apply_confusion
+from backends.circuits import apply_confusion
 from backends.base import IsaTarget, isa_violations
 from hybrid import mitigation as mit
 from hybrid.mitigation import dd, rem, zne
@@ -375,7 +375,7 @@ class _StandInService:
 
 
 def test_ibm_submit_isa_fetch_and_job_hooks():
-    from backends.runtime import IBMTarget
+    from backends.ibm import IBMTarget
 
     service = _StandInService()
     target = IBMTarget("manila", service=service, sampler_factory=service.sampler_factory, poll_interval=0.0)

@@ -249,9 +249,9 @@ class MitigatedOracle:
                     "evaluate again without attach_job"
                 )
         elif on_submit is not None and self.supports_jobs:
-            job_id = self.target.submit_isa(main, self.shots, **self._run_kwargs)
-            on_submit(job_id)
-            result = self.target.fetch(job_id)
+            job = self.target.submit_isa(main, self.shots, **self._run_kwargs)
+            on_submit(job.job_id)
+            result = self.target.fetch(job)
         else:
             result = self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs)
         jobs.append(result)

@@ -150,9 +150,9 @@ class SampledOracle:
         if attach_job is not None:
             result = self.target.fetch(attach_job)
         elif on_submit is not None and self.supports_jobs:
-            job_id = self.target.submit(circuit, batch, self.shots)
-            on_submit(job_id)
-            result = self.target.fetch(job_id)
+            job = self.target.submit(circuit, batch, self.shots)
+            on_submit(job.job_id)
+            result = self.target.fetch(job)
         else:
             result = self.target.sample(circuit, batch, self.shots, seed=seed)
         stats = [counts_statistics(self.problem, c, self.cvar_alpha) for c in result.counts]
