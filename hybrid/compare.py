@@ -245,7 +245,7 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         from backends import cached_target
 
         target = cached_target(spec)
-        if getattr(target, "exact", False):
+        if target.exact:
             noisy = make_oracle(problem, 1, target).evaluate(grid).energies.reshape(points, points) / problem.max_cut
             out["noisy"] = noisy.tolist()
             out["noisy_optimum"] = grid[int(np.argmax(noisy))].tolist()

@@ -100,8 +100,8 @@ class RecordedOracle:
         self.target_spec = target_spec
         self.target = target  # what the oracle runs on: its capabilities decide the job hooks
         self.problem, self.p = oracle.problem, oracle.p
-        self.exact = getattr(oracle, "exact", False)
-        self.method = getattr(oracle, "method", None)
+        self.exact = oracle.exact  # part of the Oracle protocol
+        self.method = getattr(oracle, "method", None)  # only exact oracles name theirs
         self.index = 0
         self.replayed = 0
         self._resubmit_of: str | None = None

@@ -350,8 +350,8 @@ def estimate_run(cfg, problems, target) -> Estimate:
     from .evaluate import DEFAULT_SHOTS
 
     name, steps = check_optimizer(cfg.optimizer)
-    kind = getattr(target, "kind", "ideal")
-    exact = cfg.shots is None and bool(getattr(target, "exact", False)) and cfg.mitigation == "none"
+    kind = target.kind
+    exact = cfg.shots is None and bool(target.exact) and cfg.mitigation == "none"
     sampled = not exact
     shots = cfg.shots or DEFAULT_SHOTS
     total_s, peak, calls, method = 0.0, 0.0, 0, ""
