@@ -3,7 +3,10 @@
 This module sits between :mod:`hybrid.optimize` (one graph, one oracle) and the
 CLI: it validates a run config, opens the target (inside one Runtime ``Session``
 for ``ibm:``), wraps every oracle so each call is written to the ledger, and writes
-the results JSON.
+the results JSON. :func:`run_cell` is the per-graph execution that ``hybrid run``,
+every cell of ``hybrid compare`` (:mod:`hybrid.compare`) and, without Phase II,
+``hybrid evaluate`` (:func:`evaluate_start`) share; the ledger tells them apart by
+``spec["kind"]`` (:func:`run_kind`).
 
 Resuming (``hybrid jobs resume ID``) re-runs the same deterministic program:
 every oracle call that the ledger already holds is *replayed* from it instead of
@@ -98,9 +101,11 @@ class RecordedOracle:
     def __init__(self, oracle, ledger: Ledger, run_id: str, graph: str, target_spec: str, target=None):
         self.oracle, self.ledger, self.run_id, self.graph = oracle, ledger, run_id, graph
         self.target_spec = target_spec
-        self.target = target  # what the oracle runs on: its capabilities decide the job hooks
+        # what the oracle runs on (default: the oracle's own; ideal oracles have none): its declared
+        # capabilities decide the job hooks
+        self.target = target if target is not None else getattr(oracle, "target", None)
         self.problem, self.p = oracle.problem, oracle.p
-        self.exact = oracle.exact  # part of the Oracle protocol
+        self.exact = getattr(oracle, "exact", False)
         self.method = getattr(oracle, "method", None)  # only exact oracles name theirs
         self.index = 0
         self.replayed = 0

@@ -122,6 +122,24 @@ def test_cli_run_and_jobs_commands(tmp_path, graphs):
     assert result.exit_code == 0 and "fake:torino" in result.output
 
 
+def test_cli_evaluate_is_a_run_in_the_ledger(tmp_path, graphs):
+    ledger = str(tmp_path / "l.db")
+    result = runner.invoke(app, ["evaluate", "--graphs", str(graphs), "--init", "fixed", "--ledger", ledger,
+                                 "--run-id", "ev", "--out", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["id"] for r in rows] == ["k4", "er5"] and all(r["evaluations"] == 1 for r in rows)
+    assert all(r["ar_target"] == pytest.approx(r["ar_ideal"], abs=1e-12) for r in rows)  # ideal target
+    shown = runner.invoke(app, ["jobs", "show", "ev", "--ledger", ledger])
+    assert shown.exit_code == 0 and "oracle calls recorded: 2 done" in shown.output, shown.output
+    fetched = runner.invoke(app, ["jobs", "fetch", "ev", "--ledger", ledger, "--out", str(tmp_path / "f.json")])
+    assert fetched.exit_code == 0 and json.loads((tmp_path / "f.json").read_text()) == rows
+    resumed = runner.invoke(app, ["jobs", "resume", "ev", "--ledger", ledger])
+    assert resumed.exit_code == 0 and "k4" in resumed.output, resumed.output
+    taken = runner.invoke(app, ["evaluate", "--graphs", str(graphs), "--init", "fixed", "--ledger", ledger, "--run-id", "ev"])
+    assert taken.exit_code == 2 and "already exists" in taken.output
+
+
 # --------------------------------------------------------------------------- compare through the ledger: kill -9, resume
 KILL_TIMEOUT_S = 300
 KILL_AFTER_CELLS = 2  # cells recorded before the kill
