@@ -21,7 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .evaluate import fit_constant, ideal_oracle
+from .oracles import ideal_oracle
+from .strategies.fit import fit_constant
 from .optimize import descend
 from .device_graphs import load_graphs
 from .problems import MaxCutProblem, erdos_renyi, paper_dataset, regular_graph

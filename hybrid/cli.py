@@ -98,63 +98,62 @@ def backends(kind: Optional[str] = typer.Option(None, help="only this kind: idea
 @app.command()
 def evaluate(
     graphs: Path = typer.Option(..., "--graphs", help="graph JSON file"),
-    backend: str = typer.Option("ideal", "--backend", help="target spec, e.g. ideal or fake:torino"),
+    backend: str = typer.Option("ideal", "--backend", help="TARGET[+TECHNIQUE...], e.g. ideal, fake:torino or fake:torino+rem"),
     p: int = typer.Option(1, "--p", help="QAOA depth"),
     init: str = typer.Option("learned", "--init", help="a start strategy: learned[:NAME], fixed, tqa, regression, auto, random:K, ..."),
     shots: int = typer.Option(0, "--shots", help="0 = exact where the target allows it"),
     seed: int = typer.Option(0, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON here"),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)"),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run in the ledger (default: time-stamped)"),
 ) -> None:
-    """Warm-start every graph on a target: the start (learned, random:K: their Phase I) and its AR there and ideally."""
-    from hybrid.evaluate import ideal_oracle, make_oracle
-    from hybrid.meta import CheckpointError
-    from hybrid.device_graphs import load_graphs
-    from hybrid.problems import ProblemError
-    from hybrid.strategies import get_strategy
+    """Warm-start every graph on a target: the start (learned, random:K: their Phase I) and its AR there and ideally.
 
-    rows = []
+    A run without Phase II: its oracle calls and rows are in the ledger (`hybrid jobs resume` finishes it)."""
+    from hybrid.ledger import Ledger
+    from hybrid.runs import EvaluateConfig, start_evaluate
+
+    _on_sigterm()
     try:
-        strategy = get_strategy(init)
-        problems = [pr.with_max_cut() for pr in load_graphs(graphs)]
-        for pr in problems:
-            oracle = make_oracle(pr, p, backend, shots=shots or None)
-            result = strategy.start(pr, p, evaluate=lambda th: float(oracle.evaluate(th, seed=seed).energies[0]), seed=seed)
-            theta, energy, evals = result.theta, result.value, result.evaluations
-            if energy is None:
-                energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), evals + 1
-            ideal = float(ideal_oracle(pr, p).evaluate(theta).energies[0])
-            rows.append(
-                {
-                    "id": pr.id,
-                    "n": pr.n,
-                    "max_cut": pr.max_cut,
-                    "params": [round(x, 6) for x in theta.tolist()],
-                    "ar_target": energy / pr.max_cut,
-                    "ar_ideal": ideal / pr.max_cut,
-                    "evaluations": evals,
-                }
-            )
-    except (ProblemError, CheckpointError, ValueError) as exc:
+        flags = {"graphs": str(graphs), "backend": backend, "p": p, "init": init, "shots": shots or None, "seed": seed}
+        cfg = _config_with_flags(None, flags, EvaluateConfig)
+        with Ledger(ledger) as led:
+            rid = start_evaluate(cfg, led, run_id)
+            report = drive_evaluate(led, rid)
+    except (*_run_errors(), ValueError) as exc:
         _fail(str(exc))
-    table = Table(title=f"{init} start on {backend} (p={p})")
-    for col in ("id", "n", "max cut", "params (gammas, betas)", f"AR on {backend}", "AR ideal", "evaluations"):
+    print_rows(report)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report["rows"], indent=1))
+        console.print(f"rows written to {out}")
+
+
+def drive_evaluate(led, rid: str) -> dict:
+    from hybrid.runs import execute_evaluate
+
+    try:
+        return execute_evaluate(led, rid)
+    except KeyboardInterrupt:
+        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
+
+
+def print_rows(report: dict) -> None:
+    """The table of ``hybrid evaluate`` (also printed by ``hybrid jobs resume`` of such a run)."""
+    spec = report["spec"]
+    table = Table(title=f"{spec['init']} start on {spec['backend']} (p={spec['p']}), run {report['run_id']}")
+    for col in ("id", "n", "max cut", "params (gammas, betas)", f"AR on {spec['backend']}", "AR ideal", "evaluations"):
         table.add_column(col, justify="right")
-    for r in rows:
+    for r in report["rows"]:
         table.add_row(
             str(r["id"]), str(r["n"]), f"{r['max_cut']:g}", ", ".join(f"{x:.3f}" for x in r["params"]),
             f"{r['ar_target']:.4f}", f"{r['ar_ideal']:.4f}", str(r["evaluations"]),
         )
     console.print(table)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(rows, indent=1))
-        console.print(f"rows written to {out}")
 
 
-# ---------------------------------------------------------------------------- runs and jobs
-jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs.")
+# ---------------------------------------------------------------------------- shared by the commands
 YES_OPTION = typer.Option(False, "--yes", "-y", help="run even when the estimate says it will take long (no prompt)")
-app.add_typer(jobs_app, name="jobs")
 
 LEDGER_OPTION = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)")
 
@@ -197,226 +196,9 @@ def _ar(value) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _print_results(report: dict) -> None:
-    if report.get("already_done"):
-        console.print(f"run {report['run_id']} is already done; results: {report.get('path')}")
-        return
-    table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
-    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
-        table.add_column(col, justify="right")
-    for g in report["graphs"]:
-        table.add_row(
-            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
-            f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
-            "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
-        )
-    console.print(table)
-    if report.get("path"):
-        console.print(f"results: {report['path']}")
-
-
-@app.command()
-def run(
-    config: Optional[Path] = typer.Option(None, "-c", "--config", help="run YAML (flags override it)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
-    backend: Optional[str] = typer.Option(None, "--backend", help="ideal, aer, fake:<dev>, local:<dev>, ibm:<backend>"),
-    init: Optional[str] = typer.Option(None, "--init", help="learned[:NAME], fixed, tqa, interp, random"),
-    p: Optional[int] = typer.Option(None, "--p", help="QAOA depth"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
-    mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, zne+rem"),
-    shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
-    gradient: Optional[str] = typer.Option(None, "--gradient", help="param_shift or fd (Phase II gradients)"),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
-    ledger: Optional[Path] = LEDGER_OPTION,
-    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
-    yes: bool = YES_OPTION,
-) -> None:
-    """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
-    from hybrid.ledger import Ledger
-    from hybrid.runs import RunConfig, execute_run, start_run
-
-    _on_sigterm()
-
-    try:
-        flags = {
-            "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
-            "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
-            "seed": seed, "out": str(out) if out else None,
-        }
-        cfg = _config_with_flags(config, flags, RunConfig)
-        with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = _drive(led, rid)
-    except _run_errors() as exc:
-        _fail(str(exc))
-    _print_results(report)
-
-
-def _drive(led, rid: str) -> dict:
-    from hybrid.runs import execute_run
-
-    try:
-        return execute_run(led, rid, progress=lambda m: console.print(m))
-    except KeyboardInterrupt:
-        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
-
-
-@app.command()
-def submit(
-    spec: Path = typer.Argument(..., help="job spec YAML (see jobs/)"),
-    ledger: Optional[Path] = LEDGER_OPTION,
-    detach: Optional[bool] = typer.Option(None, "--detach/--foreground", help="default: detach for ibm: targets"),
-    run_id: Optional[str] = typer.Option(None, "--run-id"),
-    yes: bool = YES_OPTION,
-) -> None:
-    """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
-    import subprocess
-
-    from hybrid.ledger import Ledger
-    from hybrid.runs import load_run_config, start_run
-
-    try:
-        if not spec.is_file():
-            _fail(f"job spec {str(spec)!r} does not exist or is not a file")
-        cfg = load_run_config(spec)
-        with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
-            path = led.path
-            background = detach if detach is not None else cfg.backend.startswith("ibm:")
-            if not background:
-                _on_sigterm()
-                console.print(f"run id: {rid}")
-                report = _drive(led, rid)
-                _print_results(report)
-                return
-    except _run_errors() as exc:
-        _fail(str(exc))
-    log_dir = Path(path).parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{rid}.log", "ab")
-    subprocess.Popen(
-        [sys.executable, "-m", "hybrid.cli", "jobs", "resume", rid, "--ledger", str(path)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    console.print(f"submitted run {rid}; follow it with `hybrid jobs show {rid}` (log: {log_dir / (rid + '.log')})")
-
-
-@jobs_app.command("list")
-def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """Every run in the ledger (a run whose process is gone shows as interrupted)."""
-    from hybrid.ledger import Ledger, LedgerError
-
-    try:
-        with Ledger(ledger, mode="read") as led:
-            rows = led.runs()
-            readonly = led.readonly
-    except LedgerError as exc:
-        _fail(str(exc))
-    table = Table(title=f"runs ({len(rows)})" + (" [read-only ledger]" if readonly else ""))
-    for col in ("run id", "created", "status", "target", "graphs done", "evaluations", "jobs"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["run_id"], r["created"], r["status"], r["target"], str(r["graphs_done"]), str(r["evaluations"]), str(r["jobs"]))
-    console.print(table)
-
-
-def _live_states(led, run_id: str) -> tuple[dict, str | None]:
-    """Live job states from the service for ibm: runs, or why they are unavailable."""
-    from backends import TargetError
-    from hybrid.runs import live_job_states
-
-    try:
-        return live_job_states(led, run_id), None
-    except (TargetError, OSError) as exc:
-        return {}, _one_line(exc)
-
-
-@jobs_app.command("show")
-def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """A run's spec, progress, hardware jobs (recorded state, and live state for ibm:) and results so far."""
-    from hybrid.ledger import Ledger, LedgerError
-
-    try:
-        with Ledger(ledger, mode="read") as led:
-            run_row = led.run(run_id)
-            live, offline = _live_states(led, run_id)
-            evaluations = led.evaluations(run_id)
-            jobs = led.jobs(run_id)
-            results = led.results(run_id)
-    except LedgerError as exc:
-        _fail(str(exc))
-    console.print(f"[bold]{run_id}[/bold]: {run_row['status']} on {run_row['target']} (created {run_row['created']})", soft_wrap=True)
-    if run_row["error"]:
-        console.print(run_row["error"], style="red", markup=False, soft_wrap=True)
-    console.print_json(json.dumps(run_row["spec"]))
-    done = sum(e["status"] == "done" for e in evaluations)
-    console.print(f"oracle calls recorded: {done} done, {len(evaluations) - done} pending; graphs finished: {len(results)}")
-    if jobs:
-        table = Table(title="hardware jobs")
-        columns = ["job id", "graph", "call", "status"] + (["live"] if live or offline else []) + [
-            "submitted", "finished", "resubmit of", "detail"]
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for j in jobs:
-            row = [j["job_id"], j["graph"], str(j["idx"]), j["status"]]
-            if live or offline:
-                row.append(live.get(j["job_id"], "-" if j["status"] != "submitted" else "unknown"))
-            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", j["detail"] or ""]
-            table.add_row(*row)
-        console.print(table)
-    if offline:
-        console.print(f"live job states unavailable: {offline}", markup=False, soft_wrap=True)
-    for key, res in results.items():
-        console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}")
-
-
-@jobs_app.command("fetch")
-def jobs_fetch(
-    run_id: str,
-    ledger: Optional[Path] = LEDGER_OPTION,
-    out: Optional[Path] = typer.Option(None, "--out", help="write the results JSON here (default: the run's out dir)"),
-) -> None:
-    """Write what the ledger knows of a run to its results JSON; unfinished graphs are listed as pending."""
-    from hybrid.ledger import Ledger
-    from hybrid.runs import write_results
-
-    try:
-        with Ledger(ledger, mode="read") as led:
-            led.run(run_id)
-            live, offline = _live_states(led, run_id)
-            for job_id, state in live.items():
-                console.print(f"job {job_id}: {state} (live)")
-            if offline:
-                console.print(f"offline, live job states unavailable: {offline}", markup=False, soft_wrap=True)
-            report = write_results(led, run_id, out=out)
-    except _run_errors() as exc:
-        _fail(str(exc))
-    pending = report["pending"]
-    console.print(
-        f"{run_id}: {report['status']}, {len(report['graphs'])} graph(s) finished"
-        + ("" if report["complete"] else f", {len(pending)} graph(s) unfinished (marked 'pending' in the file)")
-    )
-    _print_results(report)
-
-
-@jobs_app.command("resume")
-def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
-    """Continue a run: recorded calls replayed, live jobs re-attached by id, failed jobs resubmitted."""
-    from hybrid.ledger import Ledger
-
-    _on_sigterm()
-    try:
-        with Ledger(ledger) as led:
-            report = _drive(led, run_id)
-    except _run_errors() as exc:
-        _fail(str(exc))
-    _print_results(report)
-
-
 # ---------------------------------------------------------------------------- compare, plot, demo
-def _print_summary(report: dict, title: str) -> None:
+def print_summary(report: dict, title: str) -> None:
+    """The compare summary table (also used by ``hybrid jobs resume`` of a compare sweep)."""
     table = Table(title=title)
     for col in ("target", "init", "p", "graphs", "AR target", "AR ideal (re-scored)", "evals", "shots", "wall s", "optimum shift"):
         table.add_column(col, justify="right" if col not in ("target", "init") else "left")
@@ -433,7 +215,9 @@ def _print_summary(report: dict, title: str) -> None:
 def compare(
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="compare YAML (flags override it)"),
     graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
-    backends: Optional[str] = typer.Option(None, "--backends", help="comma-separated, e.g. ideal,fake:torino,fake:torino+zne"),
+    backends: Optional[str] = typer.Option(
+        None, "--backends", help="comma-separated TARGET[+TECHNIQUE...], e.g. ideal,fake:torino,fake:torino+zne+rem"
+    ),
     init: Optional[str] = typer.Option(None, "--init", help="comma-separated strategies, e.g. learned,fixed,tqa,random"),
     p: Optional[str] = typer.Option(None, "--p", help="comma-separated depths, e.g. 1,2"),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
@@ -442,32 +226,38 @@ def compare(
     out: Optional[Path] = typer.Option(None, "--out", help="directory for compare.json, compare.csv and figures/"),
     executor: Optional[str] = typer.Option(None, "--executor", help="local (default), ray or ray:ADDRESS"),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the figures into OUT/figures"),
+    ledger: Optional[Path] = LEDGER_OPTION,
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the sweep in the ledger (default: time-stamped)"),
 ) -> None:
-    """Noisy vs mitigated vs ideal: run the grid, re-score exactly, write table and figures."""
-    from hybrid.compare import CompareConfig, run_compare
+    """Noisy vs mitigated vs ideal: run the grid (every cell in the ledger), re-score exactly, write table and figures."""
+    from hybrid.cli_jobs import _drive_compare, _finish_compare
+    from hybrid.compare import CompareConfig, start_compare
     from hybrid.executors import ExecutorError
+    from hybrid.ledger import Ledger
 
+    _on_sigterm()
     try:
         split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
+        try:
+            depths = [int(x) for x in split(p)] if p else None
+        except ValueError:
+            _fail(f"--p must be comma-separated integers, got {p!r}")
         flags = {
             "graphs": str(graphs) if graphs else None,
             "backends": split(backends) if backends else None,
             "inits": split(init) if init else None,
-            "ps": [int(x) for x in split(p)] if p else None,
+            "ps": depths,
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
             "executor": executor,
         }
         cfg = _config_with_flags(config, flags, CompareConfig)
-        report = run_compare(cfg)
+        with Ledger(ledger) as led:
+            rid = start_compare(cfg, led, run_id)
+            console.print(f"run id: {rid} (ledger {led.path})")
+            report = _drive_compare(led, rid)
     except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))
-    _print_summary(report, f"compare ({len(report['cells'])} runs, {report['wall_time']:.0f} s)")
-    console.print(f"table: {Path(cfg.out) / 'compare.csv'}, report: {Path(cfg.out) / 'compare.json'}")
-    if plots:
-        from hybrid.plots import plot_directory
-
-        paths = plot_directory(Path(cfg.out))
-        console.print(f"{len(paths)} figure files in {Path(cfg.out) / 'figures'}")
+    _finish_compare(report, plots)
 
 
 @app.command()
@@ -488,10 +278,16 @@ def demo(
     out: Path = typer.Option(Path("results/demo"), "--out", help="where the report, table and figures go"),
 ) -> None:
     """The newcomer's tour, no account or network: the shipped model on FakeTorino, with and without mitigation, vs ideal."""
+    from hybrid.cli_jobs import jobs_show
     from hybrid.demo import run_demo
 
+    def show_jobs(run_id: str, ledger_path: Path) -> str:
+        with console.capture() as captured:
+            jobs_show(run_id, ledger_path)
+        return captured.get()
+
     try:
-        report_path = run_demo(out, console)
+        report_path = run_demo(out, console, show_jobs)
     except _run_errors() as exc:
         _fail(str(exc))
     console.print(f"[bold]report:[/bold] {report_path}")
@@ -664,9 +460,17 @@ def benchmark_cmd(
     console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")
 
 
+# run, submit and jobs live in hybrid/cli_jobs.py (this file stays under ~600 lines); importing it
+# registers them on ``app``.
+from . import cli_jobs  # noqa: E402,F401
+
+
 def main() -> None:  # pragma: no cover
     app()
 
 
 if __name__ == "__main__":  # python -m hybrid.cli (used for detached submissions)
-    main()
+    # the commands of hybrid.cli_jobs are registered on the imported module's app, not on __main__'s
+    from hybrid.cli import main as _main
+
+    _main()

@@ -1,9 +1,17 @@
 """Noisy vs mitigated vs ideal: a grid of warm-started runs, re-scored exactly, tabulated.
 
-The grid is graphs x targets (``spec`` or ``spec+mitigation``, e.g.
-``fake:torino+zne+rem``) x initial strategies x depths. Each cell is one *unit* of
-plain data (graph JSON, target label, strategy, depth, optimiser, shots, seed) run
-by :func:`run_unit`, which rebuilds targets locally: units can go to any executor.
+The grid is graphs x targets (``TARGET[+TECHNIQUE...]``, e.g. ``fake:torino+zne+rem``,
+parsed by :func:`hybrid.validation.parse_target_spec`) x initial strategies x depths.
+Each cell is one *unit* of plain data (graph JSON, target label, strategy, depth,
+optimiser, shots, seed).
+
+A sweep is a run in the ledger (``spec["kind"] == "compare"``): in process, every cell
+goes through :func:`hybrid.runs.run_cell`, the per-graph execution of ``hybrid run``,
+so each oracle call and each finished cell is recorded, and ``hybrid jobs resume RUN_ID``
+finishes a killed sweep with the ``compare.json`` of an uninterrupted one (wall times
+aside). On another executor (Ray) units go to workers through :func:`run_unit`, which
+rebuilds targets there; the driver records each finished cell, a batch of one unit per
+worker at a time.
 
 For every cell the final parameters are re-scored on the exact ideal simulator,
 and the *optimum shift* is the distance (radians, after folding the symmetries)
@@ -23,7 +31,9 @@ import numpy as np
 from pydantic import Field
 
 from .config import ConfigError, _Strict
+from .runs import graph_seed, run_cell
 
+COMPARE_KIND = "compare"
 REPORT_FILE = "compare.json"
 TABLE_FILE = "compare.csv"
 #: Adam steps used to find the ideal optimum from each start (exact gradients).
@@ -54,24 +64,31 @@ class CompareConfig(_Strict):
 
 
 def split_label(label: str) -> tuple[str, str]:
-    """``"fake:torino+zne+rem"`` -> ``("fake:torino", "zne+rem")``; no suffix -> ``"none"``."""
-    spec, _, mitigation = label.partition("+")
-    return spec.strip(), (mitigation.strip() or "none")
+    """``"fake:torino+zne+rem"`` -> ``("fake:torino", "zne+rem")``; no suffix -> ``"none"``.
+
+    The spec grammar of every command (:func:`hybrid.validation.parse_target_spec`)."""
+    from .validation import parse_target_spec
+
+    spec = parse_target_spec(label, flag="--backends")
+    return spec.target, spec.mitigation
 
 
 def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
-    from .optimize import parse_optimizer
-    from .device_graphs import load_graphs
+    from .validation import MAX_P, MAX_SHOTS, _check_int, check_optimizer, check_seed, load_checked_graphs
 
-    parse_optimizer(cfg.optimizer)
     if not cfg.backends or not cfg.inits or not cfg.ps:
         raise ConfigError("backends, inits and ps must each list at least one entry")
-    problems = [pr.with_max_cut() for pr in load_graphs(cfg.graphs)]
+    check_optimizer(cfg.optimizer)
+    check_seed(cfg.seed)
+    for p in cfg.ps:
+        _check_int(p, "--p", 1, MAX_P)
+    _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
+    labels = [(label, *split_label(label)) for label in cfg.backends]
+    problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
     units = []
     for gi, problem in enumerate(problems):
-        for label in cfg.backends:
-            spec, mitigation = split_label(label)
+        for label, spec, mitigation in labels:
             for init in cfg.inits:
                 for p in cfg.ps:
                     units.append(
@@ -84,23 +101,28 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
                             "p": int(p),
                             "optimizer": cfg.optimizer,
                             "shots": cfg.shots,
-                            "seed": int(np.random.SeedSequence([cfg.seed, gi]).generate_state(1)[0]),
+                            "seed": graph_seed(cfg.seed, gi),
                         }
                     )
     return units
 
 
+def cell_key(index: int, unit: dict[str, Any]) -> str:
+    """The ledger key of the ``index``-th unit: its calls and its cell are recorded under it."""
+    return f"{index}:{unit['graph']['id']}|{unit['label']}|{unit['init']}|p{unit['p']}"
+
+
 def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
     from backends import cached_target
 
-    from .evaluate import make_oracle
+    from .oracles import make_oracle
 
     return make_oracle(problem, p, cached_target(spec), shots=shots, mitigation=mitigation)
 
 
 def ideal_optimum(problem, p: int, start: Sequence[float]) -> np.ndarray:
     """The ideal optimum reached from ``start`` by Adam on exact gradients."""
-    from .evaluate import ideal_oracle
+    from .oracles import ideal_oracle
     from .optimize import descend
 
     res = descend(ideal_oracle(problem, p), start, optimizer="adam", lr=IDEAL_OPTIMUM_LR, max_steps=IDEAL_OPTIMUM_STEPS, tol=1e-10)
@@ -131,6 +153,25 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         target=unit["label"],
         mitigation=unit["mitigation"],
     )
+    return _cell(unit, problem, result)
+
+
+def run_recorded_unit(unit: dict[str, Any], ledger, run_id: str, key: str) -> dict[str, Any]:
+    """:func:`run_unit` through :func:`hybrid.runs.run_cell`: every oracle call in the ledger."""
+    from backends import cached_target
+
+    from .problems import MaxCutProblem
+
+    problem = MaxCutProblem.from_dict(unit["graph"]).with_max_cut()
+    result = run_cell(
+        ledger, run_id, key, problem, cached_target(unit["backend"]),
+        p=unit["p"], init=unit["init"], optimizer=unit["optimizer"], seed=unit["seed"], label=unit["label"],
+        target_spec=unit["backend"], shots=unit["shots"], mitigation=unit["mitigation"],
+    )
+    return _cell(unit, problem, result)
+
+
+def _cell(unit: dict[str, Any], problem, result) -> dict[str, Any]:
     optimum = ideal_optimum(problem, unit["p"], result.init_params)
     return {
         "graph": problem.id,
@@ -181,7 +222,7 @@ def summarise(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
     """p = 1 AR over gamma in [0, pi/w) and beta in [-pi/4, pi/4), ideal and (exact) noisy."""
     from .ansatz import weight_scale
-    from .evaluate import ideal_oracle, make_oracle
+    from .oracles import ideal_oracle, make_oracle
 
     gammas = np.linspace(0, np.pi / weight_scale(problem), points, endpoint=False)
     betas = np.linspace(-np.pi / 4, np.pi / 4, points, endpoint=False)
@@ -204,61 +245,161 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         from backends import cached_target
 
         target = cached_target(spec)
-        if getattr(target, "exact", False):
+        if target.exact:
             noisy = make_oracle(problem, 1, target).evaluate(grid).energies.reshape(points, points) / problem.max_cut
             out["noisy"] = noisy.tolist()
             out["noisy_optimum"] = grid[int(np.argmax(noisy))].tolist()
     return out
 
 
-def run_compare(
-    cfg: CompareConfig,
-    *,
-    executor=None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Run the grid (``cfg.executor``, in process by default), add landscapes, write JSON + CSV."""
+def check_targets(cfg: CompareConfig, units: Sequence[dict[str, Any]]) -> None:
+    """Every target of the grid resolves and fits every graph (one line naming ``--backends``)."""
+    from backends import TargetError, cached_target
+
+    sizes = {u["graph"]["id"]: u["graph"]["n"] for u in units}
+    for spec in dict.fromkeys(u["backend"] for u in units):
+        try:
+            target = cached_target(spec)
+        except TargetError as exc:
+            raise TargetError(f"--backends {spec}: {exc}") from None
+        if target.kind == "ideal":
+            continue
+        for gid, n in sizes.items():
+            try:
+                target.check_fits(n)
+            except TargetError as exc:
+                raise TargetError(f"--graphs: graph {gid!r}: {exc}; use smaller graphs or another --backends") from None
+
+
+def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
+    """Validate the grid and register the sweep in ``ledger``; nothing runs yet."""
+    from .ledger import LedgerError, new_run_id
+    from .validation import check_init
+
+    units = make_units(cfg)
+    for init in cfg.inits:
+        for p in cfg.ps:
+            check_init(init, int(p))
+    check_targets(cfg, units)
+    run_id = run_id or new_run_id()
+    if ledger.has_run(run_id):
+        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
+    spec = {"kind": COMPARE_KIND, **json.loads(cfg.model_dump_json())}
+    return ledger.create_run(spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends), run_id=run_id)
+
+
+def compare_config(record: dict[str, Any]) -> CompareConfig:
+    """The :class:`CompareConfig` a compare sweep recorded in the ledger."""
+    from .config import parse_config
+
+    spec = {k: v for k, v in record["spec"].items() if k != "kind"}
+    return parse_config(spec, CompareConfig, where=f"run {record['run_id']} spec")
+
+
+def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the sweep ``run_id`` to the end; writes ``OUT/compare.json`` and ``compare.csv``.
+
+    Cells the ledger holds are taken from it, the cell that was cut short replays its
+    recorded calls; a finished sweep is not run again (``already_done`` in the report).
+    """
+    from .ledger import LedgerError
+    from .runs import run_kind
+
+    record = ledger.run(run_id)
+    if run_kind(record) != COMPARE_KIND:
+        raise LedgerError(f"run {run_id} is a {run_kind(record)}, not a compare sweep")
+    if record["status"] == "done":
+        return _compare_done(ledger, record)
+    with ledger.drive(run_id):
+        record = ledger.run(run_id)
+        if record["status"] == "done":
+            return _compare_done(ledger, record)
+        cfg = compare_config(record)
+        ledger.set_status(run_id, "running")
+        try:
+            report = _sweep(cfg, ledger, run_id, executor, progress)
+        except KeyboardInterrupt:
+            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
+            raise
+        except Exception as exc:
+            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; `hybrid jobs resume {run_id}` retries it")
+            raise
+        ledger.set_status(run_id, "done")
+    return report
+
+
+def _compare_done(ledger, record: dict[str, Any]) -> dict[str, Any]:
+    cfg = compare_config(record)
+    path = Path(cfg.out) / REPORT_FILE
+    report = json.loads(path.read_text()) if path.exists() else None
+    if report is None or report.get("run_id") != record["run_id"]:
+        report = partial_report(ledger, record["run_id"])
+    report["already_done"] = True
+    return report
+
+
+def partial_report(ledger, run_id: str) -> dict[str, Any]:
+    """The cells the ledger holds for a sweep, summarised; ``pending`` lists the cells not finished."""
+    record = ledger.run(run_id)
+    cfg = compare_config(record)
+    stored = ledger.results(run_id)
+    try:
+        keys = [cell_key(i, u) for i, u in enumerate(make_units(cfg))]
+    except ConfigError:  # the graph file moved: only recorded cells can be listed
+        keys = list(stored)
+    cells = [stored[k] for k in keys if k in stored]
+    return {
+        "run_id": run_id,
+        "status": record["status"],
+        "complete": record["status"] == "done" and len(cells) == len(keys),
+        "config": json.loads(cfg.model_dump_json()),
+        "cells": cells,
+        "summary": summarise(cells),
+        "landscapes": [],
+        "pending": [k for k in keys if k not in stored],
+    }
+
+
+def _sweep(cfg: CompareConfig, ledger, run_id: str, executor, progress: bool) -> dict[str, Any]:
     from rich.progress import Progress
 
-    from .executors import get_executor
-    from .problems import MaxCutProblem
-
-    own_executor = executor is None
-    if own_executor:
-        executor = get_executor(cfg.executor)
+    from .executors import LocalExecutor, get_executor
 
     started = time.perf_counter()
     units = make_units(cfg)
+    keys = [cell_key(i, u) for i, u in enumerate(units)]
+    done = ledger.results(run_id)
     extra = 0
     if cfg.landscape.enabled and 1 in cfg.ps:
         extra = min(cfg.landscape.graphs, len({json.dumps(u["graph"]) for u in units}))
+    own_executor = executor is None
+    if own_executor:
+        executor = get_executor(cfg.executor)
     with Progress(disable=not progress) as bar:
         task = bar.add_task("compare", total=len(units) + extra)
         advance = lambda: bar.advance(task)  # noqa: E731
+        cells: list[dict[str, Any] | None] = [done.get(k) for k in keys]
+        bar.advance(task, sum(c is not None for c in cells))
+        pending = [i for i, c in enumerate(cells) if c is None]
         try:
-            cells = executor.map_units(run_unit, units, advance)
+            if isinstance(executor, LocalExecutor):
+                for i in pending:
+                    cells[i] = run_recorded_unit(units[i], ledger, run_id, keys[i])
+                    ledger.record_result(run_id, keys[i], cells[i])
+                    advance()
+            else:  # workers cannot reach the ledger: record each batch of one unit per worker
+                size = max(1, int(executor.workers))
+                for start in range(0, len(pending), size):
+                    batch = pending[start : start + size]
+                    for i, cell in zip(batch, executor.map_units(run_unit, [units[i] for i in batch], advance)):
+                        cells[i] = cell
+                        ledger.record_result(run_id, keys[i], cell)
         finally:
             if own_executor:
                 executor.shutdown()
-        landscapes = []
-        if extra:
-            noisy_specs = [split_label(lbl)[0] for lbl in cfg.backends if split_label(lbl)[0] != "ideal"]
-            seen: list[str] = []
-            for cell in cells:
-                if cell["graph"] in seen or len(seen) >= extra or cell["p"] != 1:
-                    continue
-                seen.append(cell["graph"])
-                unit = next(u for u in units if u["graph"]["id"] == cell["graph"])
-                problem = MaxCutProblem.from_dict(unit["graph"]).with_max_cut()
-                starts = {
-                    c["init"]: c["result"]["init_params"]
-                    for c in cells
-                    if c["graph"] == cell["graph"] and c["p"] == 1 and c["mitigation"] == "none"
-                }
-                spec = noisy_specs[0] if noisy_specs else "ideal"
-                landscapes.append(landscape(problem, spec, cfg.landscape.points, starts, problem.n <= cfg.landscape.max_n))
-                advance()
+        landscapes = _landscapes(cfg, units, cells, extra, advance)
     report = {
+        "run_id": run_id,
         "config": json.loads(cfg.model_dump_json()),
         "cells": cells,
         "summary": summarise(cells),
@@ -267,6 +408,55 @@ def run_compare(
     }
     write_report(report, Path(cfg.out))
     return report
+
+
+def _landscapes(cfg: CompareConfig, units, cells, extra: int, advance) -> list[dict[str, Any]]:
+    from .problems import MaxCutProblem
+
+    landscapes: list[dict[str, Any]] = []
+    if not extra:
+        return landscapes
+    noisy_specs = [split_label(lbl)[0] for lbl in cfg.backends if split_label(lbl)[0] != "ideal"]
+    seen: list[str] = []
+    for cell in cells:
+        if cell["graph"] in seen or len(seen) >= extra or cell["p"] != 1:
+            continue
+        seen.append(cell["graph"])
+        unit = next(u for u in units if u["graph"]["id"] == cell["graph"])
+        problem = MaxCutProblem.from_dict(unit["graph"]).with_max_cut()
+        starts = {
+            c["init"]: c["result"]["init_params"]
+            for c in cells
+            if c["graph"] == cell["graph"] and c["p"] == 1 and c["mitigation"] == "none"
+        }
+        spec = noisy_specs[0] if noisy_specs else "ideal"
+        landscapes.append(landscape(problem, spec, cfg.landscape.points, starts, problem.n <= cfg.landscape.max_n))
+        advance()
+    return landscapes
+
+
+def run_compare(
+    cfg: CompareConfig,
+    *,
+    executor=None,
+    progress: bool = True,
+    ledger=None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Register and run the grid (``cfg.executor``, in process by default), add landscapes, write JSON + CSV.
+
+    Every cell is recorded in ``ledger`` (a :class:`~hybrid.ledger.Ledger`; a throw-away
+    one in a temporary folder when None) as the sweep ``run_id`` (default: time-stamped).
+    """
+    from .ledger import Ledger
+
+    if ledger is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="compare-ledger-") as tmp, Ledger(Path(tmp) / "ledger.db") as own:
+            return run_compare(cfg, executor=executor, progress=progress, ledger=own, run_id=run_id)
+    run_id = start_compare(cfg, ledger, run_id)
+    return execute_compare(ledger, run_id, executor=executor, progress=progress)
 
 
 SUMMARY_COLUMNS = (

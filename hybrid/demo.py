@@ -5,8 +5,9 @@ exact noisy simulation of IBM Torino's noise model (and zero-noise extrapolation
 with readout mitigation on it), re-scored on the ideal simulator. Then one short
 warm-started run goes through the Qiskit Runtime path a QPU run takes
 (``local:torino``: executor Sampler in local mode, inside a Runtime Session, job ids in
-the run ledger), beside the same run on ``fake:torino``. Writes a short Markdown
-report with the tables and the figures.
+the run ledger), beside the same run on ``fake:torino``. The compare sweep and both
+runs are recorded in ``OUT/ledger.db``. Writes a short Markdown report with the tables
+and the figures.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .compare import CompareConfig, LandscapeConfig, run_compare
 from .problems import erdos_renyi, paper_graph, regular_graph, save_graphs
@@ -47,20 +48,19 @@ def runtime_graph():
     return regular_graph(8, 3, seed=DEMO_SEED, id="reg8")
 
 
-def run_runtime_rehearsal(out: Path) -> dict[str, Any]:
+def run_runtime_rehearsal(out: Path, show_jobs: Callable[[str, Path], str] | None = None) -> dict[str, Any]:
     """The same short run on ``local:torino`` and ``fake:torino``, both in ``out/ledger.db``.
 
     Returns the rows of the comparison, the job ids the ledger holds for each run and
-    the output of ``hybrid jobs show`` for the local run.
+    what ``show_jobs(run_id, ledger_path)`` (the CLI passes ``hybrid jobs show``) prints
+    for the local run.
     """
-    from .cli import console, jobs_show
     from .config import parse_config
     from .ledger import Ledger
     from .runs import RunConfig, execute_run, start_run
 
     graph = save_graphs([runtime_graph().with_max_cut()], out / "runtime_graph.json")
     ledger_path = out / "ledger.db"
-    ledger_path.unlink(missing_ok=True)
     rows = []
     with Ledger(ledger_path) as led:
         for backend in DEMO_RUNTIME_TARGETS:
@@ -88,9 +88,8 @@ def run_runtime_rehearsal(out: Path) -> dict[str, Any]:
                     "wall_time": time.perf_counter() - start,
                 }
             )
-    with console.capture() as captured:
-        jobs_show(rows[0]["run_id"], ledger_path)
-    return {"rows": rows, "ledger": str(ledger_path), "jobs_show": captured.get()}
+    shown = show_jobs(rows[0]["run_id"], ledger_path) if show_jobs is not None else ""
+    return {"rows": rows, "ledger": str(ledger_path), "jobs_show": shown}
 
 
 def _runtime_section(runtime: dict[str, Any]) -> list[str]:
@@ -187,7 +186,7 @@ def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[s
         "hybrid demo                      # this report",
         f"hybrid compare --graphs {out / 'graphs.json'} --backends {','.join(DEMO_BACKENDS)} --init {','.join(DEMO_INITS)} --out results/compare",
         f"hybrid plot {out}                # redraw the figures from compare.json",
-        f"hybrid jobs list --ledger {out / 'ledger.db'}   # the Runtime rehearsal runs",
+        f"hybrid jobs list --ledger {out / 'ledger.db'}   # the compare sweep and the Runtime rehearsal runs",
         "```",
         "",
         f"Total wall time: {report['wall_time'] + sum(r['wall_time'] for r in (runtime or {}).get('rows', [])):.0f} s.",
@@ -197,7 +196,10 @@ def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[s
     return path
 
 
-def run_demo(out: str | Path = "results/demo", console=None) -> Path:
+def run_demo(
+    out: str | Path = "results/demo", console=None, show_jobs: Callable[[str, Path], str] | None = None
+) -> Path:
+    """Run the demo into ``out``; ``console`` prints progress, ``show_jobs`` renders a run's ledger entry."""
     from .plots import plot_directory
 
     out = Path(out)
@@ -216,7 +218,12 @@ def run_demo(out: str | Path = "results/demo", console=None) -> Path:
     )
     if console is not None:
         console.print(f"demo: {len(demo_graphs())} graphs x {len(DEMO_BACKENDS)} targets x {len(DEMO_INITS)} starts on FakeTorino's noise model")
-    report = run_compare(cfg, progress=console is not None)
+    from .ledger import Ledger
+
+    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm"):  # a fresh ledger per demo
+        (out / name).unlink(missing_ok=True)
+    with Ledger(out / "ledger.db") as led:
+        report = run_compare(cfg, progress=console is not None, ledger=led)
     figures = plot_directory(out)
     (out / "summary.json").write_text(json.dumps(report["summary"], indent=1))
     if console is not None:
@@ -224,5 +231,5 @@ def run_demo(out: str | Path = "results/demo", console=None) -> Path:
             f"demo: one {DEMO_RUNTIME_RUN['optimizer']} run on {' and '.join(DEMO_RUNTIME_TARGETS)} "
             "(Runtime local mode, job ids in the ledger)"
         )
-    runtime = run_runtime_rehearsal(out)
+    runtime = run_runtime_rehearsal(out, show_jobs)
     return write_markdown(report, figures, out, runtime)

@@ -65,7 +65,7 @@ def _noisy_oracle(graph: dict, p: int, spec: str):
 
     from backends import cached_target
 
-    from .evaluate import NoisyExactOracle
+    from .oracles import NoisyExactOracle
     from .problems import MaxCutProblem
 
     key = (json.dumps(graph, sort_keys=True), p, spec)

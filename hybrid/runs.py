@@ -3,7 +3,10 @@
 This module sits between :mod:`hybrid.optimize` (one graph, one oracle) and the
 CLI: it validates a run config, opens the target (inside one Runtime ``Session``
 for ``ibm:``), wraps every oracle so each call is written to the ledger, and writes
-the results JSON.
+the results JSON. :func:`run_cell` is the per-graph execution that ``hybrid run``,
+every cell of ``hybrid compare`` (:mod:`hybrid.compare`) and, without Phase II,
+``hybrid evaluate`` (:func:`evaluate_start`) share; the ledger tells them apart by
+``spec["kind"]`` (:func:`run_kind`).
 
 Resuming (``hybrid jobs resume ID``) re-runs the same deterministic program:
 every oracle call that the ledger already holds is *replayed* from it instead of
@@ -34,11 +37,13 @@ from pydantic import Field
 from backends.capabilities import Capability, supports
 
 from .config import _Strict, load_config, parse_config
-from .evaluate import Evaluation
+from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id
 from .optimize import optimize_graph
 
 RESULTS_FILE = "results.json"
+#: The kind of a ``hybrid run``; sweeps (``hybrid compare``) store theirs as ``spec["kind"]``.
+RUN_KIND = "run"
 
 
 class RunConfig(_Strict):
@@ -93,12 +98,15 @@ def _job_failure(exc: BaseException) -> tuple[str, str] | None:
 class RecordedOracle:
     """An oracle whose every call is written to the ledger, and replayed from it on resume."""
 
-    def __init__(self, oracle, ledger: Ledger, run_id: str, graph: str, target_spec: str):
+    def __init__(self, oracle, ledger: Ledger, run_id: str, graph: str, target_spec: str, target=None):
         self.oracle, self.ledger, self.run_id, self.graph = oracle, ledger, run_id, graph
         self.target_spec = target_spec
+        # what the oracle runs on (default: the oracle's own; ideal oracles have none): its declared
+        # capabilities decide the job hooks
+        self.target = target if target is not None else getattr(oracle, "target", None)
         self.problem, self.p = oracle.problem, oracle.p
         self.exact = getattr(oracle, "exact", False)
-        self.method = getattr(oracle, "method", None)
+        self.method = getattr(oracle, "method", None)  # only exact oracles name theirs
         self.index = 0
         self.replayed = 0
         self._resubmit_of: str | None = None
@@ -170,14 +178,14 @@ class RecordedOracle:
 
     def _record_finished_jobs(self, record: dict[str, Any]) -> None:
         """Runtime local mode returns its job ids only with the result: list them as done."""
-        if getattr(getattr(self.oracle, "target", None), "kind", None) != "local":
+        if self.target is None or self.target.kind != "local":
             return
         for job_id in record.get("evaluation", record).get("job_ids") or ():
             self.ledger.record_job(self.run_id, self.graph, self.index, job_id, self.target_spec)
             self.ledger.update_job(job_id, "done")
 
     def _hooks(self, attach: str | None) -> dict[str, Any]:
-        if not getattr(self.oracle, "supports_jobs", False):
+        if self.target is None or not supports(self.target, Capability.JOBS):
             return {}
         return {"on_submit": self._on_submit, "attach_job": attach}
 
@@ -200,10 +208,56 @@ class RecordedOracle:
         return float(rec["value"]), np.asarray(rec["grad"], float), Evaluation.from_dict(rec["evaluation"])
 
 
-def build_oracle(problem, cfg: RunConfig, target):
-    from .evaluate import make_oracle
+def graph_seed(seed: int, index: int) -> int:
+    """The seed of the ``index``-th graph of a run (or compare row) seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
-    return make_oracle(problem, cfg.p, target, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient)
+
+def run_cell(
+    ledger: Ledger,
+    run_id: str,
+    key: str,
+    problem,
+    target,
+    *,
+    p: int,
+    init: str,
+    optimizer: str,
+    seed: int,
+    label: str,
+    target_spec: str | None = None,
+    shots: int | None = None,
+    mitigation: str = "none",
+    gradient: str | None = None,
+    lr: float | None = None,
+    tol: float = 1e-6,
+    max_evaluations: int | None = None,
+    max_shots: int | None = None,
+):
+    """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
+
+    The unit of ``hybrid run`` (one per graph) and of ``hybrid compare`` (one per cell);
+    ``label`` is the target named in the result (``fake:torino+zne`` in a compare grid).
+    Returns the :class:`~hybrid.optimize.RunResult`; the caller records it.
+    """
+    from .oracles import make_oracle
+
+    inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
+    oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target)
+    return optimize_graph(
+        problem,
+        oracle,
+        p=p,
+        init=init,
+        optimizer=optimizer,
+        lr=lr,
+        tol=tol,
+        max_evaluations=max_evaluations,
+        max_shots=max_shots,
+        seed=seed,
+        target=label,
+        mitigation=mitigation,
+    )
 
 
 def _execution(target, cfg: RunConfig, num_graphs: int):
@@ -246,6 +300,11 @@ def start_run(
     return ledger.create_run(spec, cfg.backend, run_id=run_id)
 
 
+def run_kind(record: dict[str, Any]) -> str:
+    """``"run"`` (``hybrid run``/``submit``) or the kind a sweep recorded in its spec (``"compare"``)."""
+    return str(record["spec"].get("kind", RUN_KIND))
+
+
 def results_path(record: dict[str, Any]) -> Path:
     return Path(record["spec"].get("out") or Path("results") / record["run_id"]) / RESULTS_FILE
 
@@ -264,6 +323,10 @@ def execute_run(
     :class:`~hybrid.ledger.RunBusyError`.
     """
     record = ledger.run(run_id)
+    if run_kind(record) != RUN_KIND:
+        raise LedgerError(
+            f"run {run_id} is a {run_kind(record)} sweep, not a run; resume it with `hybrid jobs resume {run_id}`"
+        )
     if record["status"] == "done":
         return _already_done(ledger, record)
     with ledger.drive(run_id):
@@ -298,20 +361,11 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                 if key in done:
                     results.append(done[key])
                     continue
-                oracle = RecordedOracle(build_oracle(problem, cfg, target), ledger, run_id, key, cfg.backend)
-                result = optimize_graph(
-                    problem,
-                    oracle,
-                    p=cfg.p,
-                    init=cfg.init,
-                    optimizer=cfg.optimizer,
-                    lr=cfg.lr,
-                    tol=cfg.tol,
-                    max_evaluations=cfg.max_evaluations,
-                    max_shots=cfg.max_shots,
-                    seed=int(np.random.SeedSequence([cfg.seed, index]).generate_state(1)[0]),
-                    target=cfg.backend,
-                    mitigation=cfg.mitigation,
+                result = run_cell(
+                    ledger, run_id, key, problem, target,
+                    p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
+                    label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+                    lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
                 )
                 payload = result.to_dict()
                 ledger.record_result(run_id, key, payload)
@@ -434,3 +488,113 @@ def live_job_states(ledger: Ledger, run_id: str, target=None) -> dict[str, str]:
         if terminal and not ledger.readonly:
             ledger.update_job(j["job_id"], terminal, f"the service reports the job {state}")
     return states
+
+
+# ---------------------------------------------------------------------------- hybrid evaluate: starts alone
+EVALUATE_KIND = "evaluate"
+
+
+class EvaluateConfig(_Strict):
+    """``hybrid evaluate``: every graph's start (a learned or ``random:K`` start: its Phase I), no Phase II."""
+
+    kind: Literal["evaluate"] = EVALUATE_KIND
+    graphs: str
+    backend: str = "ideal"  # TARGET[+TECHNIQUE...]
+    p: int = 1
+    init: str = "learned"
+    shots: int | None = None  # None: exact where the target allows it
+    seed: int = 0
+
+
+def start_evaluate(cfg: EvaluateConfig, ledger: Ledger, run_id: str | None = None) -> str:
+    """Validate and register an evaluation of starts; nothing runs yet."""
+    from backends import TargetError, get_target
+
+    from .validation import MAX_P, MAX_SHOTS, _check_int, check_init, check_seed, load_checked_graphs, parse_target_spec
+
+    check_seed(cfg.seed)
+    _check_int(cfg.p, "--p", 1, MAX_P)
+    _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
+    spec = parse_target_spec(cfg.backend)
+    init = check_init(cfg.init, cfg.p)
+    problems = load_checked_graphs(cfg.graphs)
+    try:
+        target = get_target(spec.target)
+    except TargetError as exc:
+        raise TargetError(f"--backend {cfg.backend}: {exc}") from None
+    if not (target.kind == "ideal" and cfg.shots is None and spec.mitigation == "none"):
+        for pr in problems:
+            try:
+                target.check_fits(pr.n)
+            except TargetError as exc:
+                raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
+    run_id = run_id or new_run_id()
+    if ledger.has_run(run_id):
+        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
+    return ledger.create_run(json.loads(cfg.model_copy(update={"init": init}).model_dump_json()), cfg.backend, run_id=run_id)
+
+
+def evaluate_start(ledger: Ledger, run_id: str, key: str, problem, target, *, p: int, init: str, seed: int,
+                   label: str, shots: int | None = None, mitigation: str = "none") -> dict[str, Any]:
+    """One graph's start on ``target``, every oracle call recorded under ``key``; its AR there and ideally."""
+    from .oracles import ideal_oracle, make_oracle
+    from .strategies import get_strategy
+
+    inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation)
+    oracle = RecordedOracle(inner, ledger, run_id, key, label, target=target)
+    result = get_strategy(init).start(
+        problem, p, evaluate=lambda th: float(oracle.evaluate(th, seed=seed).energies[0]), seed=seed
+    )
+    theta, energy, evals = result.theta, result.value, result.evaluations
+    if energy is None:
+        energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), evals + 1
+    ideal = float(ideal_oracle(problem, p).evaluate(theta).energies[0])
+    return {
+        "id": problem.id,
+        "n": problem.n,
+        "max_cut": problem.max_cut,
+        "params": [round(x, 6) for x in theta.tolist()],
+        "ar_target": energy / problem.max_cut,
+        "ar_ideal": ideal / problem.max_cut,
+        "evaluations": evals,
+    }
+
+
+def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
+    """Run (or resume) the evaluation ``run_id``: ``{"run_id", "spec", "rows"}``, one row per graph."""
+    from backends import get_target
+
+    from .validation import load_checked_graphs, parse_target_spec
+
+    record = ledger.run(run_id)
+    if run_kind(record) != EVALUATE_KIND:
+        raise LedgerError(f"run {run_id} is a {run_kind(record)}, not an evaluation of starts")
+    cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
+    if record["status"] == "done":
+        return {"run_id": run_id, "spec": record["spec"], "rows": list(ledger.results(run_id).values()),
+                "already_done": True}
+    with ledger.drive(run_id):
+        spec = parse_target_spec(cfg.backend)
+        problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
+        target = get_target(spec.target)
+        ledger.set_status(run_id, "running")
+        done = ledger.results(run_id)
+        rows = []
+        try:
+            for index, problem in enumerate(problems):
+                key = f"{index}:{problem.id}"
+                if key not in done:
+                    done[key] = evaluate_start(
+                        ledger, run_id, key, problem, target, p=cfg.p, init=cfg.init, seed=cfg.seed,
+                        label=spec.target, shots=cfg.shots, mitigation=spec.mitigation,
+                    )
+                    ledger.record_result(run_id, key, done[key])
+                rows.append(done[key])
+        except KeyboardInterrupt:
+            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
+            raise
+        except Exception as exc:
+            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        ledger.set_status(run_id, "done")
+    return {"run_id": run_id, "spec": record["spec"], "rows": rows}

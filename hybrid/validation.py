@@ -189,15 +189,89 @@ def _phase_one_cost(init: str, p: int) -> int:
     return get_strategy(init).cost(p) or 1
 
 
-def check_mitigation(text: str) -> None:
+def check_mitigation(text: str, flag: str = "--mitigation") -> str:
+    """The canonical name of a mitigation spec (``"none"``, ``"zne+rem"``, ...)."""
     if text == "none":
-        return
+        return "none"
     from .mitigation import MitigationError, parse_mitigation
 
     try:
-        parse_mitigation(text)
+        return parse_mitigation(text).name
     except MitigationError as exc:
-        raise InputError(f"--mitigation: {exc}") from None
+        raise InputError(f"{flag}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------- the spec grammar
+SPEC_GRAMMAR = "TARGET[+TECHNIQUE...], e.g. ideal, fake:torino, fake:torino+zne+rem"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """``TARGET[+TECHNIQUE...]``: a target spec and the mitigation applied on it.
+
+    The one grammar of ``hybrid run --backend``, ``hybrid compare --backends``, job specs
+    and configs: ``fake:torino+zne+rem`` is the target ``fake:torino`` with ZNE and
+    readout mitigation; ``mitigation`` is ``"none"`` without a suffix.
+    """
+
+    target: str
+    mitigation: str = "none"
+
+    @property
+    def label(self) -> str:
+        return self.target if self.mitigation == "none" else f"{self.target}+{self.mitigation}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TargetSpec":
+        return cls(target=str(data["target"]), mitigation=str(data.get("mitigation", "none")))
+
+
+def parse_target_spec(text: Any, flag: str = "--backend") -> TargetSpec:
+    """Parse ``TARGET[+TECHNIQUE...]``; the target kind and the techniques are checked.
+
+    Raises :class:`~backends.TargetError` for a bad target and :class:`InputError` for bad
+    techniques, each one line starting with ``flag``. The device itself is checked when the
+    target is built (:func:`backends.get_target`).
+    """
+    from backends import TargetError, parse_spec
+
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{flag}: give a target spec {SPEC_GRAMMAR}; got {text!r}")
+    target, plus, techniques = text.strip().partition("+")
+    target = target.strip()
+    try:
+        parse_spec(target)
+    except TargetError as exc:
+        raise TargetError(f"{flag} {text}: {exc}") from None
+    if not plus:
+        return TargetSpec(target)
+    techniques = techniques.strip()
+    if not techniques or check_mitigation(techniques, f"{flag} {text}") == "none":
+        raise InputError(f"{flag} {text}: name a technique after '+' ({SPEC_GRAMMAR}) or drop the '+'")
+    return TargetSpec(target, techniques)
+
+
+def resolve_target(backend: Any, mitigation: str | None = None) -> TargetSpec:
+    """``--backend`` and an explicitly given ``--mitigation`` as one :class:`TargetSpec`.
+
+    ``--backend fake:torino+zne+rem`` means ``--backend fake:torino --mitigation zne+rem``;
+    giving both with different techniques is refused naming both flags.
+    """
+    spec = parse_target_spec(backend)
+    if mitigation is None:
+        return spec
+    given = check_mitigation(mitigation)
+    if spec.mitigation == "none":
+        return TargetSpec(spec.target, mitigation)
+    if check_mitigation(spec.mitigation) != given:
+        raise InputError(
+            f"--backend {backend} and --mitigation {mitigation} name different techniques; "
+            f"give them once, as --backend {spec.target}+TECHNIQUES or as --mitigation"
+        )
+    return spec
 
 
 def load_checked_graphs(path: Any) -> list:
@@ -245,11 +319,11 @@ def _native(pr, device: str) -> bool:
 def _ideal_plan(pr, p: int) -> tuple[str, float, float, float]:
     """How the exact ideal oracle will evaluate ``pr`` at depth ``p``: (method, memory, eval s, gradient s).
 
-    Mirrors :func:`hybrid.evaluate.ideal_oracle`: the p = 1 closed form above 12 nodes,
+    Mirrors :func:`hybrid.oracles.ideal_oracle`: the p = 1 closed form above 12 nodes,
     the statevector up to its size limit, exact light cones beyond it (refused here, in
     one line, when a cone is too large).
     """
-    from .evaluate import STATEVECTOR_MAX_NODES
+    from .oracles import STATEVECTOR_MAX_NODES
 
     n, m = pr.n, pr.m
     if p == 1 and n > 12:
@@ -274,11 +348,11 @@ def _ideal_plan(pr, p: int) -> tuple[str, float, float, float]:
 
 def estimate_run(cfg, problems, target) -> Estimate:
     """A lower bound on memory and a rough time for ``cfg`` on ``target`` (see module doc)."""
-    from .evaluate import DEFAULT_SHOTS
+    from .oracles import DEFAULT_SHOTS
 
     name, steps = check_optimizer(cfg.optimizer)
-    kind = getattr(target, "kind", "ideal")
-    exact = cfg.shots is None and bool(getattr(target, "exact", False)) and cfg.mitigation == "none"
+    kind = target.kind
+    exact = cfg.shots is None and bool(target.exact) and cfg.mitigation == "none"
     sampled = not exact
     shots = cfg.shots or DEFAULT_SHOTS
     total_s, peak, calls, method = 0.0, 0.0, 0, ""
@@ -373,7 +447,9 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     _check_float(cfg.lr, "--lr", positive=True)
     _check_float(cfg.tol, "tol", positive=False)
     check_optimizer(cfg.optimizer)
-    check_mitigation(cfg.mitigation)
+    spec = resolve_target(cfg.backend, cfg.mitigation if "mitigation" in cfg.model_fields_set else None)
+    if (spec.target, spec.mitigation) != (cfg.backend, cfg.mitigation):
+        cfg = cfg.model_copy(update={"backend": spec.target, "mitigation": spec.mitigation})
     init = check_init(cfg.init, cfg.p)
     if init != cfg.init:
         cfg = cfg.model_copy(update={"init": init})

@@ -94,6 +94,7 @@ def world(tmp_path_factory):
     (tmp / "tol.yaml").write_text(f"graphs: {good}\nbackend: ideal\ntol: .nan\n")
     (tmp / "maxev.yaml").write_text(f"graphs: {good}\nbackend: ideal\nmax_evaluations: 0\n")
     (tmp / "spec_seed.yaml").write_text(f"graphs: {good}\nbackend: ideal\nseed: -4\n")
+    (tmp / "spec_plus.yaml").write_text(f"graphs: {good}\nbackend: fake:manila+zne+bogus\n")
     (tmp / "spec_opts.yaml").write_text(f"graphs: {good}\nbackend: fake:manila\noptions: {{warp: 9}}\n")
     return tmp
 
@@ -103,6 +104,8 @@ def _cases(t: Path, write: bool = True) -> list[tuple[str, list[str], str]]:
     good = str(t / "good.json")
     L = ["--ledger", str(t / "ledger.db")]
     run = ["run", "--graphs", good, "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:1", *L]
+    cmp = ["compare", "--graphs", good, "--backends", "ideal", "--init", "fixed", "--optimizer", "adam:1", "--no-plots",
+           "--out", str(t / "cmp"), *L]
     g = lambda name, text: _graph_file(t / f"{name}.json", text, write)  # noqa: E731
     return [
         # seeds
@@ -149,6 +152,25 @@ def _cases(t: Path, write: bool = True) -> list[tuple[str, list[str], str]]:
         ("mitigation none+zne", [*run, "--mitigation", "none+zne"], "--mitigation"),
         ("mitigation repeated", [*run, "--mitigation", "zne+zne"], "--mitigation.*repeated"),
         ("mitigation empty", [*run, "--mitigation", ""], "--mitigation"),
+        # the spec grammar TARGET[+TECHNIQUE...] (run, submit, compare, configs)
+        ("backend+unknown technique", [*run, "--backend", "fake:manila+foo"], "--backend.*foo"),
+        ("backend with a bare +", [*run, "--backend", "fake:manila+"], "--backend.*technique"),
+        ("backend+none", [*run, "--backend", "fake:manila+none"], "--backend.*technique"),
+        ("backend+technique repeated", [*run, "--backend", "fake:manila+rem+rem"], "--backend.*repeated"),
+        ("backend and mitigation disagree", [*run, "--backend", "fake:manila+rem", "--mitigation", "zne"],
+         "--backend fake:manila\\+rem and --mitigation zne"),
+        ("backend+rem, mitigation none", [*run, "--backend", "fake:manila+rem", "--mitigation", "none"], "--mitigation none"),
+        ("unknown kind with a technique", [*run, "--backend", "nonsense+zne"], "--backend.*nonsense"),
+        ("spec grammar in a job spec", ["submit", str(t / "spec_plus.yaml"), *L], "--backend.*bogus"),
+        ("compare: bad technique", [*cmp, "--backends", "ideal,fake:manila+zne+zne"], "--backends.*repeated"),
+        ("compare: unknown kind", [*cmp, "--backends", "ideal,nonsense"], "--backends.*nonsense"),
+        ("compare: unknown device", [*cmp, "--backends", "fake:atlantis+rem"], "--backends.*atlantis"),
+        ("compare: graph too big", [*cmp, "--graphs", str(t / "n8.json"), "--backends", "fake:manila"], "--graphs.*does not fit"),
+        ("compare: p zero", [*cmp, "--p", "0"], "--p"),
+        ("compare: p not a number", [*cmp, "--p", "one"], "--p"),
+        ("compare: unknown start", [*cmp, "--init", "fixed,bogus"], "--init"),
+        ("compare: run id taken", [*cmp, "--run-id", DONE_RUN], "already exists"),
+        ("compare: graphs missing", [*cmp, "--graphs", str(t / "missing.json")], "--graphs.*does not exist"),
         # numeric ranges and option values
         ("p zero", [*run, "--p", "0"], "--p"),
         ("p negative", [*run, "--p", "-3"], "--p"),
@@ -263,6 +285,7 @@ def test_read_commands_work_on_the_read_only_ledger(batch, world):
 def test_nothing_was_created_by_read_commands_or_refused_runs(batch, world):
     assert not (world / "typo.db").exists() and not (world / "typo").exists()
     assert not (world / "results").exists()  # no refused run wrote results
+    assert not (world / "cmp").exists()  # nor a refused compare sweep
     assert (world / "zero.db").stat().st_size == 0  # the 0-byte file was left as it was
     with Ledger(world / "ledger.db", mode="read") as led:
         assert [r["run_id"] for r in led.runs()] == [DONE_RUN]

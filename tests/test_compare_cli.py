@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +16,7 @@ from typer.testing import CliRunner
 from hybrid.cli import app
 from hybrid.compare import CompareConfig, make_units, parameter_distance, run_compare, split_label, summarise
 from hybrid.config import ConfigError
+from hybrid.ledger import Ledger
 from hybrid.problems import erdos_renyi, regular_graph, save_graphs
 
 SEED = 5
@@ -114,3 +120,106 @@ def test_cli_run_and_jobs_commands(tmp_path, graphs):
     assert json.loads((tmp_path / "f.json").read_text())["run_id"] == "r1"
     result = runner.invoke(app, ["backends", "--kind", "fake"])
     assert result.exit_code == 0 and "fake:torino" in result.output
+
+
+def test_cli_evaluate_is_a_run_in_the_ledger(tmp_path, graphs):
+    ledger = str(tmp_path / "l.db")
+    result = runner.invoke(app, ["evaluate", "--graphs", str(graphs), "--init", "fixed", "--ledger", ledger,
+                                 "--run-id", "ev", "--out", str(tmp_path / "rows.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["id"] for r in rows] == ["k4", "er5"] and all(r["evaluations"] == 1 for r in rows)
+    assert all(r["ar_target"] == pytest.approx(r["ar_ideal"], abs=1e-12) for r in rows)  # ideal target
+    shown = runner.invoke(app, ["jobs", "show", "ev", "--ledger", ledger])
+    assert shown.exit_code == 0 and "oracle calls recorded: 2 done" in shown.output, shown.output
+    fetched = runner.invoke(app, ["jobs", "fetch", "ev", "--ledger", ledger, "--out", str(tmp_path / "f.json")])
+    assert fetched.exit_code == 0 and json.loads((tmp_path / "f.json").read_text()) == rows
+    resumed = runner.invoke(app, ["jobs", "resume", "ev", "--ledger", ledger])
+    assert resumed.exit_code == 0 and "k4" in resumed.output, resumed.output
+    taken = runner.invoke(app, ["evaluate", "--graphs", str(graphs), "--init", "fixed", "--ledger", ledger, "--run-id", "ev"])
+    assert taken.exit_code == 2 and "already exists" in taken.output
+
+
+# --------------------------------------------------------------------------- compare through the ledger: kill -9, resume
+KILL_TIMEOUT_S = 300
+KILL_AFTER_CELLS = 2  # cells recorded before the kill
+#: fields that legitimately differ between a resumed and an uninterrupted sweep (or name the sweep)
+SWEEP_ONLY_FIELDS = ("wall_time", "wall_time_mean", "run_id", "out")
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hybrid.cli", *args]
+
+
+def _comparable(value):
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if k not in SWEEP_ONLY_FIELDS}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def two_graphs(tmp_path):
+    problems = [
+        regular_graph(4, 3, seed=SEED, id="k4"),
+        erdos_renyi(5, 0.5, seed=SEED + 1, id="er5b"),
+    ]
+    return save_graphs([p.with_max_cut() for p in problems], tmp_path / "g2.json")
+
+
+def test_killed_compare_sweep_resumes_to_the_uninterrupted_report(two_graphs, tmp_path):
+    ledger = tmp_path / "ledger.db"
+    common = ["compare", "--graphs", str(two_graphs), "--backends", "ideal,fake:manila+rem",
+              "--init", "fixed,tqa", "--p", "1", "--optimizer", "adam:4", "--seed", str(SEED), "--no-plots",
+              "--ledger", str(ledger)]
+    cells_total = 2 * 2 * 2
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    full = runner.invoke(app, [*common, "--out", str(tmp_path / "full"), "--run-id", "full"])
+    assert full.exit_code == 0, full.output
+    victim = subprocess.Popen(_cli(*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:
+            with Ledger(ledger) as led:
+                cells = led.results("killed") if led.has_run("killed") else {}
+                calls = led.evaluations("killed") if cells else []
+            # wait for a cell cut short: some calls recorded beyond the finished cells
+            if len(cells) >= KILL_AFTER_CELLS and any(e["graph"] not in cells for e in calls):
+                break
+            assert victim.poll() is None, "the sweep ended before it could be killed; make it longer"
+            time.sleep(0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+    finally:
+        victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    with Ledger(ledger) as led:
+        assert led.run("killed")["status"] == "interrupted"
+        done_before = len(led.results("killed"))
+        assert KILL_AFTER_CELLS <= done_before < cells_total
+    assert not (tmp_path / "killed" / "compare.json").exists()
+    listed = runner.invoke(app, ["jobs", "list", "--ledger", str(ledger)])
+    assert listed.exit_code == 0 and "compare:ideal,fake:manila+rem" in listed.output, listed.output
+    fetched = runner.invoke(app, ["jobs", "fetch", "killed", "--out", str(tmp_path / "partial.json"), "--ledger", str(ledger)])
+    assert fetched.exit_code == 0, fetched.output
+    partial = json.loads((tmp_path / "partial.json").read_text())
+    assert len(partial["cells"]) == done_before and len(partial["pending"]) == cells_total - done_before
+    assert not partial["complete"]
+
+    resumed = subprocess.run(_cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
+                             capture_output=True, text=True, timeout=KILL_TIMEOUT_S)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "figure files" in resumed.stdout  # the figures are drawn as `hybrid compare` draws them
+    uninterrupted = json.loads((tmp_path / "full" / "compare.json").read_text())
+    again = json.loads((tmp_path / "killed" / "compare.json").read_text())
+    assert again["run_id"] == "killed" and len(again["cells"]) == cells_total and again["landscapes"]
+    assert _comparable(again) == _comparable(uninterrupted)
+    with Ledger(ledger) as led:
+        assert led.run("killed")["status"] == "done"
+        calls = [e for e in led.evaluations("killed") if e["status"] == "done"]
+        assert len(calls) == len([e for e in led.evaluations("full") if e["status"] == "done"])
+    shown = runner.invoke(app, ["jobs", "show", "killed", "--ledger", str(ledger)])
+    assert shown.exit_code == 0 and f"cells finished: {cells_total}" in shown.output, shown.output
+    again_resume = runner.invoke(app, ["jobs", "resume", "killed", "--ledger", str(ledger)])
+    assert again_resume.exit_code == 0 and "already done" in again_resume.output, again_resume.output

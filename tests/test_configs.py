@@ -27,3 +27,20 @@ def test_run_configs_and_job_specs_validate(path):
 
 def test_compare_config_validates():
     assert load_config(ROOT / "configs" / "compare.yaml", CompareConfig).executor == "local"
+
+
+def test_shipped_specs_follow_the_one_grammar():
+    from hybrid.compare import split_label
+    from hybrid.validation import TargetSpec, parse_target_spec
+
+    for path in [ROOT / "configs" / "run.yaml", *sorted((ROOT / "jobs").glob("*.yaml"))]:
+        spec = parse_target_spec(load_run_config(path).backend)
+        assert spec.target.split(":")[0] in ("ideal", "aer", "fake", "local", "ibm")
+    cfg = load_config(ROOT / "configs" / "compare.yaml", CompareConfig)
+    assert [split_label(label) for label in cfg.backends] == [
+        ("ideal", "none"), ("fake:torino", "none"), ("fake:torino", "rem"), ("fake:torino", "zne+rem")
+    ]
+    spec = parse_target_spec(" fake:torino+zne+rem ")
+    assert (spec.target, spec.mitigation, spec.label) == ("fake:torino", "zne+rem", "fake:torino+zne+rem")
+    assert TargetSpec.from_dict(spec.to_dict()) == spec
+    assert parse_target_spec("ideal") == TargetSpec("ideal", "none")

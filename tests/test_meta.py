@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from hybrid.config import ConfigError, MetaConfig, load_config, parse_config
-from hybrid.evaluate import FD_STEP, IdealOracle, StackedIdealOracle, _fd_value_and_grad, ideal_oracle
+from hybrid.oracles import FD_STEP, IdealOracle, StackedIdealOracle, ideal_oracle
+from hybrid.oracles import fd_value_and_grad as _fd_value_and_grad
 from hybrid.meta import (
     FEEDBACK_GAIN,
     CheckpointError,

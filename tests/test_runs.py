@@ -479,7 +479,7 @@ def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_
 
 def test_a_local_job_that_fails_is_recorded_from_its_error_and_redone_on_resume(graphs, tmp_path):
     from backends import JobFailedError
-    from hybrid.evaluate import ideal_oracle
+    from hybrid.oracles import ideal_oracle
     from hybrid.problems import load_graphs
     from hybrid.runs import RecordedOracle
 
@@ -525,3 +525,51 @@ def test_init_accepts_a_checkpoint_path(graphs, tmp_path):
         assert led.run(rid)["spec"]["init"] == f"learned:{model.resolve()}"
         report = execute_run(led, rid)
     assert report["status"] == "done" and all(d["init"] == f"learned:{model.resolve()}" for d in report["details"])
+
+
+# --------------------------------------------------------------------------- one spec grammar; evaluate as a run
+def test_backend_with_techniques_means_backend_and_mitigation(graphs, tmp_path):
+    """``--backend fake:manila+rem`` is ``--backend fake:manila --mitigation rem``: same spec stored, same results."""
+    common = {"init": "fixed", "optimizer": "adam:2", "shots": None}
+    with Ledger(tmp_path / "l.db") as led:
+        combined = execute_run(led, start_run(config(graphs, tmp_path / "a", backend="fake:manila+rem", **common), led, "a"))
+        split = execute_run(led, start_run(config(graphs, tmp_path / "b", mitigation="rem", **common), led, "b"))
+        plain = execute_run(led, start_run(config(graphs, tmp_path / "c", **common), led, "c"))
+        assert {k: led.run("a")["spec"][k] for k in ("backend", "mitigation")} == {"backend": "fake:manila", "mitigation": "rem"}
+        both = config(graphs, tmp_path / "d", backend="fake:manila+rem", mitigation="rem", **common)
+        assert start_run(both, led, "d")  # the same techniques twice agree
+        with pytest.raises(InputError, match=r"--backend fake:manila\+zne and --mitigation rem name different"):
+            start_run(config(graphs, tmp_path / "e", backend="fake:manila+zne", mitigation="rem", **common), led)
+        with pytest.raises(InputError, match=r"--backend fake:manila\+rem and --mitigation none"):
+            start_run(config(graphs, tmp_path / "f", backend="fake:manila+rem", mitigation="none", **common), led)
+    assert comparable(combined) == comparable(split)
+    ar = lambda report: [d["ar_final"] for d in report["details"]]  # noqa: E731
+    assert ar(combined) != ar(plain)  # the technique was applied, not dropped
+
+
+def test_evaluate_is_a_recorded_run_without_phase_two(graphs, tmp_path):
+    from hybrid.oracles import make_oracle
+    from hybrid.problems import load_graphs
+    from hybrid.runs import EvaluateConfig, execute_evaluate, start_evaluate
+    from hybrid.strategies import get_strategy
+
+    init = "random:3"
+    cfg = EvaluateConfig(graphs=str(graphs), backend="fake:manila", init=init, shots=SHOTS, seed=SEED)
+    with Ledger(tmp_path / "l.db") as led:
+        report = execute_evaluate(led, start_evaluate(cfg, led, "ev"))
+        calls = led.evaluations("ev")
+        assert len(calls) == sum(r["evaluations"] for r in report["rows"]) == 3 * 3
+        assert all(c["status"] == "done" for c in calls) and led.run("ev")["status"] == "done"
+        again = execute_evaluate(led, "ev")
+        assert again["already_done"] and again["rows"] == report["rows"]
+        with pytest.raises(LedgerError, match="not a run"):
+            execute_run(led, "ev")
+    # the numbers of the start evaluated directly, without runs or the ledger
+    for problem, row in zip(load_graphs(graphs), report["rows"]):
+        problem = problem.with_max_cut()
+        oracle = make_oracle(problem, 1, "fake:manila", shots=SHOTS)
+        start = get_strategy(init).start(
+            problem, 1, evaluate=lambda th: float(oracle.evaluate(th, seed=SEED).energies[0]), seed=SEED
+        )
+        assert row["ar_target"] == pytest.approx(start.value / problem.max_cut, abs=TOL)
+        assert row["params"] == [round(x, 6) for x in start.theta.tolist()]

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hybrid.evaluate import ideal_oracle, p1_expectation
+from hybrid.oracles import ideal_oracle, p1_expectation
 from hybrid.problems import from_edges, regular_graph
 from hybrid.schedules import interp_params, lrqaoa_params, tqa_params
 from hybrid.strategies import StartResult, StrategyError, get_strategy, initial_params, optimise_angles

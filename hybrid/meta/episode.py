@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, MetaConfig
-from ..evaluate import StackedIdealOracle
+from ..oracles import StackedIdealOracle
 from ..executors import LocalExecutor
 from ..problems import MaxCutProblem
 from .checkpoint import CheckpointError
