@@ -385,7 +385,7 @@ def optimize_graph(
         raise BudgetError(f"max_shots must be >= 0, got {max_shots}")
     rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
-    sampled = not getattr(oracle, "exact", False)
+    sampled = not oracle.exact
     reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
     budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve)
     from .strategies.builtin import for_target
@@ -506,7 +506,7 @@ def optimize_graph(
         start_label=start.label,
         max_cut_source=str(problem.max_cut_source),
         ar_definition=ar_definition(problem),
-        oracle_method=getattr(oracle, "method", None) or (",".join(sorted(budget.methods)) or None),
+        oracle_method=oracle.method or (",".join(sorted(budget.methods)) or None),
     )
 
 

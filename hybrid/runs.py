@@ -103,10 +103,9 @@ class RecordedOracle:
         self.target_spec = target_spec
         # what the oracle runs on (default: the oracle's own; ideal oracles have none): its declared
         # capabilities decide the job hooks
-        self.target = target if target is not None else getattr(oracle, "target", None)
+        self.target = target if target is not None else oracle.target
         self.problem, self.p = oracle.problem, oracle.p
-        self.exact = getattr(oracle, "exact", False)
-        self.method = getattr(oracle, "method", None)  # only exact oracles name theirs
+        self.exact, self.method = oracle.exact, oracle.method
         self.index = 0
         self.replayed = 0
         self._resubmit_of: str | None = None
@@ -125,9 +124,10 @@ class RecordedOracle:
             )
         return rec
 
-    def _on_submit(self, job_id: str) -> None:
+    def _on_submit(self, job) -> None:
         self.ledger.record_job(
-            self.run_id, self.graph, self.index, job_id, self.target_spec, resubmit_of=self._resubmit_of
+            self.run_id, self.graph, self.index, job.job_id, self.target_spec,
+            resubmit_of=self._resubmit_of, record=job.to_dict(),
         )
 
     def _record_failure(self, exc: BaseException) -> str | None:
@@ -154,15 +154,15 @@ class RecordedOracle:
         if last is not None:
             if last["status"] in ("failed", "cancelled"):
                 self._resubmit_of = last["job_id"]  # dead: resubmit as a new job linked to it
-            else:
-                attach = last["job_id"]  # live or finished: re-attach by id, never resubmit
+            else:  # live or finished: re-attach from its stored record (or id), never resubmit
+                attach = last["record"] or last["job_id"]
         if rec is None:
             self.ledger.begin_evaluation(self.run_id, self.graph, self.index, kind, params.tolist())
         try:
             record = compute(attach)
         except Exception as exc:
             failed = self._record_failure(exc)
-            if failed is None or attach is None or failed != attach:
+            if failed is None or attach is None or failed != last["job_id"]:
                 raise
             # the job we re-attached to had ended in ERROR/CANCELLED: nothing is live, resubmit once
             self._resubmit_of = failed

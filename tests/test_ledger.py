@@ -297,11 +297,25 @@ def test_not_a_hybrid_ledger_read_only_and_schema_1_migration(tmp_path):
     try:
         with Ledger(old, mode="read") as led:  # read as it is, never migrated in place
             assert led.run("r0")["owner_pid"] is None and led.jobs("r0")[0]["resubmit_of"] is None
+            assert led.jobs("r0")[0]["record"] is None
     finally:
         old.chmod(0o644)
     with Ledger(old) as led:
         led.update_job("j0", "cancelled", "by the user")
         assert led.job("j0")["finished"] is not None and led.run("r0")["status"] == "done"
+        led.record_job("r0", "g", 1, "j1", "ibm:x", record={"job_id": "j1", "shots": 8})  # the added column
+        assert led.job("j1")["record"] == {"job_id": "j1", "shots": 8}
+
+
+def test_the_ledger_keeps_what_fetching_a_job_needs(tmp_path):
+    record = {"job_id": "j1", "backend": "ibm_x", "shots": 100, "clbit_orders": [[1, 0]], "points": [3]}
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "ibm:x", "r")
+        led.record_job("r", "g", 0, "j1", "ibm:x", record=record)
+        led.record_job("r", "g", 1, "j2", "ibm:x")
+    with Ledger(tmp_path / "l.db", mode="read") as led:  # another process, read back as JSON
+        assert led.job("j1")["record"] == record and led.job("j2")["record"] is None
+        assert led.call_jobs("r", "g", 0)[0]["record"] == record
 
 
 def test_an_sqlite_file_without_tables_is_a_new_ledger_for_writers_only(tmp_path):

@@ -387,10 +387,13 @@ def test_ibm_submit_isa_fetch_and_job_hooks():
     assert all(sum(c.values()) == 256 for c in fetched.counts)
     oracle = make_oracle(path, 1, target, mitigation="zne+rem", shots=256)
     assert oracle.supports_jobs
-    submitted: list[str] = []
+    submitted: list = []
     ev = oracle.evaluate(POINT, on_submit=submitted.append)
-    assert list(ev.job_ids) == submitted and service.pubs[-1] == len(SCALES)
-    again = make_oracle(path, 1, target, mitigation="zne+rem", shots=256).evaluate(POINT, attach_job=submitted[0])
+    assert list(ev.job_ids) == [job.job_id for job in submitted] and service.pubs[-1] == len(SCALES)
+    # the record alone (as the ledger stores it) re-attaches, in a fresh oracle
+    again = make_oracle(path, 1, target, mitigation="zne+rem", shots=256).evaluate(
+        POINT, attach_job=json.loads(json.dumps(submitted[0].to_dict()))
+    )
     assert np.allclose(again.energies, ev.energies) and len(service.pubs) == 2  # nothing resubmitted
 
 

@@ -100,7 +100,7 @@ def test_learned_start_needs_its_phase_one_budget(problem):
 class _Overspender:
     """An oracle that runs more shots than it declares."""
 
-    exact = False
+    exact, method, target = False, None, None
 
     def __init__(self, inner):
         self.inner, self.problem, self.p = inner, inner.problem, inner.p

@@ -486,6 +486,8 @@ def test_a_local_job_that_fails_is_recorded_from_its_error_and_redone_on_resume(
     problem = load_graphs(graphs)[0].with_max_cut()
 
     class FailsOnce:  # an oracle whose job ids only come back with the result, or with the failure
+        exact, method, target = True, "statevector", None
+
         def __init__(self):
             self.inner, self.problem, self.p, self.calls = ideal_oracle(problem, 1), problem, 1, 0
 

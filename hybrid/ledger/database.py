@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated TEXT NOT NULL,
     detail TEXT,
     finished TEXT,
-    resubmit_of TEXT
+    resubmit_of TEXT,
+    record TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL,
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS results (
 #: Columns added since schema 1 (older ledgers are migrated on a writable open).
 _ADDED_COLUMNS = {
     "runs": (("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "TEXT")),
-    "jobs": (("finished", "TEXT"), ("resubmit_of", "TEXT")),
+    "jobs": (("finished", "TEXT"), ("resubmit_of", "TEXT"), ("record", "TEXT")),
 }
 TABLES = ("runs", "evaluations", "jobs", "results")
 

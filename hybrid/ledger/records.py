@@ -182,7 +182,9 @@ class Ledger(LedgerFile):
 
     def _job(self, row: sqlite3.Row) -> dict[str, Any]:
         data = dict(row)
-        return {k: data.get(k) for k in self._JOB_KEYS}
+        out = {k: data.get(k) for k in self._JOB_KEYS}
+        out["record"] = json.loads(data["record"]) if data.get("record") else None
+        return out
 
     @_guarded
     def record_job(
@@ -194,11 +196,15 @@ class Ledger(LedgerFile):
         target: str,
         *,
         resubmit_of: str | None = None,
+        record: dict[str, Any] | None = None,
     ) -> None:
         """Write a hardware job id the moment it exists.
 
-        ``resubmit_of`` names the failed job it replaces; when not given, a call whose
-        latest job failed or was cancelled links the new job to it anyway.
+        ``record`` is what fetching the job needs (``backends.ibm.SubmittedJob.to_dict()``:
+        clbit orders, points, shots, session); targets keep no job table, so a resume in a
+        new process fetches the job from this record. ``resubmit_of`` names the failed job
+        it replaces; when not given, a call whose latest job failed or was cancelled links
+        the new job to it anyway.
         """
         now = _now()
         with self._tx() as cur:
@@ -211,9 +217,9 @@ class Ledger(LedgerFile):
                 if last is not None and last[1] in ("failed", "cancelled"):
                     resubmit_of = last[0]
             cur.execute(
-                "INSERT OR IGNORE INTO jobs (job_id, run_id, graph, idx, target, status, created, updated, resubmit_of) "
-                "VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?)",
-                (job_id, run_id, graph, idx, target, now, now, resubmit_of),
+                "INSERT OR IGNORE INTO jobs (job_id, run_id, graph, idx, target, status, created, updated, resubmit_of, "
+                "record) VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)",
+                (job_id, run_id, graph, idx, target, now, now, resubmit_of, None if record is None else json.dumps(record)),
             )
 
     @_guarded

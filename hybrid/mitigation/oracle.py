@@ -66,6 +66,7 @@ class MitigatedOracle:
     """
 
     exact = False
+    method = None
 
     def __init__(
         self,
@@ -244,13 +245,13 @@ class MitigatedOracle:
             result = self.target.fetch(attach_job)
             if len(result.counts) != len(main):
                 raise MitigationError(
-                    f"job {attach_job} holds {len(result.counts)} circuits but this evaluation needs "
+                    f"job {', '.join(result.job_ids) or 'attached'} holds {len(result.counts)} circuits but this evaluation needs "
                     f"{len(main)} (calibration circuits are only in an oracle's first job); "
                     "evaluate again without attach_job"
                 )
         elif on_submit is not None and self.supports_jobs:
             job = self.target.submit_isa(main, self.shots, **self._run_kwargs)
-            on_submit(job.job_id)
+            on_submit(job)
             result = self.target.fetch(job)
         else:
             result = self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs)
@@ -266,12 +267,13 @@ class MitigatedOracle:
         seed: int | np.random.Generator | None = None,
         *,
         on_submit=None,
-        attach_job: str | None = None,
+        attach_job: Any = None,
     ) -> Evaluation:
         """Mitigated expected cuts of a parameter batch, all circuits in one job.
 
-        With a job-based target (``ibm:``), ``on_submit(job_id)`` is called as soon as the
-        job is accepted and ``attach_job`` fetches an earlier job by id instead of
+        With a job-based target (``ibm:``), ``on_submit(job)`` is called with the job's
+        record as soon as it is accepted and ``attach_job`` fetches an earlier job (record,
+        its dict or id) instead of
         submitting (as :class:`hybrid.oracles.SampledOracle` does). A calibration with
         its own ``calibration_shots`` is a separate job outside these hooks.
         """

@@ -94,7 +94,9 @@ class Evaluation:
 class Oracle(Protocol):
     problem: MaxCutProblem
     p: int
-    exact: bool
+    exact: bool  # deterministic values (no shot noise)
+    method: str | None  # how values are computed ("statevector", "density-matrix", ...); None: per call
+    target: Any  # the backends target it runs on; None for oracles that need none
 
     def evaluate(self, params: np.ndarray, seed: int | np.random.Generator | None = None) -> Evaluation: ...
 
@@ -131,6 +133,8 @@ class AutogradOracle:
     (a tensor ``(..., 2p)`` -> ``(...)``) and set ``problem`` and ``p``."""
 
     exact = True
+    method: str | None = None
+    target = None  # computed in torch, on no backends target
 
     def evaluate(self, params: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
         start = time.perf_counter()

@@ -85,6 +85,7 @@ class SampledOracle:
     """
 
     exact = False
+    method = None  # sampled on the target; its metadata says how
 
     def __init__(
         self,
@@ -124,14 +125,15 @@ class SampledOracle:
         params: Any,
         seed: int | np.random.Generator | None = None,
         *,
-        on_submit: Callable[[str], None] | None = None,
-        attach_job: str | None = None,
+        on_submit: Callable[[Any], None] | None = None,
+        attach_job: Any = None,
     ) -> Evaluation:
         """Sample a parameter batch in one job.
 
-        With a job-based target, ``on_submit(job_id)`` is called the moment the job is
-        accepted (before waiting), and ``attach_job`` fetches an earlier job by id
-        instead of submitting anything.
+        With a job-based target, ``on_submit(job)`` is called with the submitted job's
+        record (``backends.ibm.SubmittedJob``) the moment the job is accepted (before
+        waiting), and ``attach_job`` (a record, its dict or a job id) fetches an earlier
+        job instead of submitting anything.
         """
         batch = as_batch(params, self.p)
         if not self.gradient_rule.gate_level:
@@ -151,7 +153,7 @@ class SampledOracle:
             result = self.target.fetch(attach_job)
         elif on_submit is not None and self.supports_jobs:
             job = self.target.submit(circuit, batch, self.shots)
-            on_submit(job.job_id)
+            on_submit(job)
             result = self.target.fetch(job)
         else:
             result = self.target.sample(circuit, batch, self.shots, seed=seed)
