@@ -303,7 +303,7 @@ def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True
     recorded calls; a finished sweep is not run again (``already_done`` in the report).
     """
     from .ledger import LedgerError
-    from .runs import run_kind
+    from .runs import run_kind, tracked
 
     record = ledger.run(run_id)
     if run_kind(record) != COMPARE_KIND:
@@ -315,16 +315,8 @@ def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True
         if record["status"] == "done":
             return _compare_done(ledger, record)
         cfg = compare_config(record)
-        ledger.set_status(run_id, "running")
-        try:
+        with tracked(ledger, run_id):
             report = _sweep(cfg, ledger, run_id, executor, progress)
-        except KeyboardInterrupt:
-            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
-            raise
-        except Exception as exc:
-            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; `hybrid jobs resume {run_id}` retries it")
-            raise
-        ledger.set_status(run_id, "done")
     return report
 
 

@@ -347,14 +347,33 @@ def _already_done(ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+@contextlib.contextmanager
+def tracked(ledger: Ledger, run_id: str):
+    """Mark ``run_id`` running; when the block ends, done, or interrupted (Ctrl-C, SIGTERM)
+    or failed with the error and how ``hybrid jobs resume`` goes on from there."""
+    ledger.set_status(run_id, "running")
+    try:
+        yield
+    except KeyboardInterrupt:
+        ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
+        raise
+    except Exception as exc:
+        if _job_failure(exc) is not None:
+            hint = f"`hybrid jobs resume {run_id}` resubmits the failed call as a new job"
+        else:
+            hint = f"`hybrid jobs resume {run_id}` retries it"
+        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; {hint}")
+        raise
+    ledger.set_status(run_id, "done")
+
+
 def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     cfg = parse_config(record["spec"], RunConfig, where=f"run {run_id} spec")
     problems, target = validate_run(cfg, target, run_id=run_id)
-    ledger.set_status(run_id, "running")
     done = ledger.results(run_id)
     started = time.perf_counter()
     results = []
-    try:
+    with tracked(ledger, run_id):
         with _execution(target, cfg, len(problems)):
             for index, problem in enumerate(problems):
                 key = f"{index}:{problem.id}"
@@ -377,16 +396,6 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                         + (f" ({result.oracle_method})" if result.oracle_method else "")
                         + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
                     )
-    except KeyboardInterrupt:
-        ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
-        raise
-    except Exception as exc:
-        hint = ""
-        if _job_failure(exc) is not None:
-            hint = f"; `hybrid jobs resume {run_id}` resubmits the failed call as a new job"
-        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}{hint}")
-        raise
-    ledger.set_status(run_id, "done")
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
@@ -577,10 +586,9 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
         spec = parse_target_spec(cfg.backend)
         problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
         target = get_target(spec.target)
-        ledger.set_status(run_id, "running")
         done = ledger.results(run_id)
         rows = []
-        try:
+        with tracked(ledger, run_id):
             for index, problem in enumerate(problems):
                 key = f"{index}:{problem.id}"
                 if key not in done:
@@ -590,11 +598,4 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
                     )
                     ledger.record_result(run_id, key, done[key])
                 rows.append(done[key])
-        except KeyboardInterrupt:
-            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
-            raise
-        except Exception as exc:
-            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
-            raise
-        ledger.set_status(run_id, "done")
     return {"run_id": run_id, "spec": record["spec"], "rows": rows}
