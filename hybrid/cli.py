@@ -499,7 +499,9 @@ def print_benchmark(report: dict) -> None:
 
     if report.get("kind") == PAPER_KIND:
         render_report(report, console)
-        if report.get("out"):
+        if report.get("already_done"):
+            console.print(f"paper benchmark {report['run_id']} is already done (tables above from its recorded cells)")
+        elif report.get("out"):
             console.print(f"report written to {report['out']}")
         return
     out = Path(report["out"])

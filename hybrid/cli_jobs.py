@@ -330,15 +330,21 @@ def _fetch_benchmark(led, run_id: str, out: Optional[Path]) -> None:
 
     record = led.run(run_id)
     if _kind(record) == "benchmark":
-        report = partial_report(led, run_id)
-        default = Path(record["spec"]["out"]) / f"partial-{run_id}" / "results.json"
+        default = Path(record["spec"]["out"]) / "results.json"
+        report = json.loads(default.read_text()) if record["status"] == "done" and default.exists() else {}
+        if report.get("run_id") != run_id:  # unfinished (or its results.json overwritten): never over a finished one
+            report = partial_report(led, run_id)
+            default = default.parent / f"partial-{run_id}" / "results.json"
     else:
         report = {"run_id": run_id, "status": record["status"], "spec": record["spec"], "cells": led.results(run_id)}
         default = Path("results") / run_id / "cells.json"
     path = out or default
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1))
-    console.print(f"{run_id}: {_kind(record)} {record['status']}, {len(report['cells'])} cell(s) recorded; written to {path}",
+    where = "results"
+    if out is not None or not path.exists():  # a finished benchmark's own results.json is left as it is
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1))
+        where = "written to"
+    console.print(f"{run_id}: {_kind(record)} {record['status']}, {len(report['cells'])} cell(s) recorded; {where} {path}",
                   soft_wrap=True)
 
 

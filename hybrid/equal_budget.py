@@ -28,8 +28,9 @@ from its start; cells are seeded independently) and writes the same ``results.js
 ``tables.md`` and figures as an uninterrupted run (wall time and creation time aside). The
 best-known cache stays a JSON file.
 
-Longer than 600 lines: the cells, their ledger run and the tables read from them are
-one pipeline whose parts share the cell format; the tables alone are about 200 lines.
+Longer than 600 lines: one pipeline over one cell format (the cells, their ledger run, and
+the tables and ``auto`` table read from them); the tables (about 200 lines, from
+:func:`summarise` on) are the part to move out if it grows.
 
 Graph sets: the test split of :mod:`hybrid.families` (families never trained on,
 larger than training) and the paper's 90 test graphs. Outputs: ``results.json``
