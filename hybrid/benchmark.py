@@ -8,6 +8,13 @@ own numbers (recomputed from its stored outputs) are printed beside ours.
 
 Also: learned vs fitted constant on graph families never seen in training, and
 the learned start against TQA and fixed-angle/INTERP at p = 2, 3.
+
+``hybrid paper-benchmark`` is a run in the ledger (``spec["kind"] == "paper-benchmark"``,
+registered by :func:`start_paper_benchmark` before anything runs), recorded at the cell
+level (ideal simulation only, no hardware job): the fitted constant, each (method, graph)
+of p = 1 (Phase I value, both Phase II runs), each depth's comparison and each unseen
+family are one result each, written the moment they finish. ``hybrid jobs resume RUN_ID``
+takes those from the ledger and computes the rest: the same report (wall time aside).
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ RANDOM_STARTS = 5
 #: Training distribution used to fit the constant baseline (as the models', smaller).
 CONSTANT_FIT_PER_NK = 8
 CHECKPOINT_ITERS = (0, 10, 50, 100, 300)
+
+#: The ledger kind of a ``hybrid paper-benchmark`` run.
+PAPER_KIND = "paper-benchmark"
 
 PAPER_METHODS = {"LSTM": "paper LSTM", "QK": "paper QK-LSTM", "QLSTM": "paper QLSTM", "FWP": "paper QFWP"}
 
@@ -80,21 +90,32 @@ def learned_starts(spec: str, problems: Sequence[MaxCutProblem], p: int) -> tupl
     return thetas, cfg.steps
 
 
-def run_method(name: str, problems: Sequence[MaxCutProblem], starts: Sequence[np.ndarray], evals: int, phase2: bool = True) -> MethodRun:
-    ar1, sgd_ar, adam_ar = [], {k: [] for k in CHECKPOINT_ITERS}, {k: [] for k in CHECKPOINT_ITERS}
-    sgd_it, adam_it = [], []
-    for pr, theta in zip(problems, starts):
-        oracle = ideal_oracle(pr, len(theta) // 2)
-        ar1.append(float(oracle.evaluate(theta).energies[0]) / pr.max_cut)
-        if not phase2:
-            continue
-        for opt, lr, store, its in (("sgd", SGD_LR, sgd_ar, sgd_it), ("adam", ADAM_LR, adam_ar, adam_it)):
+def graph_run(pr: MaxCutProblem, theta: np.ndarray, phase2: bool = True) -> dict[str, Any]:
+    """One graph of one method: the start's ideal AR, then Phase II with SGD (paper) and Adam (plain data)."""
+    oracle = ideal_oracle(pr, len(theta) // 2)
+    row: dict[str, Any] = {"ar_phase1": float(oracle.evaluate(theta).energies[0]) / pr.max_cut}
+    if phase2:
+        for opt, lr in (("sgd", SGD_LR), ("adam", ADAM_LR)):
             res = descend(oracle, theta, optimizer=opt, lr=lr, max_steps=MAX_STEPS, tol=TOL)
-            for k in CHECKPOINT_ITERS:
-                store[k].append(res.energy_after(k) / pr.max_cut)
-            its.append(res.steps)
-    arr = lambda d: {k: np.array(v) for k, v in d.items()}  # noqa: E731
-    return MethodRun(name, np.array(ar1), evals, arr(sgd_ar), np.array(sgd_it), arr(adam_ar), np.array(adam_it))
+            row[f"{opt}_ar"] = {str(k): float(res.energy_after(k) / pr.max_cut) for k in CHECKPOINT_ITERS}
+            row[f"{opt}_iters"] = int(res.steps)
+    return row
+
+
+def method_run(name: str, rows: Sequence[dict[str, Any]], evals: int) -> MethodRun:
+    """A :class:`MethodRun` from the per-graph rows of :func:`graph_run`."""
+    run = [r for r in rows if "sgd_ar" in r]
+    ar = lambda opt: {k: np.array([r[f"{opt}_ar"][str(k)] for r in run]) for k in CHECKPOINT_ITERS}  # noqa: E731
+    its = lambda opt: np.array([r[f"{opt}_iters"] for r in run])  # noqa: E731
+    return MethodRun(name, np.array([r["ar_phase1"] for r in rows]), evals, ar("sgd"), its("sgd"), ar("adam"), its("adam"))
+
+
+def run_method(name: str, problems: Sequence[MaxCutProblem], starts: Sequence[np.ndarray], evals: int, phase2: bool = True) -> MethodRun:
+    return method_run(name, [graph_run(pr, theta, phase2) for pr, theta in zip(problems, starts)], evals)
+
+
+def _compute(key: str, compute: Callable[[], Any]) -> Any:
+    return compute()
 
 
 def paper_rows(reference: dict[str, Any], ids: Sequence[int]) -> dict[str, dict[str, np.ndarray]]:
@@ -121,8 +142,13 @@ def paper_benchmark(
     depths: Sequence[int] = (2, 3),
     families: bool = True,
     log: Callable[[str], None] = print,
+    cells: Callable[[str, Callable[[], Any]], Any] = _compute,
 ) -> dict[str, Any]:
-    """Run everything and return a JSON-able report (also used by ``hybrid paper-benchmark``)."""
+    """Run everything and return a JSON-able report (also used by ``hybrid paper-benchmark``).
+
+    ``cells(key, compute)`` (a :class:`hybrid.ledger.sweeps.Cells`) records each cell and
+    returns a recorded one instead of computing it again.
+    """
     torch.set_num_threads(1)
     if graphs_path is None or reference_path is None:
         g_default, r_default = default_paths()
@@ -135,19 +161,25 @@ def paper_benchmark(
     started = time.perf_counter()
     report: dict[str, Any] = {"graphs": str(graphs_path), "num_graphs": len(problems), "p1": {}, "depths": {}, "families": {}}
 
-    constant = constant_baseline(1, seed)
+    def per_graph(name: str, start_of: Callable[[int, MaxCutProblem], np.ndarray],
+                  evals: Callable[[], int] = lambda: 0) -> MethodRun:
+        rows = [cells(f"p1|{name}|{i}:{pr.id}",
+                      lambda i=i, pr=pr: {**graph_run(pr, start_of(i, pr)), "phase1_evaluations": evals()})
+                for i, pr in enumerate(problems)]
+        return method_run(name, rows, rows[0]["phase1_evaluations"] if rows else 0)
+
+    constant = np.asarray(cells("constant|p1", lambda: constant_baseline(1, seed).tolist()), float)
     report["constant_p1"] = constant.tolist()
     runs: list[MethodRun] = []
-    for spec in models:
-        starts, evals = learned_starts(spec, problems, 1)
-        runs.append(run_method(spec, problems, starts, evals))
+    for spec in models:  # the model loads only when one of its cells runs
+        runs.append(per_graph(spec, lambda i, pr, spec=spec: learned_starts(spec, [pr], 1)[0][0],
+                              lambda spec=spec: load_pretrained_steps(spec, 1)))
         log(f"  {spec}: Phase I mean AR {runs[-1].ar_phase1.mean():.4f}")
-    runs.append(run_method("fitted constant", problems, [denormalise(constant, pr) for pr in problems], 0))
-    runs.append(run_method("fixed-angle formula", problems, [fixed_angle_params(pr, 1) for pr in problems], 0))
+    runs.append(per_graph("fitted constant", lambda i, pr: denormalise(constant, pr)))
+    runs.append(per_graph("fixed-angle formula", lambda i, pr: fixed_angle_params(pr, 1)))
     rng = np.random.default_rng(seed)
-    rand_runs = [
-        run_method("random", problems, [random_params(pr, 1, rng) for pr in problems], 0) for _ in range(RANDOM_STARTS)
-    ]
+    draws = [[random_params(pr, 1, rng) for pr in problems] for _ in range(RANDOM_STARTS)]  # the original order
+    rand_runs = [per_graph(f"random#{r}", lambda i, pr, r=r: draws[r][i]) for r in range(RANDOM_STARTS)]
     runs.append(_average_runs(f"random (mean of {RANDOM_STARTS} starts)", rand_runs))
     paper = paper_rows(reference, [pr.id for pr in problems])
 
@@ -176,12 +208,69 @@ def paper_benchmark(
         report["p1"][str(n)] = table
 
     for p in depths:
-        report["depths"][str(p)] = depth_comparison(models[0], problems, p, constant=None)
-        log(f"  p={p}: " + ", ".join(f"{k} {v:.4f}" for k, v in report["depths"][str(p)].items()))
+        report["depths"][str(p)] = cells(f"depth|p{p}", lambda p=p: depth_comparison(models[0], problems, p, constant=None))
+        log(f"  p={p}: " + ", ".join(f"{k} {v:.4f}" for k, v in report["depths"][str(p)].items() if k != "learned_error"))
     if families:
-        report["families"] = family_comparison(models[0], constant, seed=seed)
+        report["families"] = family_comparison(models[0], constant, seed=seed, cells=cells)
     report["wall_time"] = time.perf_counter() - started
     return report
+
+
+def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: str | None = None, *,
+                          graphs_path: str | Path | None = None, reference_path: str | Path | None = None,
+                          seed: int = 0, limit: int | None = None, depths: Sequence[int] = (2, 3),
+                          families: bool = True, out: str | Path | None = None) -> str:
+    """Check the inputs (graphs, reference, models) and register the benchmark in ``ledger``; nothing runs yet."""
+    from .ledger.sweeps import register
+    from .meta import load_pretrained
+
+    if not models:
+        raise ValueError("--models must name at least one model, e.g. learned")
+    if graphs_path is None or reference_path is None:
+        g_default, r_default = default_paths()
+        graphs_path, reference_path = graphs_path or g_default, reference_path or r_default
+    for flag, path in (("--graphs", graphs_path), ("--reference", reference_path)):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{flag}: {path} does not exist or is not a file")
+    load_graphs(graphs_path)
+    for spec in models:
+        load_pretrained(spec, 1)
+    spec = {"kind": PAPER_KIND, "models": list(models), "graphs_path": str(Path(graphs_path).resolve()),
+            "reference_path": str(Path(reference_path).resolve()), "seed": seed, "limit": limit,
+            "depths": [int(d) for d in depths], "families": families,
+            "out": None if out is None else str(Path(out).resolve())}
+    return register(ledger, spec, f"{PAPER_KIND}:ideal", run_id)
+
+
+def execute_paper_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) the paper benchmark ``run_id``; recorded cells come from the ledger.
+
+    Writes the report to the run's ``out`` (when it has one) and returns it with ``kind``
+    and ``out``; a finished run is assembled from its cells, nothing computed again.
+    """
+    from .ledger.sweeps import Cells, check_kind, driving
+
+    record = ledger.run(run_id)
+    check_kind(record, PAPER_KIND)
+    spec = record["spec"]
+    args = dict(models=spec["models"], graphs_path=spec["graphs_path"], reference_path=spec["reference_path"],
+                seed=spec["seed"], limit=spec["limit"], depths=spec["depths"], families=spec["families"], log=log)
+    if record["status"] == "done":
+        return {**paper_benchmark(**args, cells=Cells(ledger, run_id)), "run_id": run_id, "kind": PAPER_KIND,
+                "out": spec["out"], "already_done": True}
+    with driving(ledger, run_id) as cells:
+        report = {"run_id": run_id, **paper_benchmark(**args, cells=cells)}
+        if spec["out"]:
+            Path(spec["out"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(spec["out"]).write_text(json.dumps(report, indent=1))
+    return {**report, "kind": PAPER_KIND, "out": spec["out"]}
+
+
+def load_pretrained_steps(spec: str, p: int) -> int:
+    """Phase I evaluations of a model (its proposal steps)."""
+    from .meta import load_pretrained
+
+    return int(load_pretrained(spec, p)[1].steps)
 
 
 def _average_runs(name: str, runs: Sequence[MethodRun]) -> MethodRun:
@@ -224,17 +313,22 @@ def unseen_families(seed: int = 0) -> dict[str, list[MaxCutProblem]]:
     }
 
 
-def family_comparison(spec: str, constant: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
+def family_comparison(spec: str, constant: np.ndarray, seed: int = 0,
+                      cells: Callable[[str, Callable[[], Any]], Any] = _compute) -> dict[str, dict[str, float]]:
     out = {}
     for name, graphs in unseen_families(seed).items():
-        graphs = [g.with_max_cut() for g in graphs]
-        learned, _ = learned_starts(spec, graphs, 1)
-        out[name] = {
-            "learned": _mean_ar(graphs, learned),
-            "fitted constant": _mean_ar(graphs, [denormalise(constant, g) for g in graphs]),
-            "fixed-angle formula": _mean_ar(graphs, [fixed_angle_params(g, 1) for g in graphs]),
-        }
+        out[name] = cells(f"family|{name}", lambda graphs=graphs: _family_row(spec, constant, graphs))
     return out
+
+
+def _family_row(spec: str, constant: np.ndarray, graphs: Sequence[MaxCutProblem]) -> dict[str, float]:
+    graphs = [g.with_max_cut() for g in graphs]
+    learned, _ = learned_starts(spec, graphs, 1)
+    return {
+        "learned": _mean_ar(graphs, learned),
+        "fitted constant": _mean_ar(graphs, [denormalise(constant, g) for g in graphs]),
+        "fixed-angle formula": _mean_ar(graphs, [fixed_angle_params(g, 1) for g in graphs]),
+    }
 
 
 def render_report(report: dict[str, Any], console) -> None:

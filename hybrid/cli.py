@@ -384,24 +384,31 @@ def paper_benchmark_cmd(
     depths: str = typer.Option("2,3", "--depths", help="depths p > 1 for the learned vs TQA/INTERP check ('' = none)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the full report JSON here"),
     seed: int = typer.Option(0, "--seed"),
+    ledger: Optional[Path] = LEDGER_OPTION,
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the benchmark in the ledger (default: time-stamped)"),
 ) -> None:
-    """The paper's 90-graph benchmark: Phase I / Phase II ARs and iterations, ours vs the paper's."""
-    from hybrid.benchmark import paper_benchmark, render_report
+    """The paper's 90-graph benchmark: Phase I / Phase II ARs and iterations, ours vs the paper's.
 
-    report = paper_benchmark(
-        [m.strip() for m in models.split(",") if m.strip()],
-        graphs_path=graphs,
-        reference_path=reference,
-        seed=seed,
-        limit=limit,
-        depths=[int(d) for d in depths.split(",") if d.strip()],
-        log=lambda m: console.print(m),
-    )
-    render_report(report, console)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1))
-        console.print(f"report written to {out}")
+    A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
+    from hybrid.benchmark import start_paper_benchmark
+    from hybrid.ledger import Ledger
+
+    try:
+        depth_list = [int(d) for d in depths.split(",") if d.strip()]
+    except ValueError:
+        _fail(f"--depths must be comma-separated integers, got {depths!r}")
+    _on_sigterm()
+    try:
+        with Ledger(ledger) as led:
+            rid = start_paper_benchmark(
+                led, [m.strip() for m in models.split(",") if m.strip()], run_id, graphs_path=graphs,
+                reference_path=reference, seed=seed, limit=limit, depths=depth_list, out=out,
+            )
+            console.print(f"run id: {rid} (ledger {led.path})")
+            report = drive_benchmark(led, rid)
+    except (*_run_errors(), OSError, ValueError) as exc:
+        _fail(str(exc))
+    print_benchmark(report)
 
 
 @app.command("fit-baselines")
@@ -443,9 +450,14 @@ def benchmark_cmd(
     best_known: Optional[Path] = typer.Option(None, "--best-known", help="best-known AR cache (default OUT/best_known.json)"),
     graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: shared/benchmarks)"),
     write_auto: bool = typer.Option(True, "--write-auto/--no-write-auto", help="write the `auto` strategy's table"),
+    ledger: Optional[Path] = LEDGER_OPTION,
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the benchmark in the ledger (default: time-stamped)"),
 ) -> None:
-    """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam."""
-    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig, run_benchmark
+    """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam.
+
+    A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
+    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig, start_benchmark
+    from hybrid.ledger import Ledger
 
     if config is not None:
         try:
@@ -454,8 +466,48 @@ def benchmark_cmd(
             _fail(f"--config {config}: {exc}")
     else:
         cfg = QUICK if quick else FULL
-    report = run_benchmark(cfg, out, best_known_path=best_known, paper_path=graphs, write_auto=write_auto,
-                           log=lambda m: console.print(m))
+    _on_sigterm()
+    try:
+        with Ledger(ledger) as led:
+            rid = start_benchmark(cfg, led, out, run_id, best_known_path=best_known, paper_path=graphs,
+                                  write_auto=write_auto)
+            console.print(f"run id: {rid} (ledger {led.path})")
+            report = drive_benchmark(led, rid)
+    except (*_run_errors(), OSError) as exc:
+        _fail(str(exc))
+    print_benchmark(report)
+
+
+def drive_benchmark(led, rid: str) -> dict:
+    """Run or resume a ``benchmark`` or ``paper-benchmark`` run (``hybrid jobs resume`` uses it too)."""
+    from hybrid.benchmark import PAPER_KIND, execute_paper_benchmark
+    from hybrid.equal_budget import execute_benchmark
+    from hybrid.runs import run_kind
+
+    log = lambda m: console.print(m)  # noqa: E731
+    try:
+        if run_kind(led.run(rid)) == PAPER_KIND:
+            return execute_paper_benchmark(led, rid, log=log)
+        return execute_benchmark(led, rid, log=log)
+    except KeyboardInterrupt:
+        _fail(f"benchmark {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
+
+
+def print_benchmark(report: dict) -> None:
+    """What ``hybrid benchmark`` / ``paper-benchmark`` print at the end (also after ``hybrid jobs resume``)."""
+    from hybrid.benchmark import PAPER_KIND, render_report
+
+    if report.get("kind") == PAPER_KIND:
+        render_report(report, console)
+        if report.get("already_done"):
+            console.print(f"paper benchmark {report['run_id']} is already done (tables above from its recorded cells)")
+        elif report.get("out"):
+            console.print(f"report written to {report['out']}")
+        return
+    out = Path(report["out"])
+    if report.get("already_done"):
+        console.print(f"benchmark {report['run_id']} is already done; results: {out / 'results.json'}")
+        return
     console.print((out / "tables.md").read_text())
     console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")
 

@@ -191,7 +191,7 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     done = sum(e["status"] == "done" for e in evaluations)
     console.print(
         f"oracle calls recorded: {done} done, {len(evaluations) - done} pending; "
-        + (f"cells finished: {len(results)}" if _kind(run_row) == "compare" else f"graphs finished: {len(results)}")
+        + (f"cells finished: {len(results)}" if _kind(run_row) in CELL_KINDS else f"graphs finished: {len(results)}")
     )
     if jobs:
         table = Table(title="hardware jobs")
@@ -212,6 +212,9 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     if kind == "compare":
         console.print(f"compare cells finished: {len(results)} (graph|target|init|p)")
     for key, res in results.items():
+        if kind in BENCHMARK_KINDS:
+            console.print(f"  {key}: {_benchmark_cell(res)}", markup=False, soft_wrap=True)
+            continue
         if kind == "evaluate":
             console.print(f"  {key}: start AR {res['ar_target']:.4f}, ideal {res['ar_ideal']:.4f}, {res['evaluations']} evaluations")
             continue
@@ -219,8 +222,26 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
         console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}")
 
 
+#: Runs registered by ``hybrid benchmark`` / ``hybrid paper-benchmark``: results are cells, not graphs.
+BENCHMARK_KINDS = ("benchmark", "paper-benchmark")
+CELL_KINDS = ("compare", *BENCHMARK_KINDS)
+
+
+def _benchmark_cell(res) -> str:
+    """One recorded benchmark cell in a line."""
+    if not isinstance(res, dict):
+        return "fitted value " + json.dumps(res)
+    if "error" in res:
+        return ("skipped: " if res.get("skipped") else "error: ") + res["error"]
+    if "ar_target" in res:
+        return f"AR {res['ar_target']:.4f} on the target, ideal {res['ar_ideal']:.4f}, {res['evaluations']} evaluations"
+    if "ar_phase1" in res:
+        return f"start AR {res['ar_phase1']:.4f}" + (f", SGD@300 {res['sgd_ar']['300']:.4f}" if "sgd_ar" in res else "")
+    return ", ".join(f"{k} {v:.4f}" for k, v in res.items() if isinstance(v, float))
+
+
 def _kind(record: dict) -> str:
-    """``run``, ``compare`` or ``evaluate``: which command registered the run."""
+    """``run``, ``compare``, ``evaluate``, ``benchmark`` or ``paper-benchmark``: which command registered the run."""
     from hybrid.runs import run_kind
 
     return run_kind(record)
@@ -244,6 +265,9 @@ def jobs_fetch(
                 return
             if kind == "evaluate":
                 _fetch_evaluate(led, run_id, out)
+                return
+            if kind in BENCHMARK_KINDS:
+                _fetch_benchmark(led, run_id, out)
                 return
             live, offline = _live_states(led, run_id)
             for job_id, state in live.items():
@@ -300,6 +324,30 @@ def _fetch_evaluate(led, run_id: str, out: Optional[Path]) -> None:
     console.print(f"{run_id}: {led.run(run_id)['status']}, {len(rows)} graph(s) evaluated; written to {path}", soft_wrap=True)
 
 
+def _fetch_benchmark(led, run_id: str, out: Optional[Path]) -> None:
+    """A benchmark's cells so far: the equal-budget one summarised, the paper one as recorded cells."""
+    from hybrid.equal_budget import partial_report
+
+    record = led.run(run_id)
+    if _kind(record) == "benchmark":
+        default = Path(record["spec"]["out"]) / "results.json"
+        report = json.loads(default.read_text()) if record["status"] == "done" and default.exists() else {}
+        if report.get("run_id") != run_id:  # unfinished (or its results.json overwritten): never over a finished one
+            report = partial_report(led, run_id)
+            default = default.parent / f"partial-{run_id}" / "results.json"
+    else:
+        report = {"run_id": run_id, "status": record["status"], "spec": record["spec"], "cells": led.results(run_id)}
+        default = Path("results") / run_id / "cells.json"
+    path = out or default
+    where = "results"
+    if out is not None or not path.exists():  # a finished benchmark's own results.json is left as it is
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1))
+        where = "written to"
+    console.print(f"{run_id}: {_kind(record)} {record['status']}, {len(report['cells'])} cell(s) recorded; {where} {path}",
+                  soft_wrap=True)
+
+
 @jobs_app.command("resume")
 def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     """Continue a run: recorded calls replayed, live jobs re-attached by id, failed jobs resubmitted."""
@@ -315,6 +363,10 @@ def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
                 from hybrid.cli import drive_evaluate
 
                 report = drive_evaluate(led, run_id)
+            elif kind in BENCHMARK_KINDS:
+                from hybrid.cli import drive_benchmark
+
+                report = drive_benchmark(led, run_id)
             else:
                 report = _drive(led, run_id)
     except _run_errors() as exc:
@@ -325,6 +377,10 @@ def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
         from hybrid.cli import print_rows
 
         print_rows(report)
+    elif kind in BENCHMARK_KINDS:
+        from hybrid.cli import print_benchmark
+
+        print_benchmark(report)
     else:
         _print_results(report)
 

@@ -19,6 +19,19 @@ Best-known AR per graph and depth: :func:`hybrid.strategies.optimise_angles`
 (multi-start exact optimisation) cached in a JSON file; on noisy targets the exact
 noisy value at those angles, raised to the best exact value any cell reached.
 
+A benchmark is a run in the ledger (``spec["kind"] == "benchmark"``, registered by
+:func:`start_benchmark` before any cell runs). Its targets are simulators only, so it is
+recorded at the *cell* level, not per oracle call: each finished cell is one result
+(:func:`cell_key`), written the moment it finishes. ``hybrid jobs resume RUN_ID`` takes
+the recorded cells from the ledger, runs the others (a cell cut short by a kill runs again
+from its start; cells are seeded independently) and writes the same ``results.json``,
+``tables.md`` and figures as an uninterrupted run (wall time and creation time aside). The
+best-known cache stays a JSON file.
+
+Longer than 600 lines: one pipeline over one cell format (the cells, their ledger run, and
+the tables and ``auto`` table read from them); the tables (about 200 lines, from
+:func:`summarise` on) are the part to move out if it grows.
+
 Graph sets: the test split of :mod:`hybrid.families` (families never trained on,
 larger than training) and the paper's 90 test graphs. Outputs: ``results.json``
 (config, cells, summary), ``tables.md``, ``figures/ar_vs_budget_<target>.png|svg``,
@@ -34,7 +47,8 @@ import json
 import math
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -56,6 +70,8 @@ SHOTS = 1000
 REACH = 0.99
 #: Budget at which ``auto`` picks its start.
 AUTO_BUDGET = 10
+#: The ledger kind of a ``hybrid benchmark`` run.
+BENCHMARK_KIND = "benchmark"
 #: Target names -> (backend spec, sampled?).
 TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False), "fake:torino-shots": ("fake:torino", True)}
 
@@ -229,6 +245,42 @@ def reach(trace: Sequence[Sequence[float]], best_known: float, fraction: float =
     return math.nan, math.nan
 
 
+def cell_key(slice_index: int, graph_index: int, row: dict[str, Any]) -> str:
+    """The ledger key of a cell: slice, graph (position and identity), depth, start, optimiser, budget, seed."""
+    parts = [row.get("optimizer", "error"), row.get("budget", "-"), row.get("seed", "-")]
+    return f"{slice_index}.{graph_index}:{row['target']}|{row['key']}|p{row['p']}|{row['method']}|" + "|".join(map(str, parts))
+
+
+class _Block:
+    """What the cells of one (graph, depth) share, built on first use (not at all when every cell is recorded)."""
+
+    def __init__(self, sl: Slice, set_name: str, problem: MaxCutProblem, p: int, backend: Any, shots: int,
+                 best_known: BestKnown, log: Callable[[str], None]):
+        self.sl, self.set_name, self.problem, self.p, self.backend = sl, set_name, problem, p, backend
+        self.shots, self.best_known, self.log = shots, best_known, log
+        self.name = {"target": sl.target, "key": graph_key(problem), "p": p}
+
+    @cached_property
+    def score(self) -> TargetScorer:
+        return TargetScorer(self.problem, self.p, self.backend)
+
+    @cached_property
+    def oracle(self):
+        return make_oracle(self.problem, self.p, self.backend, shots=self.shots if TARGETS[self.sl.target][1] else None)
+
+    @cached_property
+    def ideal(self):
+        return ideal_oracle(self.problem, self.p)
+
+    @cached_property
+    def base(self) -> dict[str, Any]:
+        problem, p = self.problem, self.p
+        ideal_best, ideal_theta = self.best_known.get(problem, p, self.log)
+        return {"target": self.sl.target, "graph": problem.id, "key": graph_key(problem), "set": self.set_name,
+                "family": classify(problem), "n": problem.n, "p": p, "best_known_ideal": ideal_best,
+                "target_at_ideal_optimum": self.score(ideal_theta) if self.backend != "ideal" else ideal_best}
+
+
 def run_slice(
     sl: Slice,
     *,
@@ -237,68 +289,80 @@ def run_slice(
     paper_path: str | Path | None = None,
     log: Callable[[str], None] = print,
     cell_log: Path | None = None,
+    cells: Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
+    slice_index: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every cell of one slice; each (graph, depth) block is appended to ``cell_log`` (JSON lines) as it finishes."""
+    """Every cell of one slice; each (graph, depth) block is appended to ``cell_log`` (JSON lines) as it finishes.
+
+    ``cells(key, compute)`` (a :class:`hybrid.ledger.sweeps.Cells`) records each cell the
+    moment it finishes and returns the recorded one instead of computing it again.
+    """
     from backends import get_target
 
     from .optimize import BudgetError, optimize_graph
 
+    cells = cells or (lambda key, compute: compute())
     backend_spec, sampled = TARGETS[sl.target]
     backend = backend_spec if backend_spec == "ideal" else get_target(backend_spec)
     rows: list[dict[str, Any]] = []
     done = 0
-    for set_name, problem in slice_graphs(sl, paper_path):
+    for graph_index, (set_name, problem) in enumerate(slice_graphs(sl, paper_path)):
         family = classify(problem)
         best_known.get(problem, max(sl.depths), log)  # one recursion in p for every depth of the slice
         for p in sl.depths:
-            ideal_best, ideal_theta = best_known.get(problem, p, log)
-            score = TargetScorer(problem, p, backend)
-            oracle = make_oracle(problem, p, backend, shots=shots if sampled else None)
-            ideal = ideal_oracle(problem, p)
-            base = {"target": sl.target, "graph": problem.id, "key": graph_key(problem), "set": set_name, "family": family,
-                    "n": problem.n, "p": p, "best_known_ideal": ideal_best,
-                    "target_at_ideal_optimum": score(ideal_theta) if backend_spec != "ideal" else ideal_best}
+            block = _Block(sl, set_name, problem, p, backend, shots, best_known, log)
+
+            def cell(name: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> None:
+                rows.append(cells(cell_key(slice_index, graph_index, {**block.name, **name}), compute))
+
             t0 = time.perf_counter()
             for method in sl.methods:
                 strategy = get_strategy(method)
                 try:
                     cost = strategy.cost(p)
                 except (StrategyError, ValueError) as exc:
-                    rows.append({**base, "method": method, "error": str(exc)})
+                    cell({"method": method}, lambda exc=exc: {**block.base, "method": method, "error": str(exc)})
                     continue
                 if 0 in sl.budgets and cost == 0:
-                    start = strategy.start(problem, p, seed=0)
-                    rows.append({**base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
-                                 "ar_target": score(start.theta),
-                                 "ar_ideal": float(ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
-                                 "evaluations": 0, "shots": 0, "trace": [[0, 0, score(start.theta)]]})
+                    def alone():
+                        start = strategy.start(problem, p, seed=0)
+                        return {**block.base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
+                                "ar_target": block.score(start.theta),
+                                "ar_ideal": float(block.ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
+                                "evaluations": 0, "shots": 0, "trace": [[0, 0, block.score(start.theta)]]}
+
+                    cell({"method": method, "optimizer": "-", "budget": 0, "seed": 0}, alone)
                 for opt in sl.optimizers:
                     for budget in (b for b in sl.budgets if b > 0):
                         if cost > budget:
                             continue
                         for seed in sl.seeds:
-                            cell = {**base, "method": method, "optimizer": opt, "budget": budget, "seed": seed}
-                            try:
-                                result = optimize_graph(
-                                    problem, oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
-                                    max_evaluations=budget, max_shots=budget * shots if sampled else None,
-                                    seed=seed, target=sl.target,
-                                )
-                            except BudgetError as exc:  # the start (plus the re-measurement) does not fit
-                                rows.append({**cell, "error": str(exc), "skipped": True})
-                                continue
-                            except (StrategyError, ValueError) as exc:
-                                rows.append({**cell, "error": str(exc)})
-                                continue
-                            # ar_final is None when the budget allowed no measurement: the start is returned unmeasured
-                            measured = result.ar_final is not None
-                            rows.append({**cell, "label": getattr(result, "start_label", "") or method,
-                                         "ar_target": result.ar_final if measured else score(result.final_params),
-                                         "measured": measured,
-                                         "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
-                                         "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
-                                         "final_params": result.final_params,
-                                         "trace": incumbent_trace(result.history, score)})
+                            name = {"method": method, "optimizer": opt, "budget": budget, "seed": seed}
+
+                            def run(name=name):
+                                opt, budget, seed = name["optimizer"], name["budget"], name["seed"]
+                                row = {**block.base, **name}
+                                try:
+                                    result = optimize_graph(
+                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
+                                        max_evaluations=budget, max_shots=budget * shots if sampled else None,
+                                        seed=seed, target=sl.target,
+                                    )
+                                except BudgetError as exc:  # the start (plus the re-measurement) does not fit
+                                    return {**row, "error": str(exc), "skipped": True}
+                                except (StrategyError, ValueError) as exc:
+                                    return {**row, "error": str(exc)}
+                                # ar_final is None when the budget allowed no measurement: the start is returned unmeasured
+                                measured = result.ar_final is not None
+                                return {**row, "label": getattr(result, "start_label", "") or method,
+                                        "ar_target": result.ar_final if measured else block.score(result.final_params),
+                                        "measured": measured,
+                                        "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
+                                        "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
+                                        "final_params": result.final_params,
+                                        "trace": incumbent_trace(result.history, block.score)}
+
+                            cell(name, run)
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
             if cell_log is not None:
                 with open(cell_log, "a") as fh:
@@ -308,8 +372,10 @@ def run_slice(
     return rows
 
 
-def finish(rows: list[dict[str, Any]], best_known: BestKnown, problems: dict[str, MaxCutProblem]) -> None:
-    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %."""
+def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem]) -> None:
+    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %.
+
+    ``best_known`` (None: left alone) is raised to any better point a cell found on the ideal target."""
     ceilings: dict[tuple, float] = {}
     for row in rows:
         if "error" in row:
@@ -317,7 +383,7 @@ def finish(rows: list[dict[str, Any]], best_known: BestKnown, problems: dict[str
         key = (row["target"], row["key"], row["p"])
         seen = max([t[2] for t in row["trace"]] + [row["target_at_ideal_optimum"]])
         ceilings[key] = max(ceilings.get(key, -math.inf), seen)
-        if TARGETS[row["target"]][0] == "ideal" and seen > row["best_known_ideal"] and row.get("final_params"):
+        if best_known is not None and TARGETS[row["target"]][0] == "ideal" and seen > row["best_known_ideal"] and row.get("final_params"):
             best_known.raise_to(problems[row["key"]], row["p"], seen, np.asarray(row["final_params"]))
     for row in rows:
         if "error" in row:
@@ -478,37 +544,77 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
     return out
 
 
-def run_benchmark(
-    config: BenchmarkConfig,
-    out: str | Path,
-    *,
-    best_known_path: str | Path | None = None,
-    paper_path: str | Path | None = None,
-    write_auto: bool = True,
-    log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Run every slice, write ``results.json``, ``tables.md``, the figures and (optionally) ``auto``'s table."""
+def start_benchmark(config: BenchmarkConfig, ledger, out: str | Path, run_id: str | None = None, *,
+                    best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
+                    write_auto: bool = True) -> str:
+    """Check that every slice's graphs load, then register the benchmark in ``ledger``; nothing runs yet."""
+    from .ledger.sweeps import register
+
+    for sl in config.slices:
+        slice_graphs(sl, paper_path)
+    resolve = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731 - resume from anywhere
+    spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(out),
+            "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": write_auto}
+    return register(ledger, spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices)), run_id)
+
+
+def execute_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or resume) the benchmark ``run_id``: recorded cells are taken from the ledger, the others run.
+
+    Writes ``results.json``, ``tables.md``, the figures and (if asked) ``auto``'s table, as an
+    uninterrupted run does; a finished run is not run again (``already_done`` in the report).
+    """
+    from .ledger.sweeps import check_kind, driving
+
+    record = ledger.run(run_id)
+    check_kind(record, BENCHMARK_KIND)
+    if record["status"] != "done":
+        with driving(ledger, run_id) as cells:
+            return _run(ledger.run(run_id), cells, log)
+    path = Path(record["spec"]["out"]) / "results.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    if report is None or report.get("run_id") != run_id:
+        report = partial_report(ledger, run_id)
+    return {**report, "already_done": True, "out": record["spec"]["out"]}
+
+
+def partial_report(ledger, run_id: str) -> dict[str, Any]:
+    """The cells the ledger holds for a benchmark, summarised (best-known ARs: the best seen so far)."""
+    record = ledger.run(run_id)
+    config = BenchmarkConfig.from_dict(record["spec"]["config"])
+    cells = list(ledger.results(run_id).values())
+    finish(cells, None, {})
+    summary = summarise(cells)
+    return {"run_id": run_id, "status": record["status"], "complete": record["status"] == "done",
+            "config": config.to_dict(), "cells": cells, "summary": summary,
+            "auto": auto_table(summary, config.shots, config.auto_budget)}
+
+
+def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[str, Any]:
     from .plots import plot_ar_vs_budget
     from .strategies.fit import AUTO_PATH, write_json
 
+    spec = record["spec"]
+    config, paper_path = BenchmarkConfig.from_dict(spec["config"]), spec["paper_path"]
     torch.set_num_threads(1)
-    out = Path(out)
+    out = Path(spec["out"])
     out.mkdir(parents=True, exist_ok=True)
-    best_known = BestKnown(best_known_path or out / "best_known.json")
+    best_known = BestKnown(spec["best_known"] or out / "best_known.json")
     (out / "cells.jsonl").unlink(missing_ok=True)
     started = time.perf_counter()
     cells: list[dict[str, Any]] = []
     problems: dict[str, MaxCutProblem] = {}
-    for sl in config.slices:
+    for index, sl in enumerate(config.slices):
         for _, g in slice_graphs(sl, paper_path):
             problems[graph_key(g)] = g
         log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
         cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log,
-                           cell_log=out / "cells.jsonl")
+                           cell_log=out / "cells.jsonl", cells=recorded, slice_index=index)
     finish(cells, best_known, problems)
     best_known.save()
     summary = summarise(cells)
     report = {
+        "run_id": record["run_id"],
         "config": config.to_dict(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time": time.perf_counter() - started,
@@ -520,12 +626,37 @@ def run_benchmark(
     (out / "tables.md").write_text(markdown(report))
     for target in dict.fromkeys(c["target"] for c in cells):
         plot_ar_vs_budget(curves(summary, target), out / "figures", target)
-    if write_auto:
+    if spec["write_auto"]:
         previous = json.loads(AUTO_PATH.read_text()) if AUTO_PATH.exists() else None
         source = {"benchmark": config.name, "created": report["created"],
                   "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''}"}
         write_json(merge_auto(previous, report["auto"], source), AUTO_PATH)
-    return report
+    return {**report, "out": str(out)}
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out: str | Path,
+    *,
+    best_known_path: str | Path | None = None,
+    paper_path: str | Path | None = None,
+    write_auto: bool = True,
+    log: Callable[[str], None] = print,
+    ledger=None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Register and run every slice in ``ledger`` (a throw-away one when None); see :func:`execute_benchmark`."""
+    from .ledger import Ledger
+
+    if ledger is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="benchmark-ledger-") as tmp, Ledger(Path(tmp) / "ledger.db") as own:
+            return run_benchmark(config, out, best_known_path=best_known_path, paper_path=paper_path,
+                                 write_auto=write_auto, log=log, ledger=own, run_id=run_id)
+    run_id = start_benchmark(config, ledger, out, run_id, best_known_path=best_known_path, paper_path=paper_path,
+                             write_auto=write_auto)
+    return execute_benchmark(ledger, run_id, log=log)
 
 
 def merge_auto(previous: dict[str, Any] | None, measured: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""Runs whose results are cells computed in process: register, drive, record each finished cell.
+
+``hybrid benchmark`` and ``hybrid paper-benchmark`` are such runs: a ledger run whose
+``spec["kind"]`` names the command, registered before anything is computed. Each cell
+(a named, deterministic piece of work) is one result row, written the moment the cell
+finishes; driving the run again (``hybrid jobs resume RUN_ID``) takes the recorded
+cells from the ledger and computes only the others, so the same program ends with the
+same report. A cell cut short by a kill is computed again from its start.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .database import LedgerError, new_run_id
+from .records import Ledger
+
+
+def register(ledger: Ledger, spec: dict[str, Any], target: str, run_id: str | None = None) -> str:
+    """Create the run (``spec`` carries its ``kind``); nothing is computed yet."""
+    run_id = run_id or new_run_id()
+    if ledger.has_run(run_id):
+        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
+    return ledger.create_run(spec, target, run_id=run_id)
+
+
+def check_kind(record: dict[str, Any], kind: str) -> None:
+    """Refuse to drive a run that another command registered."""
+    found = str(record["spec"].get("kind", "run"))
+    if found != kind:
+        raise LedgerError(f"run {record['run_id']} is a {found} run, not a {kind} run; "
+                          f"resume it with `hybrid jobs resume {record['run_id']}`")
+
+
+class Cells:
+    """The recorded cells of one run: ``cells(key, compute)`` returns the stored value or computes and records it."""
+
+    def __init__(self, ledger: Ledger, run_id: str):
+        self.ledger, self.run_id = ledger, run_id
+        self.done: dict[str, Any] = ledger.results(run_id)
+        self.computed = 0
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.done
+
+    def __call__(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key in self.done:
+            return self.done[key]
+        value = compute()
+        self.ledger.record_result(self.run_id, key, value)
+        self.done[key] = value
+        self.computed += 1
+        return value
+
+
+@contextmanager
+def driving(ledger: Ledger, run_id: str) -> Iterator[Cells]:
+    """Hold the run's lock, mark it running, yield its :class:`Cells`; done, interrupted or failed after."""
+    with ledger.drive(run_id):
+        ledger.set_status(run_id, "running")
+        try:
+            yield Cells(ledger, run_id)
+        except KeyboardInterrupt:
+            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
+            raise
+        except Exception as exc:
+            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; `hybrid jobs resume {run_id}` retries it")
+            raise
+        ledger.set_status(run_id, "done")
