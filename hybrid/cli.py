@@ -482,7 +482,7 @@ def drive_benchmark(led, rid: str) -> dict:
     """Run or resume a ``benchmark`` or ``paper-benchmark`` run (``hybrid jobs resume`` uses it too)."""
     from hybrid.benchmark import PAPER_KIND, execute_paper_benchmark
     from hybrid.equal_budget import execute_benchmark
-    from hybrid.runs import run_kind
+    from hybrid.ledger.sweeps import run_kind
 
     log = lambda m: console.print(m)  # noqa: E731
     try:

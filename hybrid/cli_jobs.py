@@ -242,7 +242,7 @@ def _benchmark_cell(res) -> str:
 
 def _kind(record: dict) -> str:
     """``run``, ``compare``, ``evaluate``, ``benchmark`` or ``paper-benchmark``: which command registered the run."""
-    from hybrid.runs import run_kind
+    from hybrid.ledger.sweeps import run_kind
 
     return run_kind(record)
 

@@ -303,11 +303,11 @@ def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True
     recorded calls; a finished sweep is not run again (``already_done`` in the report).
     """
     from .ledger import LedgerError
-    from .runs import run_kind, tracked
+    from .ledger.sweeps import check_kind
+    from .runs import tracked
 
     record = ledger.run(run_id)
-    if run_kind(record) != COMPARE_KIND:
-        raise LedgerError(f"run {run_id} is a {run_kind(record)}, not a compare sweep")
+    check_kind(record, COMPARE_KIND)
     if record["status"] == "done":
         return _compare_done(ledger, record)
     with ledger.drive(run_id):

@@ -6,7 +6,7 @@ for ``ibm:``), wraps every oracle so each call is written to the ledger, and wri
 the results JSON. :func:`run_cell` is the per-graph execution that ``hybrid run``,
 every cell of ``hybrid compare`` (:mod:`hybrid.compare`) and, without Phase II,
 ``hybrid evaluate`` (:func:`evaluate_start`) share; the ledger tells them apart by
-``spec["kind"]`` (:func:`run_kind`).
+``spec["kind"]`` (:func:`hybrid.ledger.sweeps.run_kind`).
 
 Resuming (``hybrid jobs resume ID``) re-runs the same deterministic program:
 every oracle call that the ledger already holds is *replayed* from it instead of
@@ -38,7 +38,8 @@ from backends.capabilities import Capability, supports
 
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
-from .ledger import Ledger, LedgerError, new_run_id
+from .ledger import Ledger, LedgerError, new_run_id, sweeps
+from .ledger.sweeps import check_kind
 from .optimize import optimize_graph
 
 RESULTS_FILE = "results.json"
@@ -300,11 +301,6 @@ def start_run(
     return ledger.create_run(spec, cfg.backend, run_id=run_id)
 
 
-def run_kind(record: dict[str, Any]) -> str:
-    """``"run"`` (``hybrid run``/``submit``) or the kind a sweep recorded in its spec (``"compare"``)."""
-    return str(record["spec"].get("kind", RUN_KIND))
-
-
 def results_path(record: dict[str, Any]) -> Path:
     return Path(record["spec"].get("out") or Path("results") / record["run_id"]) / RESULTS_FILE
 
@@ -323,10 +319,7 @@ def execute_run(
     :class:`~hybrid.ledger.RunBusyError`.
     """
     record = ledger.run(run_id)
-    if run_kind(record) != RUN_KIND:
-        raise LedgerError(
-            f"run {run_id} is a {run_kind(record)} sweep, not a run; resume it with `hybrid jobs resume {run_id}`"
-        )
+    check_kind(record, RUN_KIND)
     if record["status"] == "done":
         return _already_done(ledger, record)
     with ledger.drive(run_id):
@@ -347,24 +340,15 @@ def _already_done(ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-@contextlib.contextmanager
 def tracked(ledger: Ledger, run_id: str):
-    """Mark ``run_id`` running; when the block ends, done, or interrupted (Ctrl-C, SIGTERM)
-    or failed with the error and how ``hybrid jobs resume`` goes on from there."""
-    ledger.set_status(run_id, "running")
-    try:
-        yield
-    except KeyboardInterrupt:
-        ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
-        raise
-    except Exception as exc:
-        if _job_failure(exc) is not None:
-            hint = f"`hybrid jobs resume {run_id}` resubmits the failed call as a new job"
-        else:
-            hint = f"`hybrid jobs resume {run_id}` retries it"
-        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; {hint}")
-        raise
-    ledger.set_status(run_id, "done")
+    """:func:`hybrid.ledger.sweeps.tracked`, saying that a failed hardware job is resubmitted on resume."""
+
+    def hint(exc: BaseException) -> str | None:
+        if _job_failure(exc) is None:
+            return None
+        return f"`hybrid jobs resume {run_id}` resubmits the failed call as a new job"
+
+    return sweeps.tracked(ledger, run_id, hint)
 
 
 def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
@@ -576,8 +560,7 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
     from .validation import load_checked_graphs, parse_target_spec
 
     record = ledger.run(run_id)
-    if run_kind(record) != EVALUATE_KIND:
-        raise LedgerError(f"run {run_id} is a {run_kind(record)}, not an evaluation of starts")
+    check_kind(record, EVALUATE_KIND)
     cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
     if record["status"] == "done":
         return {"run_id": run_id, "spec": record["spec"], "rows": list(ledger.results(run_id).values()),

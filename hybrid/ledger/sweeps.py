@@ -25,11 +25,21 @@ def register(ledger: Ledger, spec: dict[str, Any], target: str, run_id: str | No
     return ledger.create_run(spec, target, run_id=run_id)
 
 
+def run_kind(record: dict[str, Any]) -> str:
+    """``"run"`` (``hybrid run``/``submit``) or the kind a sweep recorded in its spec (``"compare"``, ...)."""
+    return str(record["spec"].get("kind", "run"))
+
+
+def _article(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def check_kind(record: dict[str, Any], kind: str) -> None:
     """Refuse to drive a run that another command registered."""
-    found = str(record["spec"].get("kind", "run"))
+    found = run_kind(record)
     if found != kind:
-        raise LedgerError(f"run {record['run_id']} is a {found} run, not a {kind} run; "
+        name = lambda k: "run" if k == "run" else f"{k} run"  # noqa: E731
+        raise LedgerError(f"run {record['run_id']} is {_article(name(found))}, not {_article(name(kind))}; "
                           f"resume it with `hybrid jobs resume {record['run_id']}`")
 
 
@@ -55,16 +65,24 @@ class Cells:
 
 
 @contextmanager
+def tracked(ledger: Ledger, run_id: str, hint: Callable[[BaseException], str | None] | None = None) -> Iterator[None]:
+    """Mark ``run_id`` running; when the block ends, done, or interrupted (Ctrl-C, SIGTERM) or
+    failed with the error and how ``hybrid jobs resume`` goes on (``hint(exc)``, default: retries it)."""
+    ledger.set_status(run_id, "running")
+    try:
+        yield
+    except KeyboardInterrupt:
+        ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
+        raise
+    except Exception as exc:
+        how = (hint(exc) if hint is not None else None) or f"`hybrid jobs resume {run_id}` retries it"
+        ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; {how}")
+        raise
+    ledger.set_status(run_id, "done")
+
+
+@contextmanager
 def driving(ledger: Ledger, run_id: str) -> Iterator[Cells]:
     """Hold the run's lock, mark it running, yield its :class:`Cells`; done, interrupted or failed after."""
-    with ledger.drive(run_id):
-        ledger.set_status(run_id, "running")
-        try:
-            yield Cells(ledger, run_id)
-        except KeyboardInterrupt:
-            ledger.set_status(run_id, "interrupted", f"interrupted; resume it with `hybrid jobs resume {run_id}`")
-            raise
-        except Exception as exc:
-            ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; `hybrid jobs resume {run_id}` retries it")
-            raise
-        ledger.set_status(run_id, "done")
+    with ledger.drive(run_id), tracked(ledger, run_id):
+        yield Cells(ledger, run_id)
