@@ -273,7 +273,7 @@ def check_targets(cfg: CompareConfig, units: Sequence[dict[str, Any]]) -> None:
 
 def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
     """Validate the grid and register the sweep in ``ledger``; nothing runs yet."""
-    from .ledger import LedgerError, new_run_id
+    from .ledger import new_run_id
     from .validation import check_init
 
     units = make_units(cfg)
@@ -282,8 +282,6 @@ def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
             check_init(init, int(p))
     check_targets(cfg, units)
     run_id = run_id or new_run_id()
-    if ledger.has_run(run_id):
-        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
     spec = {"kind": COMPARE_KIND, **json.loads(cfg.model_dump_json())}
     return ledger.create_run(spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends), run_id=run_id)
 
@@ -302,18 +300,12 @@ def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True
     Cells the ledger holds are taken from it, the cell that was cut short replays its
     recorded calls; a finished sweep is not run again (``already_done`` in the report).
     """
-    from .ledger import LedgerError
-    from .ledger.sweeps import check_kind
+    from .ledger.sweeps import claimed
     from .runs import tracked
 
-    record = ledger.run(run_id)
-    check_kind(record, COMPARE_KIND)
-    if record["status"] == "done":
-        return _compare_done(ledger, record)
-    with ledger.drive(run_id):
-        record = ledger.run(run_id)
-        if record["status"] == "done":
-            return _compare_done(ledger, record)
+    with claimed(ledger, run_id, COMPARE_KIND) as record:
+        if record is None:
+            return _compare_done(ledger, ledger.run(run_id))
         cfg = compare_config(record)
         with tracked(ledger, run_id):
             report = _sweep(cfg, ledger, run_id, executor, progress)

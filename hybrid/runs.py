@@ -293,8 +293,6 @@ def start_run(
         announce(estimate.line())
     confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
     run_id = run_id or new_run_id()
-    if ledger.has_run(run_id):
-        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
     spec = json.loads(cfg.model_dump_json())
     if spec["out"] is None:
         spec["out"] = str(Path("results") / run_id)
@@ -318,14 +316,9 @@ def execute_run(
     results are. A run driven by another live process raises
     :class:`~hybrid.ledger.RunBusyError`.
     """
-    record = ledger.run(run_id)
-    check_kind(record, RUN_KIND)
-    if record["status"] == "done":
-        return _already_done(ledger, record)
-    with ledger.drive(run_id):
-        record = ledger.run(run_id)
-        if record["status"] == "done":
-            return _already_done(ledger, record)
+    with sweeps.claimed(ledger, run_id, RUN_KIND) as record:
+        if record is None:
+            return _already_done(ledger, ledger.run(run_id))
         return _execute(ledger, run_id, record, progress, target)
 
 
@@ -522,8 +515,6 @@ def start_evaluate(cfg: EvaluateConfig, ledger: Ledger, run_id: str | None = Non
             except TargetError as exc:
                 raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
     run_id = run_id or new_run_id()
-    if ledger.has_run(run_id):
-        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
     return ledger.create_run(json.loads(cfg.model_copy(update={"init": init}).model_dump_json()), cfg.backend, run_id=run_id)
 
 

@@ -31,7 +31,7 @@ class Ledger(LedgerFile):
         now = _now()
         with self._tx() as cur:
             if cur.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
-                raise LedgerError(f"run {run_id!r} already exists in {self.path}; resume it or pick another id")
+                raise LedgerError(f"run {run_id!r} already exists in {self.path}; resume it or pick another --run-id")
             cur.execute(
                 "INSERT INTO runs (run_id, created, updated, status, target, spec_json, error) "
                 "VALUES (?, ?, ?, 'created', ?, ?, NULL)",

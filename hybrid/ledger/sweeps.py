@@ -13,15 +13,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .database import LedgerError, new_run_id
+from .database import LedgerError
 from .records import Ledger
 
 
 def register(ledger: Ledger, spec: dict[str, Any], target: str, run_id: str | None = None) -> str:
     """Create the run (``spec`` carries its ``kind``); nothing is computed yet."""
-    run_id = run_id or new_run_id()
-    if ledger.has_run(run_id):
-        raise LedgerError(f"run {run_id!r} already exists in {ledger.path}; resume it or pick another --run-id")
     return ledger.create_run(spec, target, run_id=run_id)
 
 
@@ -62,6 +59,20 @@ class Cells:
         self.done[key] = value
         self.computed += 1
         return value
+
+
+@contextmanager
+def claimed(ledger: Ledger, run_id: str, kind: str) -> Iterator[dict[str, Any] | None]:
+    """Check that ``run_id`` is a ``kind`` run and hold its lock: yield its record, or ``None``
+    when it is (or, once the lock is held, turns out to be) finished already."""
+    record = ledger.run(run_id)
+    check_kind(record, kind)
+    if record["status"] == "done":
+        yield None
+        return
+    with ledger.drive(run_id):
+        record = ledger.run(run_id)
+        yield None if record["status"] == "done" else record
 
 
 @contextmanager
