@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
-import sys
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +14,7 @@ from hybrid.benchmark import execute_paper_benchmark, start_paper_benchmark
 from hybrid.cli import app
 from hybrid.equal_budget import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
 from hybrid.ledger import Ledger, LedgerError
+from killing import cli, cli_env, kill_when
 
 runner = CliRunner()
 KILL_TIMEOUT_S = 300
@@ -44,10 +41,6 @@ def _comparable(value):
     return value
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hybrid.cli", *args]
-
-
 def _recorded(ledger, run_id: str) -> dict[str, str]:
     """cell key -> the time it was recorded (read straight from the file)."""
     conn = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
@@ -62,22 +55,10 @@ def test_killed_benchmark_resumes_to_the_uninterrupted_results(tmp_path):
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(TINY.to_dict()))
     common = ["benchmark", "-c", str(config), "--no-write-auto", "--ledger", str(ledger)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     full = runner.invoke(app, [*common, "--out", str(tmp_path / "full"), "--run-id", "full"])
     assert full.exit_code == 0, full.output
-    victim = subprocess.Popen(_cli(*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"),
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + KILL_TIMEOUT_S
-    try:
-        while time.monotonic() < deadline:
-            if len(_recorded(ledger, "killed")) >= KILL_AFTER_CELLS:
-                break
-            assert victim.poll() is None, "the benchmark ended before it could be killed; make it longer"
-            time.sleep(0.02)
-        os.kill(victim.pid, signal.SIGKILL)
-    finally:
-        victim.wait(timeout=30)
-    assert victim.returncode == -signal.SIGKILL
+    kill_when([*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"],
+              lambda: len(_recorded(ledger, "killed")) >= KILL_AFTER_CELLS, KILL_TIMEOUT_S)
     before = _recorded(ledger, "killed")
     assert KILL_AFTER_CELLS <= len(before) < TINY_CELLS
     with Ledger(ledger) as led:
@@ -90,7 +71,7 @@ def test_killed_benchmark_resumes_to_the_uninterrupted_results(tmp_path):
     partial = json.loads((tmp_path / "partial.json").read_text())
     assert len(partial["cells"]) == len(before) and not partial["complete"]
 
-    resumed = subprocess.run(_cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
+    resumed = subprocess.run(cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=cli_env(),
                              capture_output=True, text=True, timeout=KILL_TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Equal-budget benchmark (tiny)" in resumed.stdout  # the tables, as `hybrid benchmark` prints them

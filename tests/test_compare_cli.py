@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +14,7 @@ from hybrid.compare import CompareConfig, make_units, parameter_distance, run_co
 from hybrid.config import ConfigError
 from hybrid.ledger import Ledger
 from hybrid.problems import erdos_renyi, regular_graph, save_graphs
+from killing import cli, cli_env, kill_when
 
 SEED = 5
 runner = CliRunner()
@@ -147,10 +144,6 @@ KILL_AFTER_CELLS = 2  # cells recorded before the kill
 SWEEP_ONLY_FIELDS = ("wall_time", "wall_time_mean", "run_id", "out")
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hybrid.cli", *args]
-
-
 def _comparable(value):
     if isinstance(value, dict):
         return {k: _comparable(v) for k, v in value.items() if k not in SWEEP_ONLY_FIELDS}
@@ -174,26 +167,16 @@ def test_killed_compare_sweep_resumes_to_the_uninterrupted_report(two_graphs, tm
               "--init", "fixed,tqa", "--p", "1", "--optimizer", "adam:4", "--seed", str(SEED), "--no-plots",
               "--ledger", str(ledger)]
     cells_total = 2 * 2 * 2
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     full = runner.invoke(app, [*common, "--out", str(tmp_path / "full"), "--run-id", "full"])
     assert full.exit_code == 0, full.output
-    victim = subprocess.Popen(_cli(*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"),
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + KILL_TIMEOUT_S
-    try:
-        while time.monotonic() < deadline:
-            with Ledger(ledger) as led:
-                cells = led.results("killed") if led.has_run("killed") else {}
-                calls = led.evaluations("killed") if cells else []
-            # wait for a cell cut short: some calls recorded beyond the finished cells
-            if len(cells) >= KILL_AFTER_CELLS and any(e["graph"] not in cells for e in calls):
-                break
-            assert victim.poll() is None, "the sweep ended before it could be killed; make it longer"
-            time.sleep(0.02)
-        os.kill(victim.pid, signal.SIGKILL)
-    finally:
-        victim.wait(timeout=30)
-    assert victim.returncode == -signal.SIGKILL
+
+    def cut_mid_cell() -> bool:  # a cell cut short: some calls recorded beyond the finished cells
+        with Ledger(ledger) as led:
+            cells = led.results("killed") if led.has_run("killed") else {}
+            calls = led.evaluations("killed") if cells else []
+        return len(cells) >= KILL_AFTER_CELLS and any(e["graph"] not in cells for e in calls)
+
+    kill_when([*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"], cut_mid_cell, KILL_TIMEOUT_S)
     with Ledger(ledger) as led:
         assert led.run("killed")["status"] == "interrupted"
         done_before = len(led.results("killed"))
@@ -207,7 +190,7 @@ def test_killed_compare_sweep_resumes_to_the_uninterrupted_report(two_graphs, tm
     assert len(partial["cells"]) == done_before and len(partial["pending"]) == cells_total - done_before
     assert not partial["complete"]
 
-    resumed = subprocess.run(_cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
+    resumed = subprocess.run(cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=cli_env(),
                              capture_output=True, text=True, timeout=KILL_TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "figure files" in resumed.stdout  # the figures are drawn as `hybrid compare` draws them

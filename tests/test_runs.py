@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from hybrid.optimize import RunResult, optimize_graph, parse_optimizer
 from hybrid.problems import ProblemError, erdos_renyi, regular_graph, save_graphs
 from hybrid.runs import RunConfig, execute_run, start_run
 from hybrid.validation import InputError
+from killing import cli, kill_when
 from standins import FakeService, make_ibm
 
 SEED = 11
@@ -133,42 +133,31 @@ def test_bad_specs_fail_before_anything_is_submitted(graphs, tmp_path, monkeypat
 
 
 # --------------------------------------------------------------------------- kill -9 and resume
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hybrid.cli", *args]
-
-
 def test_killed_run_resumes_to_the_uninterrupted_result(graphs, tmp_path):
     ledger = tmp_path / "ledger.db"
     common = ["--graphs", str(graphs), "--backend", "fake:manila", "--init", "learned", "--optimizer", "adam:12",
               "--shots", str(SHOTS), "--seed", str(SEED), "--ledger", str(ledger)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    subprocess.run(_cli("run", *common, "--out", str(tmp_path / "full"), "--run-id", "full"), check=True, env=env,
+    subprocess.run(cli("run", *common, "--out", str(tmp_path / "full"), "--run-id", "full"), check=True, env=env,
                    capture_output=True, timeout=KILL_TIMEOUT_S)
-    victim = subprocess.Popen(_cli("run", *common, "--out", str(tmp_path / "killed"), "--run-id", "killed"),
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + KILL_TIMEOUT_S
-    try:
-        while time.monotonic() < deadline:
-            if ledger.exists():
-                with Ledger(ledger) as led:
-                    try:
-                        done = [e for e in led.evaluations("killed") if e["status"] == "done"]
-                    except LedgerError:
-                        done = []
-                if len(done) >= KILL_AFTER_CALLS:
-                    break
-            assert victim.poll() is None, "the run ended before it could be killed; make it longer"
-            time.sleep(0.05)
-        os.kill(victim.pid, signal.SIGKILL)
-    finally:
-        victim.wait(timeout=30)
-    assert victim.returncode == -signal.SIGKILL
+
+    def calls_done() -> bool:
+        if not ledger.exists():
+            return False
+        with Ledger(ledger) as led:
+            try:
+                done = [e for e in led.evaluations("killed") if e["status"] == "done"]
+            except LedgerError:
+                done = []
+        return len(done) >= KILL_AFTER_CALLS
+
+    kill_when(["run", *common, "--out", str(tmp_path / "killed"), "--run-id", "killed"], calls_done, KILL_TIMEOUT_S, env)
     with Ledger(ledger) as led:
         assert led.run("killed")["recorded_status"] == "running"  # died without a chance to say so
         assert led.run("killed")["status"] == "interrupted"  # ... but its lock is free: it reads back as such
         assert "hybrid jobs resume killed" in led.run("killed")["error"]
         assert len(led.results("killed")) < 3
-    resumed = subprocess.run(_cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
+    resumed = subprocess.run(cli("jobs", "resume", "killed", "--ledger", str(ledger)), env=env,
                              capture_output=True, text=True, timeout=KILL_TIMEOUT_S)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     full = json.loads((tmp_path / "full" / "results.json").read_text())
@@ -352,7 +341,7 @@ def test_jobs_show_reports_failed_jobs_from_a_read_only_ledger(graphs, tmp_path,
     env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
     env.update(PYTHONPATH=str(Path(__file__).parent.parent), COLUMNS="250")
     try:
-        shown = subprocess.run(_cli("jobs", "show", rid, "--ledger", str(ledger)), env=env, capture_output=True,
+        shown = subprocess.run(cli("jobs", "show", rid, "--ledger", str(ledger)), env=env, capture_output=True,
                                text=True, timeout=KILL_TIMEOUT_S)
     finally:
         ledger.chmod(0o644)
@@ -385,7 +374,7 @@ def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_inte
     with Ledger(ledger) as led:
         rid = start_run(cfg, led, yes=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
-    procs = [subprocess.Popen(_cli("jobs", "resume", rid, "--ledger", str(ledger)), env=env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen(cli("jobs", "resume", rid, "--ledger", str(ledger)), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
         owner = _wait_for_owner(ledger, rid, procs)
@@ -411,7 +400,7 @@ def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_inte
 
 def test_two_runs_started_at_once_with_default_options_leave_two_results_files(graphs, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    argv = _cli("run", "--graphs", str(graphs), "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:2")
+    argv = cli("run", "--graphs", str(graphs), "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:2")
     procs = [subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     for p in procs:
@@ -464,7 +453,7 @@ def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_
     assert len(finished) == 1 and len(live) == 1
     env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
     env.update(PYTHONPATH=str(Path(__file__).parent.parent), HOME=str(tmp_path), COLUMNS="250")
-    fetched = subprocess.run(_cli("jobs", "fetch", rid, "--ledger", str(ledger)), env=env, capture_output=True,
+    fetched = subprocess.run(cli("jobs", "fetch", rid, "--ledger", str(ledger)), env=env, capture_output=True,
                              text=True, timeout=KILL_TIMEOUT_S)
     assert fetched.returncode == 0, fetched.stderr
     assert "live job states unavailable" in fetched.stdout and "unfinished" in fetched.stdout
