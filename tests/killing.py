@@ -1,4 +1,5 @@
-"""Start a ``hybrid`` command in a real subprocess and ``kill -9`` it once the ledger shows progress."""
+"""Helpers of the crash-resume tests: start a `hybrid` command, `kill -9` it once the ledger shows
+progress, and compare reports without the fields that name a run or time it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 POLL_S = 0.02
 
@@ -15,6 +16,16 @@ POLL_S = 0.02
 def cli(*args: str) -> list[str]:
     """The command line of ``hybrid ARGS`` in this interpreter."""
     return [sys.executable, "-m", "hybrid.cli", *args]
+
+
+def without(value: Any, fields: tuple[str, ...]) -> Any:
+    """``value`` (JSON data) with every dict key in ``fields`` dropped, at any depth: what may
+    differ between a resumed and an uninterrupted run (wall times, run ids)."""
+    if isinstance(value, dict):
+        return {k: without(v, fields) for k, v in value.items() if k not in fields}
+    if isinstance(value, list):
+        return [without(v, fields) for v in value]
+    return value
 
 
 def cli_env() -> dict[str, str]:

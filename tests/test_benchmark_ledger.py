@@ -14,7 +14,7 @@ from hybrid.benchmark import execute_paper_benchmark, start_paper_benchmark
 from hybrid.cli import app
 from hybrid.equal_budget import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
 from hybrid.ledger import Ledger, LedgerError
-from killing import cli, cli_env, kill_when
+from killing import cli, cli_env, kill_when, without
 
 runner = CliRunner()
 KILL_TIMEOUT_S = 300
@@ -34,11 +34,7 @@ PAPER_INTERRUPT_AFTER = 3  # per-graph method runs before the interruption
 
 
 def _comparable(value):
-    if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if k not in RUN_ONLY_FIELDS}
-    if isinstance(value, list):
-        return [_comparable(v) for v in value]
-    return value
+    return without(value, RUN_ONLY_FIELDS)
 
 
 def _recorded(ledger, run_id: str) -> dict[str, str]:

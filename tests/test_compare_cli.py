@@ -14,7 +14,7 @@ from hybrid.compare import CompareConfig, make_units, parameter_distance, run_co
 from hybrid.config import ConfigError
 from hybrid.ledger import Ledger
 from hybrid.problems import erdos_renyi, regular_graph, save_graphs
-from killing import cli, cli_env, kill_when
+from killing import cli, cli_env, kill_when, without
 
 SEED = 5
 runner = CliRunner()
@@ -145,11 +145,7 @@ SWEEP_ONLY_FIELDS = ("wall_time", "wall_time_mean", "run_id", "out")
 
 
 def _comparable(value):
-    if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if k not in SWEEP_ONLY_FIELDS}
-    if isinstance(value, list):
-        return [_comparable(v) for v in value]
-    return value
+    return without(value, SWEEP_ONLY_FIELDS)
 
 
 @pytest.fixture

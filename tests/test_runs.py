@@ -20,7 +20,7 @@ from hybrid.optimize import RunResult, optimize_graph, parse_optimizer
 from hybrid.problems import ProblemError, erdos_renyi, regular_graph, save_graphs
 from hybrid.runs import RunConfig, execute_run, start_run
 from hybrid.validation import InputError
-from killing import cli, kill_when
+from killing import cli, kill_when, without
 from standins import FakeService, make_ibm
 
 SEED = 11
@@ -232,11 +232,7 @@ IGNORED_FOR_REPLAY = ("wall_time", "job_ids")
 
 
 def _without_ids(value):
-    if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k not in IGNORED_FOR_REPLAY}
-    if isinstance(value, list):
-        return [_without_ids(v) for v in value]
-    return value
+    return without(value, IGNORED_FOR_REPLAY)
 
 
 def _replayable(report: dict) -> list[dict]:
