@@ -221,7 +221,6 @@ def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: 
                           seed: int = 0, limit: int | None = None, depths: Sequence[int] = (2, 3),
                           families: bool = True, out: str | Path | None = None) -> str:
     """Check the inputs (graphs, reference, models) and register the benchmark in ``ledger``; nothing runs yet."""
-    from .ledger.sweeps import register
     from .meta import load_pretrained
 
     if not models:
@@ -239,7 +238,7 @@ def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: 
             "reference_path": str(Path(reference_path).resolve()), "seed": seed, "limit": limit,
             "depths": [int(d) for d in depths], "families": families,
             "out": None if out is None else str(Path(out).resolve())}
-    return register(ledger, spec, f"{PAPER_KIND}:ideal", run_id)
+    return ledger.create_run(spec, f"{PAPER_KIND}:ideal", run_id=run_id)
 
 
 def execute_paper_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -248,21 +247,20 @@ def execute_paper_benchmark(ledger, run_id: str, *, log: Callable[[str], None] =
     Writes the report to the run's ``out`` (when it has one) and returns it with ``kind``
     and ``out``; a finished run is assembled from its cells, nothing computed again.
     """
-    from .ledger.sweeps import Cells, check_kind, driving
+    from .ledger.sweeps import Cells, claimed, tracked
 
-    record = ledger.run(run_id)
-    check_kind(record, PAPER_KIND)
-    spec = record["spec"]
-    args = dict(models=spec["models"], graphs_path=spec["graphs_path"], reference_path=spec["reference_path"],
-                seed=spec["seed"], limit=spec["limit"], depths=spec["depths"], families=spec["families"], log=log)
-    if record["status"] == "done":
-        return {**paper_benchmark(**args, cells=Cells(ledger, run_id)), "run_id": run_id, "kind": PAPER_KIND,
-                "out": spec["out"], "already_done": True}
-    with driving(ledger, run_id) as cells:
-        report = {"run_id": run_id, **paper_benchmark(**args, cells=cells)}
-        if spec["out"]:
-            Path(spec["out"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(spec["out"]).write_text(json.dumps(report, indent=1))
+    with claimed(ledger, run_id, PAPER_KIND) as record:
+        spec = ledger.run(run_id)["spec"]
+        args = dict(models=spec["models"], graphs_path=spec["graphs_path"], reference_path=spec["reference_path"],
+                    seed=spec["seed"], limit=spec["limit"], depths=spec["depths"], families=spec["families"], log=log)
+        if record is None:  # finished: assembled from its recorded cells
+            return {**paper_benchmark(**args, cells=Cells(ledger, run_id)), "run_id": run_id, "kind": PAPER_KIND,
+                    "out": spec["out"], "already_done": True}
+        with tracked(ledger, run_id):
+            report = {"run_id": run_id, **paper_benchmark(**args, cells=Cells(ledger, run_id))}
+            if spec["out"]:
+                Path(spec["out"]).parent.mkdir(parents=True, exist_ok=True)
+                Path(spec["out"]).write_text(json.dumps(report, indent=1))
     return {**report, "kind": PAPER_KIND, "out": spec["out"]}
 
 

@@ -548,14 +548,13 @@ def start_benchmark(config: BenchmarkConfig, ledger, out: str | Path, run_id: st
                     best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
                     write_auto: bool = True) -> str:
     """Check that every slice's graphs load, then register the benchmark in ``ledger``; nothing runs yet."""
-    from .ledger.sweeps import register
 
     for sl in config.slices:
         slice_graphs(sl, paper_path)
     resolve = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731 - resume from anywhere
     spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(out),
             "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": write_auto}
-    return register(ledger, spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices)), run_id)
+    return ledger.create_run(spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices)), run_id)
 
 
 def execute_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -564,13 +563,13 @@ def execute_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print
     Writes ``results.json``, ``tables.md``, the figures and (if asked) ``auto``'s table, as an
     uninterrupted run does; a finished run is not run again (``already_done`` in the report).
     """
-    from .ledger.sweeps import check_kind, driving
+    from .ledger.sweeps import Cells, claimed, tracked
 
+    with claimed(ledger, run_id, BENCHMARK_KIND) as record:
+        if record is not None:
+            with tracked(ledger, run_id):
+                return _run(record, Cells(ledger, run_id), log)
     record = ledger.run(run_id)
-    check_kind(record, BENCHMARK_KIND)
-    if record["status"] != "done":
-        with driving(ledger, run_id) as cells:
-            return _run(ledger.run(run_id), cells, log)
     path = Path(record["spec"]["out"]) / "results.json"
     report = json.loads(path.read_text()) if path.exists() else None
     if report is None or report.get("run_id") != run_id:

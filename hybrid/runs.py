@@ -39,7 +39,6 @@ from backends.capabilities import Capability, supports
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
-from .ledger.sweeps import check_kind
 from .optimize import optimize_graph
 
 RESULTS_FILE = "results.json"
@@ -550,26 +549,22 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
 
     from .validation import load_checked_graphs, parse_target_spec
 
-    record = ledger.run(run_id)
-    check_kind(record, EVALUATE_KIND)
-    cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
-    if record["status"] == "done":
-        return {"run_id": run_id, "spec": record["spec"], "rows": list(ledger.results(run_id).values()),
-                "already_done": True}
-    with ledger.drive(run_id):
+    with sweeps.claimed(ledger, run_id, EVALUATE_KIND) as record:
+        if record is None:
+            record = ledger.run(run_id)
+            return {"run_id": run_id, "spec": record["spec"], "rows": list(ledger.results(run_id).values()),
+                    "already_done": True}
+        cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
         spec = parse_target_spec(cfg.backend)
         problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
         target = get_target(spec.target)
-        done = ledger.results(run_id)
-        rows = []
+        cells = sweeps.Cells(ledger, run_id)
         with tracked(ledger, run_id):
-            for index, problem in enumerate(problems):
-                key = f"{index}:{problem.id}"
-                if key not in done:
-                    done[key] = evaluate_start(
-                        ledger, run_id, key, problem, target, p=cfg.p, init=cfg.init, seed=cfg.seed,
-                        label=spec.target, shots=cfg.shots, mitigation=spec.mitigation,
-                    )
-                    ledger.record_result(run_id, key, done[key])
-                rows.append(done[key])
+            rows = [
+                cells(f"{index}:{problem.id}", lambda: evaluate_start(
+                    ledger, run_id, f"{index}:{problem.id}", problem, target, p=cfg.p, init=cfg.init,
+                    seed=cfg.seed, label=spec.target, shots=cfg.shots, mitigation=spec.mitigation,
+                ))
+                for index, problem in enumerate(problems)
+            ]
     return {"run_id": run_id, "spec": record["spec"], "rows": rows}

@@ -1,11 +1,14 @@
-"""Runs whose results are cells computed in process: register, drive, record each finished cell.
+"""Driving a ledger run of any kind: claim it, track its status, record each finished cell.
 
-``hybrid benchmark`` and ``hybrid paper-benchmark`` are such runs: a ledger run whose
-``spec["kind"]`` names the command, registered before anything is computed. Each cell
-(a named, deterministic piece of work) is one result row, written the moment the cell
-finishes; driving the run again (``hybrid jobs resume RUN_ID``) takes the recorded
-cells from the ledger and computes only the others, so the same program ends with the
-same report. A cell cut short by a kill is computed again from its start.
+Every command that runs something (``run``, ``evaluate``, ``compare``, ``benchmark``,
+``paper-benchmark``) registers a ledger run whose ``spec["kind"]`` names it (none for a
+plain run). Driving it, now or with ``hybrid jobs resume RUN_ID``, goes through
+:func:`claimed` (the kind checked, the run's lock held, a finished run left alone) and
+:func:`tracked` (running, then done, interrupted or failed with how to go on). Runs whose
+results are cells computed in process record each cell the moment it finishes
+(:class:`Cells`); driving them again takes the recorded cells from the ledger and computes
+only the others, so the same program ends with the same report. A cell cut short by a
+kill is computed again from its start.
 """
 
 from __future__ import annotations
@@ -17,17 +20,13 @@ from .database import LedgerError
 from .records import Ledger
 
 
-def register(ledger: Ledger, spec: dict[str, Any], target: str, run_id: str | None = None) -> str:
-    """Create the run (``spec`` carries its ``kind``); nothing is computed yet."""
-    return ledger.create_run(spec, target, run_id=run_id)
-
-
 def run_kind(record: dict[str, Any]) -> str:
     """``"run"`` (``hybrid run``/``submit``) or the kind a sweep recorded in its spec (``"compare"``, ...)."""
     return str(record["spec"].get("kind", "run"))
 
 
-def _article(noun: str) -> str:
+def _a_run_of(kind: str) -> str:
+    noun = "run" if kind == "run" else f"{kind} run"
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
@@ -35,8 +34,7 @@ def check_kind(record: dict[str, Any], kind: str) -> None:
     """Refuse to drive a run that another command registered."""
     found = run_kind(record)
     if found != kind:
-        name = lambda k: "run" if k == "run" else f"{k} run"  # noqa: E731
-        raise LedgerError(f"run {record['run_id']} is {_article(name(found))}, not {_article(name(kind))}; "
+        raise LedgerError(f"run {record['run_id']} is {_a_run_of(found)}, not {_a_run_of(kind)}; "
                           f"resume it with `hybrid jobs resume {record['run_id']}`")
 
 
@@ -90,10 +88,3 @@ def tracked(ledger: Ledger, run_id: str, hint: Callable[[BaseException], str | N
         ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; {how}")
         raise
     ledger.set_status(run_id, "done")
-
-
-@contextmanager
-def driving(ledger: Ledger, run_id: str) -> Iterator[Cells]:
-    """Hold the run's lock, mark it running, yield its :class:`Cells`; done, interrupted or failed after."""
-    with ledger.drive(run_id), tracked(ledger, run_id):
-        yield Cells(ledger, run_id)
