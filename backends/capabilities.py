@@ -29,7 +29,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 from qiskit import QuantumCircuit
 
-from .base import SampleResult, Target, TargetError
+from .base import SampleResult, TargetError
 
 
 class Capability(str, enum.Enum):
@@ -164,7 +164,6 @@ def require(target: Any, capability: Capability, purpose: str, fix: str = "") ->
 __all__ = [
     "Capability",
     "PROTOCOLS",
-    "Target",
     "check_capabilities",
     "declared",
     "require",

@@ -45,15 +45,6 @@ def _split_bound(circuit: QuantumCircuit) -> _Split:
     return _Split(ops, [(q, c) for c, q in split.clbit_qubit])
 
 
-def measured_pairs(circuit: QuantumCircuit) -> list[tuple[int, int]]:
-    """``(qubit index, clbit index)`` of every measurement of ``circuit``, in order."""
-    qindex = {q: i for i, q in enumerate(circuit.qubits)}
-    cindex = {c: i for i, c in enumerate(circuit.clbits)}
-    return [
-        (qindex[inst.qubits[0]], cindex[inst.clbits[0]]) for inst in circuit.data if inst.operation.name == "measure"
-    ]
-
-
 def transpiler_target(target: Any):
     """The transpiler ``Target`` of a device target (one with calibration data); ``None`` for ideal/aer."""
     return target.backend.target if supports(target, Capability.CALIBRATION) else None

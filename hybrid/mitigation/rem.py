@@ -28,7 +28,7 @@ from qiskit import QuantumCircuit
 
 from backends.capabilities import Capability, supports
 
-from ._circuits import check_confusion, confusion_from_calibration, measured_pairs, transpiler_target
+from ._circuits import check_confusion, confusion_from_calibration, split_final_measurements, transpiler_target
 from .spec import MitigationError, MitigationSpec
 
 #: Up to this many clbits REM builds the dense 2^m x 2^m inverse (mitiq); above, per qubit.
@@ -129,7 +129,7 @@ class ReadoutMitigator:
 
 def calibration_circuits(isa: QuantumCircuit, transpiler_target: Any = None) -> list[QuantumCircuit]:
     """All-0 and all-1 preparations of the qubits ``isa`` measures, read into the same clbits."""
-    split_measures = measured_pairs(isa)
+    split_measures = [(q, c) for c, q in split_final_measurements(isa).clbit_qubit]
     names = None if transpiler_target is None else transpiler_target.operation_names
     out = []
     for flip in (False, True):
