@@ -91,8 +91,6 @@ def make_oracle(
         )
     spec = parse_mitigation(mitigation, **{k: options.pop(k) for k in list(options) if k in MITIGATION_OPTIONS})
     if isinstance(target, str):
-        if target == "ideal" and shots is None and not spec.active and gradient is None:
-            return ideal_oracle(problem, p)
         target = get_target(target)
     if spec.active:
         if shots is None and not supports(target, Capability.EXACT_ISA):
