@@ -184,7 +184,7 @@ class RecordedOracle:
             self.ledger.record_job(self.run_id, self.graph, self.index, job_id, self.target_spec)
             self.ledger.update_job(job_id, "done")
 
-    def _hooks(self, attach: str | None) -> dict[str, Any]:
+    def _hooks(self, attach: dict[str, Any] | str | None) -> dict[str, Any]:
         if self.target is None or not supports(self.target, Capability.JOBS):
             return {}
         return {"on_submit": self._on_submit, "attach_job": attach}
