@@ -12,7 +12,7 @@ then builds the noise model of an active-qubit set with ``NoiseModel``'s public
 Delay relaxation (``RelaxationNoisePass``) is the one part with no public entry in
 ``NoiseModel`` (``from_backend`` itself appends it to a private list): that single
 step is :func:`add_noise_pass`, which fails loudly, naming the Aer version, when Aer's
-internals change (tests/test_backends_aer.py checks it against ``from_backend``).
+internals change (tests/backends/test_backends_aer.py checks it against ``from_backend``).
 """
 
 from __future__ import annotations

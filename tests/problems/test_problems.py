@@ -32,7 +32,7 @@ from hybrid.problems import (
 )
 
 SEED = 1234
-BENCHMARK_FILE = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "paper_maxcut_graphs.json"
+BENCHMARK_FILE = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "paper_maxcut_graphs.json"
 
 
 def naive_cut(problem: MaxCutProblem, z: int) -> float:
@@ -228,8 +228,8 @@ def test_paper_benchmark_graphs_load_and_max_cut():
 # --------------------------------------------------------------------------- layering and device-native graphs
 #: Project modules the graph layer may import (everything else of hybrid/ and backends/ sits above it).
 GRAPH_LAYER_MAY_IMPORT = ("hybrid.problems", "hybrid.maxcut")
-GRAPH_LAYER_FILES = sorted((Path(__file__).resolve().parents[1] / "hybrid" / "problems").glob("*.py")) + [
-    Path(__file__).resolve().parents[1] / "hybrid" / "maxcut.py"
+GRAPH_LAYER_FILES = sorted((Path(__file__).resolve().parents[2] / "hybrid" / "problems").glob("*.py")) + [
+    Path(__file__).resolve().parents[2] / "hybrid" / "maxcut.py"
 ]
 
 

@@ -20,7 +20,7 @@ from hybrid.ledger import Ledger
 from hybrid.problems import erdos_renyi, regular_graph, save_graphs
 from hybrid.runs import RunConfig, execute_run, start_run
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]
 SEED = 5
 BATCH_TIMEOUT_S = 400
 SINGLE_TIMEOUT_S = 120

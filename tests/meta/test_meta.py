@@ -82,7 +82,7 @@ def test_config_rejects_unknown_keys(tmp_path):
 def test_shipped_default_config_is_valid():
     from pathlib import Path
 
-    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "meta_default.yaml", MetaConfig)
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs" / "meta_default.yaml", MetaConfig)
     assert cfg.stages[-1].oracle == "fake:torino"
 
 

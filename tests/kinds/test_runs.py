@@ -335,7 +335,7 @@ def test_jobs_show_reports_failed_jobs_from_a_read_only_ledger(graphs, tmp_path,
             execute_run(led, rid, target=make_ibm(service))
     ledger.chmod(0o444)
     env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
-    env.update(PYTHONPATH=str(Path(__file__).parent.parent), COLUMNS="250")
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), COLUMNS="250")
     try:
         shown = subprocess.run(cli("jobs", "show", rid, "--ledger", str(ledger)), env=env, capture_output=True,
                                text=True, timeout=KILL_TIMEOUT_S)
@@ -369,7 +369,7 @@ def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_inte
     cfg = config(graphs, tmp_path / "out", backend="ideal", init="fixed", optimizer=LONG_OPTIMIZER, shots=None, tol=0.0)
     with Ledger(ledger) as led:
         rid = start_run(cfg, led, yes=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     procs = [subprocess.Popen(cli("jobs", "resume", rid, "--ledger", str(ledger)), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
@@ -395,7 +395,7 @@ def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_inte
 
 
 def test_two_runs_started_at_once_with_default_options_leave_two_results_files(graphs, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     argv = cli("run", "--graphs", str(graphs), "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:2")
     procs = [subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -448,7 +448,7 @@ def test_jobs_fetch_offline_writes_what_is_known_and_marks_the_rest(graphs, tmp_
         live = [j["job_id"] for j in led.jobs(rid) if j["status"] == "submitted"]
     assert len(finished) == 1 and len(live) == 1
     env = {k: v for k, v in os.environ.items() if not k.startswith("QISKIT_IBM")}
-    env.update(PYTHONPATH=str(Path(__file__).parent.parent), HOME=str(tmp_path), COLUMNS="250")
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), HOME=str(tmp_path), COLUMNS="250")
     fetched = subprocess.run(cli("jobs", "fetch", rid, "--ledger", str(ledger)), env=env, capture_output=True,
                              text=True, timeout=KILL_TIMEOUT_S)
     assert fetched.returncode == 0, fetched.stderr

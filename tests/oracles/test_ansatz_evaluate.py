@@ -289,7 +289,7 @@ def test_parameter_shift_from_shots_is_unbiased(weighted):
 
 
 # --------------------------------------------------------------------------- module layering
-HYBRID = Path(__file__).resolve().parents[1] / "hybrid"
+HYBRID = Path(__file__).resolve().parents[2] / "hybrid"
 #: Modules after the oracles in the data flow: an oracle or mitigation module never imports them.
 ABOVE_ORACLES = ("optimize", "runs", "compare", "meta", "strategies", "cli", "demo", "benchmark", "ledger",
                  "plots", "evaluate", "equal_budget", "validation", "executors")

@@ -10,7 +10,7 @@ from hybrid.compare import CompareConfig
 from hybrid.config import MetaConfig, load_config
 from hybrid.runs import RunConfig, load_run_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("meta_*.yaml")), ids=lambda p: p.name)
