@@ -18,6 +18,7 @@ capability                    methods
 ``jobs``                      ``submit``, ``submit_isa``, ``status``, ``fetch`` (JSON-able job records)
 ``sessions``                  ``session()``, ``batch()`` (Runtime execution modes)
 ``noisy_cones``               ``uses_light_cones``, ``noisy_cones``, ``zz_expectations``
+``pauli_propagation``         ``pauli_propagation`` (twirled device noise, :mod:`backends.pauli_prop`)
 ============================  ==========================================================
 """
 
@@ -40,6 +41,7 @@ class Capability(str, enum.Enum):
     JOBS = "jobs"
     SESSIONS = "sessions"
     NOISY_CONES = "noisy_cones"
+    PAULI_PROPAGATION = "pauli_propagation"
 
 
 class ExactProbabilities(Protocol):
@@ -100,6 +102,11 @@ class NoisyCones(Protocol):
         """Noisy ``<Z_u Z_v>`` of ``pairs``."""
 
 
+class PauliPropagation(Protocol):
+    def pauli_propagation(self, circuit: QuantumCircuit, pairs: Any) -> Any:
+        """The :class:`backends.pauli_prop.PauliPropagation` of ``circuit`` for measured clbit ``pairs``."""
+
+
 PROTOCOLS: dict[Capability, type] = {
     Capability.EXACT_PROBABILITIES: ExactProbabilities,
     Capability.EXACT_ISA: ExactIsa,
@@ -108,6 +115,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.JOBS: Jobs,
     Capability.SESSIONS: Sessions,
     Capability.NOISY_CONES: NoisyCones,
+    Capability.PAULI_PROPAGATION: PauliPropagation,
 }
 
 _TARGET_METHODS = ("check_fits", "isa_circuit", "sample", "describe")
