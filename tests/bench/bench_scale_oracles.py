@@ -227,40 +227,29 @@ def pauli_section(repeats: int) -> None:
     from hybrid.oracles import make_oracle
 
     target = get_target("fake:torino")
-    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
-    small, _ = working_device_graph("torino", 12)
-    for p in (1, 2, 3):
-        twirled = twirled_density_matrix(target, small, p, THETA[p])
-        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
-        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
-        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
-        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
-        twirl_err = abs(twirled - full)
-        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
-              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
-              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
-        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
-              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
-
     for device in ("torino", "fez"):
         problem, broken = working_device_graph(device)
         tgt = get_target(f"fake:{device}")
-        print(f"\n== {device}: {problem.n}-node device graph ({problem.m} edges; {len(broken)} broken couplers left out: {broken})")
+        print(f"\n== {device} (load average {os.getloadavg()}): {problem.n}-node device graph ({problem.m} edges; {len(broken)} broken couplers left out: {broken})")
         for p in (1, 2, 3):
             t_build, oracle = median_time(lambda: make_oracle(problem, p, tgt), 1)
             t_setup, _ = median_time(oracle.propagation, 1)
+            cpu0 = time.process_time()
             t_eval, ev = median_time(lambda: oracle.evaluate(THETA[p]), repeats)
+            cpu = (time.process_time() - cpu0) / repeats
             m = ev.metadata
             energy = ev.energies[0]
             limit = {1: 1, 2: 5, 3: 30}[p]
-            print(f"  Pauli prop p={p} (auto: {oracle.method}): energy {t_eval:.2f} s/point (target <= {limit} s), one-off setup "
+            print(f"  Pauli prop p={p} (auto: {oracle.method}): energy {t_eval:.2f} s/point wall, {cpu:.2f} s CPU (target <= {limit} s), one-off setup "
                   f"{t_setup:.1f} s, <C>={energy:.6f}, atol {m['atol']:g}, truncated weight {m['truncated_weight'][0]:.2e} = "
                   f"{m['truncated_fraction'][0]:.1e} of the energy (target < 1e-3), {m['terms'][0][0]} terms")
             if device == "torino" and p <= 2:
                 cones = make_oracle(problem, p, tgt, method="noisy_cones")
                 t_cset, _ = median_time(cones.cones, 1)
+                cpu0 = time.process_time()
                 t_cone, cev = median_time(lambda: cones.evaluate(THETA[p]), 1)
-                print(f"  noisy cones p={p}: energy {t_cone:.2f} s (setup {t_cset:.1f} s), <C>={cev.energies[0]:.6f}, "
+                cpu = time.process_time() - cpu0
+                print(f"  noisy cones p={p}: energy {t_cone:.2f} s wall, {cpu:.2f} s CPU (setup {t_cset:.1f} s), <C>={cev.energies[0]:.6f}, "
                       f"|cones - Pauli prop|={abs(cev.energies[0] - energy):.1e} ({cev.metadata['exact_pairs']}/"
                       f"{cev.metadata['pairs']} cones exact)")
         if device == "torino":
@@ -284,6 +273,20 @@ def pauli_section(repeats: int) -> None:
                         f"per scale max |diff| {np.abs(per - folded.metadata['scale_energies'][0]).max():.1e}")
         print("; ".join(line))
 
+    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
+    small, _ = working_device_graph("torino", 12)
+    for p in (1, 2, 3):
+        twirled = twirled_density_matrix(target, small, p, THETA[p])
+        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
+        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
+        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
+        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
+        twirl_err = abs(twirled - full)
+        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
+              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
+              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
+        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
+              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
 
 if __name__ == "__main__":
     main()
