@@ -9,6 +9,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from .base import TargetError, check_isa, circuit_fingerprint
+from .broken import healthy_target
 from .circuits import backend_readout_confusion, clbit_order, measured_qubits_by_clbit
 from .transpile import transpile_best
 
@@ -73,7 +74,7 @@ class DeviceTranspiling:
             clbit_order(circuit)
             self._isa_cache[key] = transpile_best(
                 circuit,
-                self._backend,
+                healthy_target(self._backend),  # never on broken couplers (backends.broken)
                 seed_transpiler=self.seed_transpiler,
                 optimization_level=self.optimization_level,
                 trials=self.layout_trials,
