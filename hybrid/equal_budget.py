@@ -73,7 +73,8 @@ AUTO_BUDGET = 10
 #: The ledger kind of a ``hybrid benchmark`` run.
 BENCHMARK_KIND = "benchmark"
 #: Target names -> (backend spec, sampled?).
-TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False), "fake:torino-shots": ("fake:torino", True)}
+TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False),
+           "fake:torino-shots": ("fake:torino", True), "fake:fez": ("fake:fez", False)}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Slice:
     optimizers: tuple[str, ...] = OPTIMIZERS
     budgets: tuple[int, ...] = BUDGETS
     seeds: tuple[int, ...] = (0, 1, 2)
+    #: Graph files or device specs (``heavyhex:fez:weighted``) run besides the families, each its own set.
+    graphs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -101,7 +104,7 @@ class Slice:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Slice":
         data = dict(data)
-        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds"):
+        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds", "graphs"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -159,7 +162,8 @@ def graph_key(problem: MaxCutProblem) -> str:
 
 
 def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[str, MaxCutProblem]]:
-    """``(set name, graph)`` pairs: the test split's families, then the paper's graphs."""
+    """``(set name, graph)`` pairs: the test split's families, the paper's graphs, then ``sl.graphs``
+    (each graph of a file or device spec, in the set named by the spec)."""
     out = []
     if sl.per_family > 0 and sl.families:
         nodes = {f: list(v) for f, v in sl.nodes.items()} if sl.nodes else None
@@ -171,6 +175,10 @@ def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[
 
         path = paper_path or default_paths()[0]
         out += [("paper90", g.with_max_cut()) for g in load_graphs(path)[: sl.paper_graphs]]
+    if sl.graphs:
+        from .device_graphs import load_graphs as load_spec
+
+        out += [(str(spec), g.with_max_cut()) for spec in sl.graphs for g in load_spec(spec)]
     return out
 
 
