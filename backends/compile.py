@@ -1,7 +1,8 @@
 """Compiling a logical circuit for a fake device: the best of a few seeded layouts, or the
 identity layout onto the physical qubits a device-native circuit names; the result is a
 :class:`CompiledCircuit` that :class:`backends.fake_device.FakeDeviceTarget` caches per
-circuit structure."""
+circuit structure. Both transpile onto :func:`backends.broken.healthy_target`: no layout or
+routing uses a coupler the device marks broken."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from .base import TargetError
+from .broken import healthy_target
 from .circuits import split_final_measurements
 from .transpile import active_and_two_qubit, layout_score, transpile_trials
 
@@ -89,7 +91,7 @@ def _transpile_best(circuit, backend, spec, seed_transpiler, optimization_level,
     """
     isa, seed, record = transpile_trials(
         circuit,
-        backend,
+        healthy_target(backend),  # no layout or routing on broken couplers (backends.broken)
         seed_transpiler=seed_transpiler,
         optimization_level=optimization_level,
         trials=layout_trials,
@@ -106,20 +108,25 @@ def _transpile_best(circuit, backend, spec, seed_transpiler, optimization_level,
 
 def _transpile_native(circuit, backend, spec, qubits, seed_transpiler, optimization_level):
     """One transpilation with the identity layout onto ``qubits``; refuses SWAPs."""
-    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit.transpiler import TranspilerError, generate_preset_pass_manager
 
+    refusal = (
+        f"the circuit's two-qubit gates are not all healthy couplers of {spec} (broken ones excluded, see "
+        "backends.broken): routing moved qubits away from the listed physical_qubits; drop the circuit metadata "
+        "to search a layout"
+    )
     pm = generate_preset_pass_manager(
-        optimization_level, target=backend.target, initial_layout=list(qubits),
+        optimization_level, target=healthy_target(backend), initial_layout=list(qubits),
         seed_transpiler=seed_transpiler,
     )
-    isa = pm.run(circuit)
+    try:
+        isa = pm.run(circuit)
+    except TranspilerError as exc:  # e.g. two qubits in different healthy components
+        raise TargetError(f"{refusal} ({exc})") from None
     layout = isa.layout
     final = tuple(layout.final_index_layout(filter_ancillas=True)[: circuit.num_qubits]) if layout else qubits
     if final != qubits:
-        raise TargetError(
-            f"the circuit's two-qubit gates are not all couplers of {spec}: routing moved "
-            "qubits away from the listed physical_qubits; drop the circuit metadata to search a layout"
-        )
+        raise TargetError(refusal)
     active, two_q = active_and_two_qubit(isa)
     return isa, seed_transpiler, ((seed_transpiler, len(active), two_q, None),)
 
