@@ -13,8 +13,8 @@ For every graph, depth ``p`` and mitigation the plan reports
   of every folded circuit);
 * the cost: circuits and shots per evaluation and per run (``evaluations`` oracle calls
   plus the readout calibration circuits), and the estimated QPU seconds
-  (:func:`qpu_seconds`: shots x (repetition delay + scheduled circuit duration) per circuit,
-  from the device's instruction durations and ``default_rep_delay``).
+  (:func:`qpu_seconds`, :mod:`backends.usage`: one job per evaluation, job overhead plus
+  shots x (scheduled circuit duration + repetition delay) per circuit).
 
 It recommends the (depth, mitigation) with the highest predicted AR on the device (the
 mitigated AR; the noisy one for ``none``) whose run fits ``budget_qpu_seconds``
@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from backends.capabilities import Capability, supports
 
 from .mitigation.spec import parse_mitigation
 from .oracles import ideal_oracle, make_oracle
@@ -56,8 +58,8 @@ ROW_KEYS = (
     "fits_budget", "seconds",
 )
 #: How the QPU time is estimated (written into every plan).
-QPU_TIME_METHOD = ("shots x (default_rep_delay + scheduled duration of the ISA circuit, ASAP from the device's "
-                   "instruction durations), summed over the circuits of an evaluation")
+QPU_TIME_METHOD = ("backends.usage: one job per evaluation (all its circuits) and one per readout calibration, each "
+                   "job overhead + shots x (ASAP-scheduled ISA circuit duration + default_rep_delay) per circuit")
 
 
 @dataclass(frozen=True)
@@ -118,32 +120,13 @@ def circuit_size(isa) -> dict[str, int]:
     return {"two_qubit_gates": int(two), "depth": int(depth), "two_qubit_depth": int(two_depth)}
 
 
-def circuit_duration(isa, backend) -> float:
-    """Seconds of an ISA circuit scheduled as soon as possible with ``backend.target``'s durations."""
-    target = backend.target
-    free: dict[int, float] = {}
-    end = 0.0
-    for inst in isa.data:
-        name = inst.operation.name
-        qubits = tuple(isa.find_bit(q).index for q in inst.qubits)
-        if name == "barrier" or not qubits:
-            continue
-        if name == "delay":
-            duration = float(inst.operation.duration or 0.0) * (float(backend.dt) if inst.operation.unit == "dt" else 1.0)
-        else:
-            props = target[name].get(qubits) if name in target else None
-            duration = float(props.duration or 0.0) if props is not None else 0.0
-        start = max(free.get(q, 0.0) for q in qubits)
-        for q in qubits:
-            free[q] = start + duration
-        end = max(end, start + duration)
-    return end
-
-
-def qpu_seconds(circuits: Sequence[Any], backend, shots: int) -> float:
-    """Estimated QPU seconds of running ``circuits`` with ``shots`` each (see :data:`QPU_TIME_METHOD`)."""
-    rep_delay = float(getattr(backend, "default_rep_delay", None) or 250e-6)
-    return float(sum(shots * (rep_delay + circuit_duration(c, backend)) for c in circuits))
+def qpu_seconds(circuits: Sequence[Any], target: Any, shots: int) -> dict[str, Any]:
+    """The estimated quantum seconds of one job running the ISA ``circuits`` with ``shots`` each
+    (:meth:`backends.usage.UsageEstimating.estimate_usage`: job overhead + shots x (scheduled
+    duration + rep delay) per circuit); the estimate's terms as a dict."""
+    if not supports(target, Capability.QPU_USAGE):
+        raise ProblemError(f"target {target.spec!r} has no QPU usage model; plan on a fake:<device> target")
+    return target.estimate_usage(list(circuits), int(shots), isa=True).to_dict()
 
 
 def mitigation_circuits(isa, mitigation: str, target: Any, seed: int = 0) -> tuple[list[Any], int]:
@@ -155,8 +138,16 @@ def mitigation_circuits(isa, mitigation: str, target: Any, seed: int = 0) -> tup
     circuits = [isa]
     if spec.zne:
         circuits, _ = zne.transform([isa], spec, transpiler_target(target), seed=seed)
-    calibration = 2 if spec.rem else 0  # all-zeros and all-ones preparations, once per run on hardware
+    calibration = len(rem_calibration(isa, target)) if spec.rem else 0  # once per run on hardware
     return list(circuits), calibration
+
+
+def rem_calibration(isa, target: Any) -> list[Any]:
+    """The readout calibration circuits of ``isa`` (all-zeros and all-ones preparations), one job per run."""
+    from .mitigation import rem
+    from .mitigation._circuits import transpiler_target
+
+    return list(rem.calibration_circuits(isa, transpiler_target(target)))
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -229,8 +220,9 @@ def plan_graph(problem: MaxCutProblem, config: PlanConfig, target: Any,
                 continue
             circuits, calibration = mitigation_circuits(isa, mitigation, target, config.seed)
             sizes = [circuit_size(c) for c in circuits]
-            per_eval = qpu_seconds(circuits, target.backend, config.shots)
-            per_cal = qpu_seconds([isa] * calibration, target.backend, config.shots) if calibration else 0.0
+            usage = qpu_seconds(circuits, target, config.shots)
+            per_eval = usage["quantum_seconds"]
+            per_cal = qpu_seconds(rem_calibration(isa, target), target, config.shots)["quantum_seconds"] if calibration else 0.0
             row.update({
                 "noisy_ar": noisy[0], "mitigated_ar": mitigated[0], "predicted_ar": mitigated[0],
                 "oracle_method": noisy[1] if mitigation == "none" else f"{mitigated[1]} ({mitigation})",
@@ -241,6 +233,7 @@ def plan_graph(problem: MaxCutProblem, config: PlanConfig, target: Any,
                 "shots_per_run": (len(circuits) * config.evaluations + calibration) * config.shots,
                 "qpu_seconds_per_evaluation": per_eval,
                 "qpu_seconds_per_run": per_eval * config.evaluations + per_cal,
+                "qpu_usage_per_evaluation": usage,
                 "seconds": time.perf_counter() - t1,
             })
             row["fits_budget"] = config.budget_qpu_seconds is None or row["qpu_seconds_per_run"] <= config.budget_qpu_seconds
