@@ -191,6 +191,17 @@ def _predict(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mit
     return float(evaluation.energies[0]) / problem.max_cut, str(name or type(oracle).__name__)
 
 
+def _attempt(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mitigation: str,
+             method: str | None) -> dict[str, Any]:
+    """``{"ar", "method", "seconds"}`` of one prediction, or ``{"error", "seconds"}`` when the oracle refuses."""
+    t0 = time.perf_counter()
+    try:
+        ar, name = _predict(problem, p, theta, target, mitigation, method)
+    except (ProblemError, ValueError, RuntimeError) as exc:  # TargetError and MitigationError are ValueErrors
+        return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t0}
+    return {"ar": ar, "method": name, "seconds": time.perf_counter() - t0}
+
+
 def plan_graph(problem: MaxCutProblem, config: PlanConfig, target: Any,
                log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every (depth, mitigation) row of one graph, and the recommendation."""
@@ -204,28 +215,17 @@ def plan_graph(problem: MaxCutProblem, config: PlanConfig, target: Any,
         log(f"  {problem.id} p={p}: ideal AR {ideal_ar:.4f} ({label}, {time.perf_counter() - t0:.1f} s)")
         isa = target.isa_circuit(qaoa_circuit(problem, p, measure=True))
         base_size = circuit_size(isa)
-        noisy: tuple[float, str] | None = None
+        noisy = _attempt(problem, p, theta, target, "none", config.oracle_method)
         for mitigation in config.mitigations:
             t1 = time.perf_counter()
-            row: dict[str, Any] = {"p": p, "mitigation": mitigation, "start": label, "theta": [float(x) for x in theta],
-                                   "ideal_ar": ideal_ar, **base_size}
-            try:
-                if noisy is None:
-                    noisy = _predict(problem, p, theta, target, "none", config.oracle_method)
-                mitigated = noisy if mitigation == "none" else _predict(problem, p, theta, target, mitigation, None)
-            except (ProblemError, ValueError, RuntimeError) as exc:  # TargetError and MitigationError are ValueErrors
-                row.update({"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t1})
-                log(f"  {problem.id} p={p} {mitigation}: cannot predict ({row['error']})")
-                rows.append(row)
-                continue
             circuits, calibration = mitigation_circuits(isa, mitigation, target, config.seed)
             sizes = [circuit_size(c) for c in circuits]
             usage = qpu_seconds(circuits, target, config.shots)
             per_eval = usage["quantum_seconds"]
             per_cal = qpu_seconds(rem_calibration(isa, target), target, config.shots)["quantum_seconds"] if calibration else 0.0
-            row.update({
-                "noisy_ar": noisy[0], "mitigated_ar": mitigated[0], "predicted_ar": mitigated[0],
-                "oracle_method": noisy[1] if mitigation == "none" else f"{mitigated[1]} ({mitigation})",
+            row: dict[str, Any] = {
+                "p": p, "mitigation": mitigation, "start": label, "theta": [float(x) for x in theta],
+                "ideal_ar": ideal_ar, **base_size,
                 "circuits_per_evaluation": len(circuits), "calibration_circuits": calibration,
                 "folded_two_qubit_gates": [s["two_qubit_gates"] for s in sizes],
                 "folded_depth": [s["depth"] for s in sizes],
@@ -234,11 +234,21 @@ def plan_graph(problem: MaxCutProblem, config: PlanConfig, target: Any,
                 "qpu_seconds_per_evaluation": per_eval,
                 "qpu_seconds_per_run": per_eval * config.evaluations + per_cal,
                 "qpu_usage_per_evaluation": usage,
-                "seconds": time.perf_counter() - t1,
-            })
+            }
             row["fits_budget"] = config.budget_qpu_seconds is None or row["qpu_seconds_per_run"] <= config.budget_qpu_seconds
-            log(f"  {problem.id} p={p} {mitigation}: noisy {noisy[0]:.4f}, mitigated {mitigated[0]:.4f}, "
-                f"{row['qpu_seconds_per_run']:.1f} QPU s per run ({row['seconds']:.1f} s)")
+            mitigated = noisy if mitigation == "none" else _attempt(problem, p, theta, target, mitigation, None)
+            row["noisy_ar"] = noisy.get("ar")
+            row["mitigated_ar"] = row["predicted_ar"] = mitigated.get("ar")
+            row["oracle_method"] = mitigated.get("method") if mitigation == "none" else f"{mitigated.get('method')} ({mitigation})"
+            if "error" in mitigated:
+                row["error"] = mitigated["error"]
+            row["seconds"] = time.perf_counter() - t1 + (noisy["seconds"] if mitigation == config.mitigations[0] else 0.0)
+            if "error" in row:
+                log(f"  {problem.id} p={p} {mitigation}: cannot predict ({row['error']})")
+            else:
+                noisy_text = "-" if row["noisy_ar"] is None else f"{row['noisy_ar']:.4f}"
+                log(f"  {problem.id} p={p} {mitigation}: noisy {noisy_text}, mitigated {row['mitigated_ar']:.4f}, "
+                    f"{row['qpu_seconds_per_run']:.1f} QPU s per run ({row['seconds']:.1f} s, {row['oracle_method']})")
             rows.append(row)
     return {"graph": str(problem.id), "n": problem.n, "edges": len(problem.edges), "max_cut": problem.max_cut,
             "max_cut_source": problem.max_cut_source, "rows": rows,
@@ -282,14 +292,13 @@ def markdown(plan: dict[str, Any]) -> str:
                   "shots / run | QPU s / eval | QPU s / run | fits | oracle |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in g["rows"]:
-            if "error" in r:
-                lines.append(f"| {r['p']} | {r['mitigation']} | {r['ideal_ar']:.4f} | - | - | {r['two_qubit_gates']} | "
-                             f"{r['depth']} | - | - | - | - | - | {r['error']} |")
-                continue
-            lines.append(f"| {r['p']} | {r['mitigation']} | {r['ideal_ar']:.4f} | {r['noisy_ar']:.4f} | "
-                         f"{r['mitigated_ar']:.4f} | {r['two_qubit_gates']} | {r['depth']} | {r['circuits_per_evaluation']} | "
-                         f"{r['shots_per_run']} | {r['qpu_seconds_per_evaluation']:.2f} | {r['qpu_seconds_per_run']:.1f} | "
-                         f"{'yes' if r['fits_budget'] else 'no'} | {r['oracle_method']} |")
+            noisy = "-" if r.get("noisy_ar") is None else f"{r['noisy_ar']:.4f}"
+            mitigated = "-" if r.get("mitigated_ar") is None else f"{r['mitigated_ar']:.4f}"
+            oracle = r["error"].replace("|", "/") if "error" in r else r["oracle_method"]
+            lines.append(f"| {r['p']} | {r['mitigation']} | {r['ideal_ar']:.4f} | {noisy} | {mitigated} | "
+                         f"{r['two_qubit_gates']} | {r['depth']} | {r['circuits_per_evaluation']} | {r['shots_per_run']} | "
+                         f"{r['qpu_seconds_per_evaluation']:.2f} | {r['qpu_seconds_per_run']:.1f} | "
+                         f"{'yes' if r['fits_budget'] else 'no'} | {oracle} |")
         rec = g["recommendation"]
         lines += [""]
         if rec["p"] is None:

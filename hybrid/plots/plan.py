@@ -15,6 +15,7 @@ from .style import AR_LABEL, OKABE_ITO, _new_figure, _no_data, _save, _slug
 def plot_plan(entry: Mapping[str, Any], out_dir: str | Path, prefix: str = "plan") -> list[Path]:
     """AR vs p: the ideal line, the noisy line, one line per mitigation; QPU seconds per run (dotted, right axis)."""
     rows = [r for r in entry["rows"] if "error" not in r]
+    noisy_rows = [r for r in entry["rows"] if r.get("noisy_ar") is not None]
     fig = _new_figure(6.4, 5.0)
     ax = fig.add_subplot(1, 1, 1)
     cost_ax = ax.twinx()
@@ -24,7 +25,7 @@ def plot_plan(entry: Mapping[str, Any], out_dir: str | Path, prefix: str = "plan
         _no_data(ax)
     else:
         ax.plot(depths, [ideal[p] for p in depths], color="#000000", marker="o", label="ideal")
-        noisy = {r["p"]: r["noisy_ar"] for r in rows}
+        noisy = {r["p"]: r["noisy_ar"] for r in noisy_rows}
         if noisy:
             ps = sorted(noisy)
             ax.plot(ps, [noisy[p] for p in ps], color=OKABE_ITO[0], marker="s", linestyle="--", label="noisy, predicted")
@@ -33,8 +34,10 @@ def plot_plan(entry: Mapping[str, Any], out_dir: str | Path, prefix: str = "plan
             pts = sorted((r["p"], r["mitigated_ar"]) for r in rows if r["mitigation"] == m)
             ax.plot([p for p, _ in pts], [a for _, a in pts], color=OKABE_ITO[i % len(OKABE_ITO)], marker="^",
                     linestyle="-.", label=f"{m}, predicted")
-        for i, m in enumerate(dict.fromkeys(r["mitigation"] for r in rows)):
-            pts = sorted((r["p"], r["qpu_seconds_per_run"]) for r in rows if r["mitigation"] == m)
+        costed = entry["rows"]  # the cost is known even where a prediction failed
+        mitigations += [m for m in dict.fromkeys(r["mitigation"] for r in costed) if m != "none" and m not in mitigations]
+        for m in dict.fromkeys(r["mitigation"] for r in costed):
+            pts = sorted((r["p"], r["qpu_seconds_per_run"]) for r in costed if r["mitigation"] == m)
             colour = OKABE_ITO[0] if m == "none" else OKABE_ITO[(mitigations.index(m) + 1) % len(OKABE_ITO)]
             cost_ax.plot([p for p, _ in pts], [s for _, s in pts], color=colour, marker="x", linestyle=":",
                          alpha=0.8, label=f"QPU s per run, {m}")
