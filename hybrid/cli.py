@@ -302,6 +302,7 @@ def plan_cmd(
     budget: Optional[float] = typer.Option(None, "--budget-qpu-seconds", help="QPU seconds a run may use (default: no limit)"),
     shots: int = typer.Option(4000, "--shots", help="shots per circuit"),
     evaluations: int = typer.Option(10, "--evaluations", help="oracle evaluations per run"),
+    method: Optional[str] = typer.Option(None, "--method", help="noisy oracle method (make_oracle method=; default: automatic)"),
     out: Path = typer.Option(Path("results/plan"), "--out", help="plan.json, plan.md, figures/"),
 ) -> None:
     """Which depth and mitigation to run on a device: predicted ideal, noisy and mitigated AR, circuit size, QPU time."""
@@ -313,7 +314,7 @@ def plan_cmd(
         _fail(f"--p must be comma-separated integers such as 1,2,3, got {p!r}")
     try:
         cfg = PlanConfig(graphs, backend, depths, tuple(m.strip() for m in mitigation.split(",") if m.strip()),
-                         budget, shots, evaluations)
+                         budget, shots, evaluations, oracle_method=method)
         plan = run_plan(cfg, out, log=console.print)
     except (*_run_errors(), OSError) as exc:
         _fail(str(exc))
