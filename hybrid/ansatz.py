@@ -87,20 +87,34 @@ def layer_edges(problem: MaxCutProblem, layer: int) -> tuple[tuple[int, int, flo
     """The order of the cost gates in ``layer`` (they commute, so only noise sees it).
 
     ``problem.edges`` as they are, except for graphs native to a device
-    (``heavy_hex_graph``): there the gates go by colour class of a proper edge colouring,
-    in reverse on odd layers, which keeps each edge's causal cone on the device small
-    (what the noisy light cones of ``fake:<device>`` simulate).
+    (``heavy_hex_graph``, graph files laid onto a device): there the gates go by colour
+    class of a proper edge colouring, in reverse on odd layers, which keeps each edge's
+    causal cone on the device small (what the noisy light cones of ``fake:<device>``
+    simulate). Colours, order and the two qubits of each gate follow the physical qubits,
+    so relabelling the nodes of a graph on the same qubits changes no gate.
     """
-    if problem.meta.get("physical_qubits") is None:
+    qubits = problem.meta.get("physical_qubits")
+    if qubits is None:
         return problem.edges
     import networkx as nx
 
-    line = nx.line_graph(nx.Graph((u, v) for u, v, _ in problem.edges))
+    # coloured and ordered by physical coupler, so a relabelled copy on the same qubits
+    # (a graph file laid onto the device) gets the same gate order, hence the same noise
+    def coupler(e):
+        return (min(qubits[e[0]], qubits[e[1]]), max(qubits[e[0]], qubits[e[1]]))
+
+    by_coupler = sorted(problem.edges, key=coupler)
+    line = nx.line_graph(nx.Graph(coupler(e) for e in by_coupler))
     colours = min(
         (nx.greedy_color(line, strategy=s) for s in ("smallest_last", "largest_first", "DSATUR")),
         key=lambda c: (max(c.values(), default=0), sorted(c.items())),
     )
-    ordered = sorted(problem.edges, key=lambda e: (colours.get((e[0], e[1]), colours.get((e[1], e[0]), 0)), e))
+    def colour(e):
+        a, b = coupler(e)
+        return colours.get((a, b), colours.get((b, a), 0))
+
+    ordered = [(u, v, w) if qubits[u] < qubits[v] else (v, u, w)
+               for u, v, w in sorted(by_coupler, key=lambda e: (colour(e), coupler(e)))]
     return tuple(ordered[::-1] if layer % 2 else ordered)
 
 

@@ -193,6 +193,9 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
         f"oracle calls recorded: {done} done, {len(evaluations) - done} pending; "
         + (f"cells finished: {len(results)}" if _kind(run_row) in CELL_KINDS else f"graphs finished: {len(results)}")
     )
+    timed = [e["seconds"] for e in evaluations if e["seconds"] is not None]
+    if timed:
+        console.print(f"evaluation wall time: {sum(timed):.1f} s over {len(timed)} calls (longest {max(timed):.1f} s)")
     if jobs:
         table = Table(title="hardware jobs")
         columns = ["job id", "graph", "call", "status"] + (["live"] if live or offline else []) + [

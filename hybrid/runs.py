@@ -158,6 +158,7 @@ class RecordedOracle:
                 attach = last["record"] or last["job_id"]
         if rec is None:
             self.ledger.begin_evaluation(self.run_id, self.graph, self.index, kind, params.tolist())
+        started = time.perf_counter()
         try:
             record = compute(attach)
         except Exception as exc:
@@ -171,7 +172,7 @@ class RecordedOracle:
             except Exception as again:
                 self._record_failure(again)
                 raise
-        self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record)
+        self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record, time.perf_counter() - started)
         self._record_finished_jobs(record)
         self.index += 1
         return record

@@ -302,6 +302,22 @@ def load_checked_graphs(path: Any) -> list:
     return problems
 
 
+def place_graphs(problems: list, target, graphs: Any) -> list:
+    """Graphs too large for ``target``'s exact density matrix, laid SWAP-free onto its device.
+
+    :func:`hybrid.device_graphs.place_on_device`: a graph file whose graph is a subgraph of
+    a ``fake:`` device's healthy coupling map gets physical qubits, as a ``heavyhex:`` spec
+    has; one that does not embed is refused in one line naming ``--graphs`` and the fix.
+    """
+    from .device_graphs import place_on_device
+    from .problems import ProblemError
+
+    try:
+        return place_on_device(problems, target, where=f"--graphs {graphs}")
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+
+
 # ---------------------------------------------------------------------------- estimates
 def _gradient_evaluations(cfg, sampled: bool, n: int, m: int) -> float:
     gradient = cfg.gradient or ("param_shift" if sampled else "fd")
@@ -471,6 +487,7 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
                 target.check_fits(pr.n)
         except TargetError as exc:
             raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
+    problems = place_graphs(problems, target, cfg.graphs)
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
     return cfg, problems, target, estimate

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     params_json TEXT NOT NULL,
     record_json TEXT,
     created TEXT NOT NULL,
+    seconds REAL,
     PRIMARY KEY (run_id, graph, idx)
 );
 CREATE TABLE IF NOT EXISTS jobs (
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS results (
 _ADDED_COLUMNS = {
     "runs": (("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "TEXT")),
     "jobs": (("finished", "TEXT"), ("resubmit_of", "TEXT"), ("record", "TEXT")),
+    "evaluations": (("seconds", "REAL"),),  # wall time of the evaluation (compute only)
 }
 TABLES = ("runs", "evaluations", "jobs", "results")
 

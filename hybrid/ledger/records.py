@@ -120,17 +120,22 @@ class Ledger(LedgerFile):
         """Mark evaluation ``idx`` as started (pending) before anything is submitted."""
         with self._tx() as cur:
             cur.execute(
-                "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?, ?, 'pending', ?, NULL, ?)",
+                "INSERT OR REPLACE INTO evaluations (run_id, graph, idx, kind, status, params_json, record_json, "
+                "created) VALUES (?, ?, ?, ?, 'pending', ?, NULL, ?)",
                 (run_id, graph, idx, kind, json.dumps(params), _now()),
             )
 
     @_guarded
-    def finish_evaluation(self, run_id: str, graph: str, idx: int, record: dict[str, Any]) -> None:
+    def finish_evaluation(
+        self, run_id: str, graph: str, idx: int, record: dict[str, Any], seconds: float | None = None
+    ) -> None:
+        """Mark evaluation ``idx`` done with its ``record`` and wall time ``seconds`` (the compute alone)."""
         now = _now()
         with self._tx() as cur:
             cur.execute(
-                "UPDATE evaluations SET status = 'done', record_json = ? WHERE run_id = ? AND graph = ? AND idx = ?",
-                (json.dumps(record), run_id, graph, idx),
+                "UPDATE evaluations SET status = 'done', record_json = ?, seconds = ? "
+                "WHERE run_id = ? AND graph = ? AND idx = ?",
+                (json.dumps(record), None if seconds is None else float(seconds), run_id, graph, idx),
             )
             cur.execute(
                 "UPDATE jobs SET status = 'done', updated = ?, finished = ? "
@@ -141,41 +146,39 @@ class Ledger(LedgerFile):
     @_guarded
     def evaluation(self, run_id: str, graph: str, idx: int) -> dict[str, Any] | None:
         row = self._conn.execute(
-            "SELECT kind, status, params_json, record_json FROM evaluations WHERE run_id = ? AND graph = ? AND idx = ?",
-            (run_id, graph, idx),
+            "SELECT * FROM evaluations WHERE run_id = ? AND graph = ? AND idx = ?", (run_id, graph, idx)
         ).fetchone()
         if row is None:
             return None
-        kind, status, params, record = row
+        out = self._evaluation(row)
         jobs = self.call_jobs(run_id, graph, idx)
-        return {
-            "kind": kind,
-            "status": status,
-            "params": json.loads(params),
-            "record": json.loads(record) if record else None,
+        return {k: out[k] for k in ("kind", "status", "params", "record", "seconds")} | {
             "job_ids": [j["job_id"] for j in jobs],
             "jobs": jobs,
         }
 
+    @staticmethod
+    def _evaluation(row: sqlite3.Row) -> dict[str, Any]:
+        data = dict(row)  # a ledger read as it is (not migrated) may lack the later columns
+        return {
+            "graph": data["graph"],
+            "idx": data["idx"],
+            "kind": data["kind"],
+            "status": data["status"],
+            "params": json.loads(data["params_json"]),
+            "record": json.loads(data["record_json"]) if data["record_json"] else None,
+            "seconds": data.get("seconds"),
+        }
+
     @_guarded
     def evaluations(self, run_id: str, graph: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT graph, idx, kind, status, params_json, record_json FROM evaluations WHERE run_id = ?"
+        query = "SELECT * FROM evaluations WHERE run_id = ?"
         args: tuple = (run_id,)
         if graph is not None:
             query += " AND graph = ?"
             args += (graph,)
         rows = self._conn.execute(query + " ORDER BY graph, idx", args).fetchall()
-        return [
-            {
-                "graph": g,
-                "idx": i,
-                "kind": k,
-                "status": s,
-                "params": json.loads(p),
-                "record": json.loads(r) if r else None,
-            }
-            for g, i, k, s, p, r in rows
-        ]
+        return [self._evaluation(row) for row in rows]
 
     # ------------------------------------------------------------------ jobs
     _JOB_KEYS = ("job_id", "run_id", "graph", "idx", "target", "status", "created", "updated", "finished", "detail", "resubmit_of")

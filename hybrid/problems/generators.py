@@ -115,20 +115,24 @@ def coupling_subgraph(
 
     Node ``i`` is physical qubit ``meta["physical_qubits"][i]`` (ascending), and every
     edge is a coupler, so the identity layout onto those qubits needs no SWAPs
-    (``fake:<device>`` uses it). The ``n`` qubits grow from a random qubit by adding a
-    random neighbour of the set, so the subgraph is connected; edges are all couplers
-    among them. ``device`` is the device's normalised name (recorded in ``meta``);
+    (``fake:<device>`` uses it). The ``n`` qubits grow from a random qubit of the largest
+    connected component by adding a random neighbour of the set, so the subgraph is
+    connected; edges are all couplers among them. ``device`` is the device's normalised name (recorded in ``meta``);
     :func:`hybrid.device_graphs.heavy_hex_graph` fetches both from a fake device.
     """
     name = device
-    total = coupling.number_of_nodes()
+    nodes = sorted(max(nx.connected_components(coupling), key=len))
+    total = len(nodes)
     if n is not None and (not isinstance(n, (int, np.integer)) or not 2 <= n <= total):
-        raise ProblemError(f"n must be an integer in [2, {total}] for {name} ({total} qubits), got {n!r}")
+        raise ProblemError(
+            f"n must be an integer in [2, {total}] for {name} ({total} qubits in its largest connected "
+            f"healthy coupling component), got {n!r}"
+        )
     rng = as_rng(seed if seed is not None else 0)
     if n is None or n == total:
-        chosen = sorted(max(nx.connected_components(coupling), key=len))
+        chosen = nodes
     else:
-        start = int(rng.integers(total))
+        start = nodes[int(rng.integers(total))]
         chosen_set, frontier = {start}, set(coupling[start])
         while len(chosen_set) < n:
             nxt = sorted(frontier)[int(rng.integers(len(frontier)))]

@@ -21,6 +21,8 @@ CORRUPT = r"corrupt.*sqlite3 .* \.recover \| sqlite3 recovered\.db"
 
 #: Rounds of four processes creating the same new ledger at once.
 CREATE_RACE_TRIALS = 8
+#: A recorded evaluation wall time (seconds).
+EVAL_SECONDS = 1.25
 
 
 def one_line(exc: pytest.ExceptionInfo) -> str:
@@ -39,7 +41,8 @@ def filled(tmp_path) -> Path:
     conn = sqlite3.connect(path)  # the bulk of the rows in one transaction (one fsync)
     with conn:
         conn.executemany(
-            "INSERT INTO evaluations VALUES ('r1', '0:g', ?, 'evaluate', 'done', ?, ?, 't')",
+            "INSERT INTO evaluations (run_id, graph, idx, kind, status, params_json, record_json, created) "
+            "VALUES ('r1', '0:g', ?, 'evaluate', 'done', ?, ?, 't')",
             [(i, json.dumps([0.1 * i] * 20), json.dumps({"energies": [float(i)] * 20}))
              for i in range(ROWS_FOR_SEVERAL_PAGES)],
         )
@@ -366,3 +369,41 @@ def test_processes_creating_one_ledger_at_once_all_open_it(tmp_path):
             proc.join()
         assert [queue.get() for _ in procs] == ["ok"] * 4
     assert not list(tmp_path.glob(".*.new*"))  # no temporary file left behind
+
+
+def test_each_evaluation_records_its_wall_time_and_old_ledgers_gain_the_column(tmp_path):
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "ideal", "r")
+        led.begin_evaluation("r", "g", 0, "evaluate", [0.1, 0.2])
+        assert led.evaluation("r", "g", 0)["seconds"] is None  # pending: not timed yet
+        led.finish_evaluation("r", "g", 0, {"energies": [1.0]}, seconds=EVAL_SECONDS)
+        led.begin_evaluation("r", "g", 1, "evaluate", [0.3, 0.4])
+        led.finish_evaluation("r", "g", 1, {"energies": [2.0]})  # a caller that does not time
+    with Ledger(tmp_path / "l.db", mode="read") as led:
+        assert led.evaluation("r", "g", 0)["seconds"] == EVAL_SECONDS
+        assert [e["seconds"] for e in led.evaluations("r")] == [EVAL_SECONDS, None]
+    # a ledger written before evaluation times were recorded
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, created TEXT NOT NULL, updated TEXT NOT NULL, status TEXT NOT NULL,"
+        " target TEXT NOT NULL, spec_json TEXT NOT NULL, error TEXT);"
+        "CREATE TABLE evaluations (run_id TEXT NOT NULL, graph TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " status TEXT NOT NULL, params_json TEXT NOT NULL, record_json TEXT, created TEXT NOT NULL,"
+        " PRIMARY KEY (run_id, graph, idx));"
+        "CREATE TABLE jobs (job_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, graph TEXT NOT NULL, idx INTEGER NOT NULL,"
+        " target TEXT NOT NULL, status TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, detail TEXT);"
+        "CREATE TABLE results (run_id TEXT NOT NULL, graph TEXT NOT NULL, result_json TEXT NOT NULL,"
+        " created TEXT NOT NULL, PRIMARY KEY (run_id, graph));"
+        "INSERT INTO runs VALUES ('r0', 't', 't', 'running', 'ideal', '{}', NULL);"
+        "INSERT INTO evaluations VALUES ('r0', 'g', 0, 'evaluate', 'done', '[0.1]', '{\"energies\": [1.0]}', 't');"
+    )
+    conn.commit()
+    conn.close()
+    with Ledger(old, mode="read") as led:  # read as it is
+        assert led.evaluations("r0")[0]["seconds"] is None and led.evaluation("r0", "g", 0)["record"]
+    with Ledger(old) as led:  # migrated on a writable open
+        led.begin_evaluation("r0", "g", 1, "evaluate", [0.2])
+        led.finish_evaluation("r0", "g", 1, {"energies": [0.5]}, seconds=EVAL_SECONDS)
+        assert [e["seconds"] for e in led.evaluations("r0")] == [None, EVAL_SECONDS]

@@ -156,7 +156,7 @@ def test_run_validation_plans_light_cones_and_noisy_cones_at_device_scale(tmp_pa
         return RunConfig(graphs=graphs, backend=backend, init="fixed", p=p, optimizer="cobyla:2", out=str(tmp_path / "o"))
 
     _, problems, _, est = validate_run_config(cfg("heavyhex:torino", "ideal", 2))
-    assert problems[0].n == 133 and est.method == "exact light cones" and est.memory_bytes < 2**30
+    assert problems[0].n == 129 and est.method == "exact light cones" and est.memory_bytes < 2**30
     _, _, _, est = validate_run_config(cfg("heavyhex:torino", "fake:torino", 1))
     assert est.method == "noisy light cones" and est.memory_bytes < 2**30
     big = save_graphs([regular_graph(200, 3, seed=0).with_max_cut()], tmp_path / "r200.json")

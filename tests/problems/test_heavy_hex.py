@@ -19,7 +19,7 @@ from hybrid.problems import (
 
 SEED = 5
 #: Sizes of the generated subgraphs checked.
-SIZES = (2, 12, 60, 133)
+SIZES = (2, 12, 60, 129)
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -38,7 +38,7 @@ def test_heavy_hex_subgraph_is_connected_and_native(n):
 
 def test_whole_device_and_seeds():
     whole = heavy_hex_graph("torino")
-    assert (whole.n, whole.m) == (133, 150)
+    assert (whole.n, whole.m) == (129, 139)  # the largest healthy component (backends.broken)
     a = heavy_hex_graph("fez", 40, seed=1)
     assert a == heavy_hex_graph("fez", 40, seed=1)
     assert physical_qubits(a, "fez") != physical_qubits(heavy_hex_graph("fez", 40, seed=2), "fez")
@@ -65,7 +65,7 @@ def test_spec_parsing_and_errors():
         parse_heavy_hex_spec("heavyhex:torino:heavy")
     with pytest.raises(ProblemError, match=r"expected heavyhex:DEVICE"):
         parse_heavy_hex_spec("heavyhex:")
-    with pytest.raises(ProblemError, match=r"n must be an integer in \[2, 133\]"):
+    with pytest.raises(ProblemError, match=r"n must be an integer in \[2, 129\]"):
         heavy_hex_graph("torino", 500)
 
 
