@@ -20,6 +20,7 @@ capability                    methods
 ``noisy_cones``               ``uses_light_cones``, ``noisy_cones``, ``zz_expectations``
 ``qpu_usage``                 ``usage_model()``, ``estimate_usage(circuits, shots, points)``
                               (:mod:`backends.usage`: the quantum seconds of a job)
+``pauli_propagation``         ``pauli_propagation`` (twirled device noise, :mod:`backends.pauli_prop`)
 ============================  ==========================================================
 """
 
@@ -43,6 +44,7 @@ class Capability(str, enum.Enum):
     SESSIONS = "sessions"
     NOISY_CONES = "noisy_cones"
     QPU_USAGE = "qpu_usage"
+    PAULI_PROPAGATION = "pauli_propagation"
 
 
 class ExactProbabilities(Protocol):
@@ -109,6 +111,9 @@ class QpuUsage(Protocol):
 
     def estimate_usage(self, circuits: Sequence[QuantumCircuit], shots: int, points: Sequence[int] | None = None) -> Any:
         """The :class:`backends.usage.UsageEstimate` of one job running ``circuits``."""
+class PauliPropagation(Protocol):
+    def pauli_propagation(self, circuit: QuantumCircuit, pairs: Any) -> Any:
+        """The :class:`backends.pauli_prop.PauliPropagation` of ``circuit`` for measured clbit ``pairs``."""
 
 
 PROTOCOLS: dict[Capability, type] = {
@@ -120,6 +125,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.SESSIONS: Sessions,
     Capability.NOISY_CONES: NoisyCones,
     Capability.QPU_USAGE: QpuUsage,
+    Capability.PAULI_PROPAGATION: PauliPropagation,
 }
 
 _TARGET_METHODS = ("check_fits", "isa_circuit", "sample", "describe")

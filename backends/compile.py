@@ -42,6 +42,7 @@ class CompiledCircuit:
     _shots_simulator: Any = None
     _cones: Any = None  # (key, NoisyCones) of the last pair list asked for
     _mps_simulator: Any = None
+    _pauli: Any = None  # (pairs, PauliPropagation) of the last pair list asked for
 
     @property
     def num_active(self) -> int:

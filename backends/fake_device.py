@@ -19,8 +19,8 @@ Outcome probabilities are indexed in clbit order (bit ``i`` = clbit ``i``). They
 returned as simulated: the device noise channels leave the total a few 1e-8 below 1
 at 10 qubits; :meth:`FakeDeviceTarget.sample` renormalises before drawing.
 
-Longer than 600 lines because the target's four evaluation routes (exact density
-matrix, noisy light cones, sampled, MPS at device scale) share its compiled-circuit
+Longer than 600 lines because the target's five evaluation routes (exact density
+matrix, noisy light cones, Pauli propagation, sampled, MPS at device scale) share its compiled-circuit
 cache; compiling lives in :mod:`backends.compile`, the noise model in :mod:`backends.noise`.
 """
 
@@ -99,7 +99,8 @@ class FakeDeviceTarget(UsageEstimating):
     kind = "fake"
     noisy = True
     exact = True
-    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.EXACT_ISA, Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.NOISY_CONES, Capability.QPU_USAGE})
+    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.EXACT_ISA, Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.NOISY_CONES,
+                              Capability.PAULI_PROPAGATION, Capability.QPU_USAGE})
 
     def __init__(
         self,
@@ -310,6 +311,28 @@ class FakeDeviceTarget(UsageEstimating):
         )
         comp._cones = (key, cones)
         return cones
+
+    def pauli_propagation(self, circuit: QuantumCircuit, pairs):
+        """The :class:`backends.pauli_prop.PauliPropagation` of ``circuit`` for clbit ``pairs`` (cached).
+
+        Rotation form and twirled noise are prepared once per circuit structure and pair list.
+        """
+        from .pauli_prop import PauliPropagation, TwirledNoise
+
+        comp = self.compiled(circuit)
+        pairs = tuple((int(a), int(b)) for a, b in pairs)
+        if comp._pauli is not None and comp._pauli[0] == pairs:
+            return comp._pauli[1]
+        by_clbit = dict(comp.clbit_physical)
+        missing = sorted({c for pair in pairs for c in pair} - set(by_clbit))
+        if missing:
+            raise TargetError(f"clbit(s) {missing} are never measured; measure every qubit of the pairs")
+        prop = PauliPropagation(
+            comp.isa, TwirledNoise.get(self.device, self._noise), [(by_clbit[a], by_clbit[b]) for a, b in pairs],
+            parameter_names=comp.parameter_names,
+        )
+        comp._pauli = (pairs, prop)
+        return prop
 
     def zz_expectations(self, circuit: QuantumCircuit, parameter_values: Any, pairs, fallback=None) -> np.ndarray:
         """Exact noisy ``<Z_a Z_b>`` (readout included) of clbit ``pairs``, shape ``(B, pairs)``.

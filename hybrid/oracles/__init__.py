@@ -13,6 +13,8 @@ Build every oracle with :func:`make_oracle` (:mod:`.factory`); the modules:
   :func:`counts_statistics`;
 * :mod:`.noisy_exact`: :class:`NoisyExactOracle` (exact noisy density matrix or noisy
   light cones on ``fake:<device>``);
+* :mod:`.pauli_prop`: :class:`PauliPropOracle` (Pauli propagation of the twirled device
+  noise on ``fake:<device>`` at any size; ZNE by rate scaling and exact REM);
 * :mod:`.gradients`: finite differences, parameter shift and SPSA, each wrapping any
   circuit oracle's batch evaluation (mitigated ones included, :mod:`hybrid.mitigation`).
 
@@ -28,7 +30,8 @@ from .noisy_exact import NOISY_METHODS, NoisyExactOracle
 from .sampled import SampledOracle, bitstring, counts_statistics
 from .statevector import MIXER_BLOCK_QUBITS, STATEVECTOR_MAX_NODES, IdealOracle, StackedIdealOracle
 
-from .factory import ORACLE_OPTIONS, ideal_oracle, make_oracle  # isort: skip  (composes the above and mitigation)
+from .pauli_prop import PauliPropOracle  # isort: skip  (extrapolates with hybrid.mitigation.zne)
+from .factory import ORACLE_METHODS, ORACLE_OPTIONS, ideal_oracle, make_oracle, resolve_method  # isort: skip  (composes the above and mitigation)
 
 __all__ = [
     "DEFAULT_SHOTS",
@@ -37,6 +40,7 @@ __all__ = [
     "MAX_CONE_QUBITS",
     "MIXER_BLOCK_QUBITS",
     "NOISY_METHODS",
+    "ORACLE_METHODS",
     "ORACLE_OPTIONS",
     "SPSA",
     "STATEVECTOR_MAX_NODES",
@@ -51,6 +55,7 @@ __all__ = [
     "NoisyExactOracle",
     "Oracle",
     "P1ClosedForm",
+    "PauliPropOracle",
     "ParameterShift",
     "SampledOracle",
     "StackedIdealOracle",
@@ -63,4 +68,5 @@ __all__ = [
     "gradient_rule",
     "ideal_oracle",
     "make_oracle",
+    "resolve_method",
 ]
