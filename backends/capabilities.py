@@ -18,6 +18,8 @@ capability                    methods
 ``jobs``                      ``submit``, ``submit_isa``, ``status``, ``fetch`` (JSON-able job records)
 ``sessions``                  ``session()``, ``batch()`` (Runtime execution modes)
 ``noisy_cones``               ``uses_light_cones``, ``noisy_cones``, ``zz_expectations``
+``qpu_usage``                 ``usage_model()``, ``estimate_usage(circuits, shots, points)``
+                              (:mod:`backends.usage`: the quantum seconds of a job)
 ``pauli_propagation``         ``pauli_propagation`` (twirled device noise, :mod:`backends.pauli_prop`)
 ============================  ==========================================================
 """
@@ -41,6 +43,7 @@ class Capability(str, enum.Enum):
     JOBS = "jobs"
     SESSIONS = "sessions"
     NOISY_CONES = "noisy_cones"
+    QPU_USAGE = "qpu_usage"
     PAULI_PROPAGATION = "pauli_propagation"
 
 
@@ -102,6 +105,12 @@ class NoisyCones(Protocol):
         """Noisy ``<Z_u Z_v>`` of ``pairs``."""
 
 
+class QpuUsage(Protocol):
+    def usage_model(self) -> Any:
+        """The device's :class:`backends.usage.UsageModel`."""
+
+    def estimate_usage(self, circuits: Sequence[QuantumCircuit], shots: int, points: Sequence[int] | None = None) -> Any:
+        """The :class:`backends.usage.UsageEstimate` of one job running ``circuits``."""
 class PauliPropagation(Protocol):
     def pauli_propagation(self, circuit: QuantumCircuit, pairs: Any) -> Any:
         """The :class:`backends.pauli_prop.PauliPropagation` of ``circuit`` for measured clbit ``pairs``."""
@@ -115,6 +124,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.JOBS: Jobs,
     Capability.SESSIONS: Sessions,
     Capability.NOISY_CONES: NoisyCones,
+    Capability.QPU_USAGE: QpuUsage,
     Capability.PAULI_PROPAGATION: PauliPropagation,
 }
 

@@ -6,8 +6,9 @@ with readout mitigation on it), re-scored on the ideal simulator. Then one short
 warm-started run goes through the Qiskit Runtime path a QPU run takes
 (``local:torino``: executor Sampler in local mode, inside a Runtime Session, job ids in
 the run ledger), beside the same run on ``fake:torino``. The compare sweep and both
-runs are recorded in ``OUT/ledger.db``. Writes a short Markdown report with the tables
-and the figures.
+runs are recorded in ``OUT/ledger.db``. Last, one small plan (:mod:`hybrid.plan`): which
+depth and mitigation to run on Torino for an 8-node device-native graph, and at what QPU
+cost. Writes a short Markdown report with the tables and the figures.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ DEMO_RUNTIME_RUN = {
     "shots": 2000,
     "execution": "session",
 }
+# The plan: a small device-native graph, p = 1, 2, without and with ZNE + REM.
+DEMO_PLAN = {"graphs": "heavyhex:torino:8:seed=1", "backend": "fake:torino", "depths": (1, 2),
+             "mitigations": ("none", "zne+rem"), "refine_iters": 5}
 
 
 def demo_graphs():
@@ -145,7 +149,19 @@ def _markdown_table(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[str, Any] | None = None) -> Path:
+def _plan_section(plan: dict[str, Any], out: Path) -> list[str]:
+    cfg = plan["config"]
+    table = (Path(plan["out"]) / "plan.md").read_text().split("\n", 2)[2].replace("\n## ", "\n### ")  # without its title
+    lines = ["## Plan a device run", "",
+             f"`hybrid plan --graphs {cfg['graphs']} --backend {cfg['backend']} --p {','.join(map(str, cfg['depths']))} "
+             f"--mitigation {','.join(cfg['mitigations'])}` ({plan['wall_time']:.0f} s): the ideal AR at good parameters, "
+             "the noisy and mitigated AR predicted there, the circuit and the QPU time of a run.", "", table, ""]
+    lines += [f"![{Path(f).stem}]({Path(f).relative_to(out)})" for f in plan["figures"] if f.endswith(".png")]
+    return lines + [""]
+
+
+def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[str, Any] | None = None,
+                   plan: dict[str, Any] | None = None) -> Path:
     from .meta import load_pretrained
 
     _, _, card = load_pretrained("learned")
@@ -175,6 +191,8 @@ def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[s
         ]
     if runtime is not None:
         lines += _runtime_section(runtime)
+    if plan is not None:
+        lines += _plan_section(plan, out)
     lines += ["## Figures", ""]
     for fig in figures:
         if fig.suffix == ".png":
@@ -189,7 +207,7 @@ def write_markdown(report: dict, figures: list[Path], out: Path, runtime: dict[s
         f"hybrid jobs list --ledger {out / 'ledger.db'}   # the compare sweep and the Runtime rehearsal runs",
         "```",
         "",
-        f"Total wall time: {report['wall_time'] + sum(r['wall_time'] for r in (runtime or {}).get('rows', [])):.0f} s.",
+        f"Total wall time: {report['wall_time'] + sum(r['wall_time'] for r in (runtime or {}).get('rows', [])) + (plan or {}).get('wall_time', 0.0):.0f} s.",
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
@@ -232,4 +250,9 @@ def run_demo(
             "(Runtime local mode, job ids in the ledger)"
         )
     runtime = run_runtime_rehearsal(out, show_jobs)
-    return write_markdown(report, figures, out, runtime)
+    from .plan import PlanConfig, run_plan
+
+    if console is not None:
+        console.print(f"demo: a plan for {DEMO_PLAN['graphs']} on {DEMO_PLAN['backend']}")
+    plan = run_plan(PlanConfig(**DEMO_PLAN), out / "plan", log=lambda _msg: None)
+    return write_markdown(report, figures, out, runtime, plan)

@@ -73,7 +73,8 @@ AUTO_BUDGET = 10
 #: The ledger kind of a ``hybrid benchmark`` run.
 BENCHMARK_KIND = "benchmark"
 #: Target names -> (backend spec, sampled?).
-TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False), "fake:torino-shots": ("fake:torino", True)}
+TARGETS = {"ideal": ("ideal", False), "ideal-shots": ("ideal", True), "fake:torino": ("fake:torino", False),
+           "fake:torino-shots": ("fake:torino", True), "fake:fez": ("fake:fez", False)}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class Slice:
     optimizers: tuple[str, ...] = OPTIMIZERS
     budgets: tuple[int, ...] = BUDGETS
     seeds: tuple[int, ...] = (0, 1, 2)
+    #: Graph files or device specs (``heavyhex:fez:weighted``) run besides the families, each its own set.
+    graphs: tuple[str, ...] = ()
+    #: False: no multi-start optimisation per graph (hours for weighted device graphs at p = 3); the
+    #: ceiling for reach is then the best point any cell of the benchmark reached.
+    best_known: bool = True
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -101,7 +107,7 @@ class Slice:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Slice":
         data = dict(data)
-        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds"):
+        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds", "graphs"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -159,7 +165,8 @@ def graph_key(problem: MaxCutProblem) -> str:
 
 
 def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[str, MaxCutProblem]]:
-    """``(set name, graph)`` pairs: the test split's families, then the paper's graphs."""
+    """``(set name, graph)`` pairs: the test split's families, the paper's graphs, then ``sl.graphs``
+    (each graph of a file or device spec, in the set named by the spec)."""
     out = []
     if sl.per_family > 0 and sl.families:
         nodes = {f: list(v) for f, v in sl.nodes.items()} if sl.nodes else None
@@ -171,6 +178,10 @@ def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[
 
         path = paper_path or default_paths()[0]
         out += [("paper90", g.with_max_cut()) for g in load_graphs(path)[: sl.paper_graphs]]
+    if sl.graphs:
+        from .device_graphs import load_graphs as load_spec
+
+        out += [(str(spec), g.with_max_cut()) for spec in sl.graphs for g in load_spec(spec)]
     return out
 
 
@@ -275,9 +286,12 @@ class _Block:
     @cached_property
     def base(self) -> dict[str, Any]:
         problem, p = self.problem, self.p
+        row = {"target": self.sl.target, "graph": problem.id, "key": graph_key(problem), "set": self.set_name,
+               "family": classify(problem), "n": problem.n, "p": p}
+        if not self.sl.best_known:
+            return {**row, "best_known_ideal": None, "target_at_ideal_optimum": None}
         ideal_best, ideal_theta = self.best_known.get(problem, p, self.log)
-        return {"target": self.sl.target, "graph": problem.id, "key": graph_key(problem), "set": self.set_name,
-                "family": classify(problem), "n": problem.n, "p": p, "best_known_ideal": ideal_best,
+        return {**row, "best_known_ideal": ideal_best,
                 "target_at_ideal_optimum": self.score(ideal_theta) if self.backend != "ideal" else ideal_best}
 
 
@@ -308,7 +322,8 @@ def run_slice(
     done = 0
     for graph_index, (set_name, problem) in enumerate(slice_graphs(sl, paper_path)):
         family = classify(problem)
-        best_known.get(problem, max(sl.depths), log)  # one recursion in p for every depth of the slice
+        if sl.best_known:
+            best_known.get(problem, max(sl.depths), log)  # one recursion in p for every depth of the slice
         for p in sl.depths:
             block = _Block(sl, set_name, problem, p, backend, shots, best_known, log)
 
@@ -381,9 +396,11 @@ def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: d
         if "error" in row:
             continue
         key = (row["target"], row["key"], row["p"])
-        seen = max([t[2] for t in row["trace"]] + [row["target_at_ideal_optimum"]])
+        at_optimum = row["target_at_ideal_optimum"]
+        seen = max([t[2] for t in row["trace"]] + ([] if at_optimum is None else [at_optimum]))
         ceilings[key] = max(ceilings.get(key, -math.inf), seen)
-        if best_known is not None and TARGETS[row["target"]][0] == "ideal" and seen > row["best_known_ideal"] and row.get("final_params"):
+        if (best_known is not None and TARGETS[row["target"]][0] == "ideal" and row["best_known_ideal"] is not None
+                and seen > row["best_known_ideal"] and row.get("final_params")):
             best_known.raise_to(problems[row["key"]], row["p"], seen, np.asarray(row["final_params"]))
     for row in rows:
         if "error" in row:

@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.strategies",),
     ("hybrid.optimize",),
     ("hybrid.ledger", "hybrid.validation", "hybrid.runs"),
-    ("hybrid.plots", "hybrid.compare", "hybrid.benchmark", "hybrid.equal_budget"),
+    ("hybrid.plots", "hybrid.compare", "hybrid.benchmark", "hybrid.equal_budget", "hybrid.plan"),
     ("hybrid.demo",),
     ("hybrid.cli", "hybrid.cli_jobs"),
 )
