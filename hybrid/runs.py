@@ -41,7 +41,7 @@ from backends.usage import recorded_usage as usage_of
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
-from .optimize import optimize_graph
+from .optimize import ideal_scores, optimize_graph, progress_line
 from .usage_plan import execution_mode, prepare, run_usage, timed_execution
 
 RESULTS_FILE = "results.json"
@@ -246,6 +246,7 @@ def run_cell(
     max_qpu_seconds: float | None = None,
     clock=None,
     oracle=None,
+    score_ideal: bool = True,
 ):
     """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
 
@@ -271,6 +272,7 @@ def run_cell(
         target=label,
         mitigation=mitigation,
         max_qpu_seconds=max_qpu_seconds,
+        score_ideal=score_ideal,
     )
 
 
@@ -373,6 +375,16 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
             init=cfg.init, skip=set(done),
         )
         clock = SessionClock(mode, simulated=target.kind != "ibm")
+        in_session = mode == "session"  # a session bills classical work: ideal re-scoring waits until it closes
+        scored_later = []
+
+        def finish(key, problem, result) -> None:
+            payload = result.to_dict()
+            ledger.record_result(run_id, key, payload)
+            results.append(payload)
+            if progress:
+                progress(progress_line(problem, result, cfg.backend))
+
         with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
             for index, problem in enumerate(problems):
                 key = f"{index}:{problem.id}"
@@ -385,26 +397,17 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                     label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
                     lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
                     max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
+                    score_ideal=not in_session,
                 )
-                payload = result.to_dict()
-                ledger.record_result(run_id, key, payload)
-                results.append(payload)
-                if progress:
-                    progress(
-                        f"graph {problem.id} (n={problem.n}): AR {_ratio(result.ar_init)} -> {_ratio(result.ar_final)} "
-                        f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
-                        + (f" ({result.oracle_method})" if result.oracle_method else "")
-                        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
-                        + (f"; {result.qpu_seconds:.1f} estimated QPU s" if result.qpu_jobs else "")
-                        + (f"; stopped by {result.budget_stop}, best point reported" if result.budget_stop else "")
-                    )
+                if in_session:
+                    scored_later.append((key, problem, result))
+                else:
+                    finish(key, problem, result)
+        for key, problem, result in scored_later:
+            finish(key, problem, ideal_scores(result, problem))
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def _graph_keys(spec: dict[str, Any]) -> list[str] | None:
