@@ -237,6 +237,11 @@ def incumbent_trace(history: Sequence[dict[str, Any]], score: Callable[[Sequence
     return trace
 
 
+def job_calls(history: Sequence[dict[str, Any]]) -> list[list[int]]:
+    """``[evaluations, shots]`` after every oracle call (one job each on a sampled target), in order."""
+    return [[int(e.get("evaluations", 0)), int(e.get("shots", 0))] for e in history]
+
+
 def reach(trace: Sequence[Sequence[float]], best_known: float, fraction: float = REACH) -> tuple[float, float]:
     """(evaluations, shots) at which the incumbent first reached ``fraction * best_known``; NaN if never."""
     for evals, shots, ar in trace:
@@ -360,7 +365,8 @@ def run_slice(
                                         "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
                                         "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
                                         "final_params": result.final_params,
-                                        "trace": incumbent_trace(result.history, block.score)}
+                                        "trace": incumbent_trace(result.history, block.score),
+                                        "jobs": job_calls(result.history)}
 
                             cell(name, run)
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
