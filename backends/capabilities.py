@@ -18,6 +18,8 @@ capability                    methods
 ``jobs``                      ``submit``, ``submit_isa``, ``status``, ``fetch`` (JSON-able job records)
 ``sessions``                  ``session()``, ``batch()`` (Runtime execution modes)
 ``noisy_cones``               ``uses_light_cones``, ``noisy_cones``, ``zz_expectations``
+``qpu_usage``                 ``usage_model()``, ``estimate_usage(circuits, shots, points)``
+                              (:mod:`backends.usage`: the quantum seconds of a job)
 ============================  ==========================================================
 """
 
@@ -40,6 +42,7 @@ class Capability(str, enum.Enum):
     JOBS = "jobs"
     SESSIONS = "sessions"
     NOISY_CONES = "noisy_cones"
+    QPU_USAGE = "qpu_usage"
 
 
 class ExactProbabilities(Protocol):
@@ -100,6 +103,14 @@ class NoisyCones(Protocol):
         """Noisy ``<Z_u Z_v>`` of ``pairs``."""
 
 
+class QpuUsage(Protocol):
+    def usage_model(self) -> Any:
+        """The device's :class:`backends.usage.UsageModel`."""
+
+    def estimate_usage(self, circuits: Sequence[QuantumCircuit], shots: int, points: Sequence[int] | None = None) -> Any:
+        """The :class:`backends.usage.UsageEstimate` of one job running ``circuits``."""
+
+
 PROTOCOLS: dict[Capability, type] = {
     Capability.EXACT_PROBABILITIES: ExactProbabilities,
     Capability.EXACT_ISA: ExactIsa,
@@ -108,6 +119,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.JOBS: Jobs,
     Capability.SESSIONS: Sessions,
     Capability.NOISY_CONES: NoisyCones,
+    Capability.QPU_USAGE: QpuUsage,
 }
 
 _TARGET_METHODS = ("check_fits", "isa_circuit", "sample", "describe")

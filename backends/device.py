@@ -11,6 +11,7 @@ from qiskit import QuantumCircuit
 from .base import TargetError, check_isa, circuit_fingerprint
 from .circuits import backend_readout_confusion, clbit_order, measured_qubits_by_clbit
 from .transpile import transpile_best
+from .usage import UsageEstimating
 
 DEFAULT_LAYOUT_TRIALS = 4
 
@@ -27,13 +28,19 @@ def merge_options(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[st
 
 
 
-class DeviceTranspiling:
-    """What both Runtime targets share: the size check and the cached seeded ISA circuit.
+class DeviceTranspiling(UsageEstimating):
+    """What both Runtime targets share: the size check, the cached seeded ISA circuit
+    and the usage model of the device (:mod:`backends.usage`).
 
     ``_prefer`` picks the layout ranking (:func:`backends.transpile.layout_score`).
     """
 
     _prefer = "active"
+
+    @property
+    def usage_backend(self) -> Any:
+        """The backend whose durations and ``default_rep_delay`` the usage model reads."""
+        return self._backend
 
     def _calibration(self) -> Any:
         """The ``BackendProperties`` readout is read from (None: the transpiler target's)."""

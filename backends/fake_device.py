@@ -60,6 +60,7 @@ from .devices import fake_device_names, load_fake_backend, normalise_device_name
 from .ideal import DEFAULT_CACHE_SIZE, LRUCache, aer_run_options, run_batch
 from .noise import DeviceNoise
 from .transpile import active_and_two_qubit, check_options
+from .usage import UsageEstimating
 
 # Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
 EXACT_MAX_ACTIVE_QUBITS = 14
@@ -86,7 +87,7 @@ _FAKE_OPTIONS = (
 
 
 
-class FakeDeviceTarget:
+class FakeDeviceTarget(UsageEstimating):
     """Noisy Aer with the noise model of a ``qiskit_ibm_runtime`` fake device.
 
     ``probabilities`` is the exact noisy outcome distribution (density matrix on the
@@ -98,7 +99,7 @@ class FakeDeviceTarget:
     kind = "fake"
     noisy = True
     exact = True
-    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.EXACT_ISA, Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.NOISY_CONES})
+    capabilities = frozenset({Capability.EXACT_PROBABILITIES, Capability.EXACT_ISA, Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.NOISY_CONES, Capability.QPU_USAGE})
 
     def __init__(
         self,
@@ -144,6 +145,11 @@ class FakeDeviceTarget:
         self._supported = None
 
     # ---------------------------------------------------------------- basics
+    @property
+    def usage_backend(self) -> Any:
+        """The fake backend whose durations and ``default_rep_delay`` the usage model reads."""
+        return self.backend
+
     @property
     def _noise(self) -> DeviceNoise:
         return DeviceNoise.get(self.device)

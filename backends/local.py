@@ -261,7 +261,7 @@ class LocalRuntimeTarget(DeviceTranspiling):
     kind = "local"
     noisy = True
     exact = False
-    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.SESSIONS})
+    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.SESSIONS, Capability.QPU_USAGE})
     OPTIONS = (
         "layout_trials",
         "sampler_options",

@@ -73,7 +73,7 @@ class IBMTarget(DeviceTranspiling):
     _prefer = "twoq"  # on hardware, fewest two-qubit gates first
     noisy = True
     exact = False
-    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.JOBS, Capability.SESSIONS})
+    capabilities = frozenset({Capability.ISA_EXECUTION, Capability.CALIBRATION, Capability.JOBS, Capability.SESSIONS, Capability.QPU_USAGE})
     OPTIONS = (
         "account_file",
         "account_name",

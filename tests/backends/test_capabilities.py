@@ -12,8 +12,8 @@ C = Capability
 EXPECTED = {
     "ideal": {C.EXACT_PROBABILITIES, C.ISA_EXECUTION},
     "aer": {C.ISA_EXECUTION},
-    "fake:manila": {C.EXACT_PROBABILITIES, C.EXACT_ISA, C.ISA_EXECUTION, C.CALIBRATION, C.NOISY_CONES},
-    "local:manila": {C.ISA_EXECUTION, C.CALIBRATION, C.SESSIONS},
+    "fake:manila": {C.EXACT_PROBABILITIES, C.EXACT_ISA, C.ISA_EXECUTION, C.CALIBRATION, C.NOISY_CONES, C.QPU_USAGE},
+    "local:manila": {C.ISA_EXECUTION, C.CALIBRATION, C.SESSIONS, C.QPU_USAGE},
 }
 
 
@@ -30,7 +30,7 @@ def test_ibm_target_declares_jobs_and_sessions():
             return load_fake_backend("manila")
 
     target = check_capabilities(IBMTarget("fake_manila", service=Service()))
-    assert declared(target) == {C.ISA_EXECUTION, C.CALIBRATION, C.JOBS, C.SESSIONS}
+    assert declared(target) == {C.ISA_EXECUTION, C.CALIBRATION, C.JOBS, C.SESSIONS, C.QPU_USAGE}
     require(target, C.JOBS, "resuming a job")
 
 
