@@ -378,10 +378,40 @@ def run_slice(
     return rows
 
 
-def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem]) -> None:
-    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %.
+def usage_lookup(config: BenchmarkConfig, problems: dict[str, MaxCutProblem]) -> Callable[[dict[str, Any]], Any]:
+    """``cell -> (circuits -> quantum seconds)`` of its target's usage model (None: no QPU to bill).
+
+    Sampled device targets (``fake:torino-shots``) only; targets and durations are built on first use."""
+    from backends import get_target
+
+    from .qpu_seconds import job_seconds_for
+
+    targets: dict[str, Any] = {}
+    made: dict[tuple, Any] = {}
+
+    def lookup(row: dict[str, Any]):
+        spec, sampled = TARGETS[row["target"]]
+        if not sampled or spec == "ideal" or row["key"] not in problems:
+            return None
+        key = (row["target"], row["key"], row["p"])
+        if key not in made:
+            if spec not in targets:
+                targets[spec] = get_target(spec)
+            made[key] = job_seconds_for(targets[spec], problems[row["key"]], row["p"], config.shots)
+        return made[key]
+
+    return lookup
+
+
+def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem],
+           usage: Callable[[dict[str, Any]], Any] | None = None, shots: int = SHOTS) -> None:
+    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %
+    and, where ``usage`` (:func:`usage_lookup`) gives the target's usage model, its estimated
+    ``qpu_seconds`` and ``reach_qpu_seconds`` (:mod:`hybrid.qpu_seconds`).
 
     ``best_known`` (None: left alone) is raised to any better point a cell found on the ideal target."""
+    from .qpu_seconds import add_qpu_seconds
+
     ceilings: dict[tuple, float] = {}
     for row in rows:
         if "error" in row:
@@ -396,6 +426,7 @@ def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: d
             continue
         row["best_known_target"] = ceilings[(row["target"], row["key"], row["p"])]
         row["reach_evaluations"], row["reach_shots"] = reach(row["trace"], row["best_known_target"])
+        add_qpu_seconds(row, shots, usage(row) if usage is not None else None)
 
 
 # ---------------------------------------------------------------------------- summary
@@ -405,6 +436,14 @@ def _mean_std_over_seeds(rows: Sequence[dict[str, Any]], key: str) -> tuple[floa
         per_seed[r["seed"]].append(r[key])
     means = [float(np.mean(v)) for v in per_seed.values()]
     return float(np.mean(means)), float(np.std(means)) if len(means) > 1 else 0.0
+
+
+def _seed_medians(rows: Sequence[dict[str, Any]], key: str) -> list[float]:
+    """Per seed (sorted), the median of ``key`` over that seed's cells (NaN where one of them is NaN)."""
+    per_seed = defaultdict(list)
+    for r in rows:
+        per_seed[r["seed"]].append(r[key])
+    return [float(np.median(v)) if not any(math.isnan(x) for x in v) else math.nan for _, v in sorted(per_seed.items())]
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -422,12 +461,18 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         reached = [r["reach_evaluations"] for r in members]
         ok = [x for x in reached if not math.isnan(x)]
         shots_ok = [r["reach_shots"] for r in members if not math.isnan(r["reach_shots"])]
+        billed = [r.get("qpu_seconds") for r in members]
+        reach_s = [r.get("reach_qpu_seconds") for r in members]
+        has_qpu = all(x is not None for x in billed)
         out.append({
             "target": target, "p": p, "family": fam, "method": method, "optimizer": opt, "budget": budget,
             "cells": len(members), "ar_target": ar_t, "ar_target_seed_std": sd_t, "ar_ideal": ar_i, "ar_ideal_seed_std": sd_i,
             "reached_fraction": len(ok) / len(members),
             "reach_evaluations_median": float(np.median(ok)) if len(ok) == len(members) else math.nan,
             "reach_shots_median": float(np.median(shots_ok)) if len(ok) == len(members) else math.nan,
+            "qpu_seconds_mean": float(np.mean(billed)) if has_qpu else None,
+            "reach_qpu_seconds_median": (float(np.median(reach_s)) if len(ok) == len(members) else math.nan) if has_qpu else None,
+            "reach_qpu_seconds_seed_medians": _seed_medians(members, "reach_qpu_seconds") if has_qpu else None,
         })
     return out
 
@@ -456,6 +501,24 @@ def auto_table(summary: Sequence[dict[str, Any]], shots: int, budget: int = AUTO
 
 def _fmt(x: float, digits: int = 4) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _qpu_table(rows: Sequence[dict[str, Any]], budget: int) -> list[str]:
+    """Per start and optimiser at ``budget``: AR on the target, QPU seconds spent and to 99 % (none: no usage model)."""
+    rows = [r for r in rows if r.get("qpu_seconds_mean") is not None]
+    if not rows:
+        return []
+    lines = ["", f"Estimated QPU seconds (`backends.usage`, one job per oracle call), runs with budget {budget}: mean AR "
+             f"on the target of the re-measured reported point, mean QPU seconds spent, and QPU seconds to reach "
+             f"{REACH:.0%} of the best-known AR (the calls until the incumbent's exact value on the target reached it, "
+             "plus one fresh re-measurement job), median over cells, then per seed (- = not every cell reached it):", "",
+             "| start | optimiser | AR on the target | QPU s spent | QPU s to 99 % | per seed | reached |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        seeds = ", ".join(_fmt(x, 1) for x in r["reach_qpu_seconds_seed_medians"])
+        spread = f"±{r['ar_target_seed_std']:.4f}" if r["ar_target_seed_std"] else ""
+        lines.append(f"| {r['method']} | {r['optimizer']} | {_fmt(r['ar_target'])}{spread} | {r['qpu_seconds_mean']:.1f} | "
+                     f"{_fmt(r['reach_qpu_seconds_median'], 1)} | {seeds} | {r['reached_fraction']:.2f} |")
+    return lines
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -506,6 +569,7 @@ def markdown(report: dict[str, Any]) -> str:
                         shots = "" if math.isnan(r["reach_shots_median"]) or not r["reach_shots_median"] else f" ({r['reach_shots_median']:.0f} shots)"
                         text.append(f"{_fmt(r['reach_evaluations_median'], 0)}{shots} [{r['reached_fraction']:.2f}]")
                 lines.append(f"| {method} | " + " | ".join(text) + " |")
+            lines += _qpu_table([r for r in rows if r["budget"] == top], top)
         fams = sorted({r["family"] for r in summary if r["target"] == target and r["family"] != "all"})
         budget = report["auto"]["budget"]
         rows = [r for r in summary if r["target"] == target and r["family"] != "all" and r["budget"] == budget]
@@ -588,7 +652,8 @@ def partial_report(ledger, run_id: str) -> dict[str, Any]:
     record = ledger.run(run_id)
     config = BenchmarkConfig.from_dict(record["spec"]["config"])
     cells = list(ledger.results(run_id).values())
-    finish(cells, None, {})
+    problems = {graph_key(g): g for sl in config.slices for _, g in slice_graphs(sl, record["spec"].get("paper_path"))}
+    finish(cells, None, problems, usage_lookup(config, problems), config.shots)
     summary = summarise(cells)
     return {"run_id": run_id, "status": record["status"], "complete": record["status"] == "done",
             "config": config.to_dict(), "cells": cells, "summary": summary,
@@ -615,7 +680,7 @@ def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[s
         log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
         cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log,
                            cell_log=out / "cells.jsonl", cells=recorded, slice_index=index)
-    finish(cells, best_known, problems)
+    finish(cells, best_known, problems, usage_lookup(config, problems), config.shots)
     best_known.save()
     summary = summarise(cells)
     report = {
