@@ -67,6 +67,7 @@ class RunConfig(_Strict):
     out: str | None = None  # None: results/<run_id>/
     options: dict[str, Any] = Field(default_factory=dict)  # target options, e.g. seed_transpiler
     description: str = ""
+    # Runtime execution mode; auto = batch (same results, billed only the jobs' quantum seconds)
     execution: Literal["auto", "session", "batch", "job"] = "auto"
 
 
@@ -262,8 +263,8 @@ def run_cell(
 
 def _execution(target, cfg: RunConfig, num_graphs: int):
     mode = cfg.execution
-    if mode == "auto":
-        mode = "session" if target.kind == "ibm" else "job"
+    if mode == "auto":  # batch bills only the jobs' quantum seconds, a session also the classical work between them
+        mode = "batch"
     if mode in ("session", "batch") and supports(target, Capability.SESSIONS):
         return target.session() if mode == "session" else target.batch()
     return contextlib.nullcontext(target)
