@@ -70,6 +70,8 @@ SHOTS = 1000
 REACH = 0.99
 #: Budget at which ``auto`` picks its start.
 AUTO_BUDGET = 10
+#: Optimiser steps of a run budgeted in QPU seconds (the budget, not the steps, stops it).
+QPU_BUDGET_STEPS = 1000
 #: The ledger kind of a ``hybrid benchmark`` run.
 BENCHMARK_KIND = "benchmark"
 #: Target names -> (backend spec, sampled?).
@@ -90,10 +92,18 @@ class Slice:
     optimizers: tuple[str, ...] = OPTIMIZERS
     budgets: tuple[int, ...] = BUDGETS
     seeds: tuple[int, ...] = (0, 1, 2)
+    # budgets in estimated QPU seconds (``max_qpu_seconds``, backends.usage); sampled device targets only
+    qpu_budgets: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.target not in TARGETS:
             raise ProblemError(f"unknown benchmark target {self.target!r}; use one of {', '.join(TARGETS)}")
+        spec, sampled = TARGETS[self.target]
+        if self.qpu_budgets and (spec == "ideal" or not sampled):
+            raise ProblemError(f"qpu_budgets need a sampled device target with a usage model, not {self.target!r}; "
+                               f"use {', '.join(t for t, (b, s) in TARGETS.items() if s and b != 'ideal')} or drop qpu_budgets")
+        if any(not (isinstance(b, (int, float)) and b > 0) for b in self.qpu_budgets):
+            raise ProblemError(f"qpu_budgets must be positive seconds, got {list(self.qpu_budgets)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +111,7 @@ class Slice:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Slice":
         data = dict(data)
-        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds"):
+        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds", "qpu_budgets"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -152,6 +162,11 @@ FULL = BenchmarkConfig(
 
 
 # ---------------------------------------------------------------------------- graphs and best-known ARs
+def qpu_budget_label(seconds: float) -> str:
+    """The ``budget`` of a cell budgeted in estimated QPU seconds: ``"60s"``."""
+    return f"{float(seconds):g}s"
+
+
 def graph_key(problem: MaxCutProblem) -> str:
     """Identity of a graph for caches: its id and a hash of its edges."""
     digest = hashlib.sha1(json.dumps([[u, v, round(w, 12)] for u, v, w in problem.edges]).encode()).hexdigest()[:12]
@@ -338,20 +353,20 @@ def run_slice(
 
                     cell({"method": method, "optimizer": "-", "budget": 0, "seed": 0}, alone)
                 for opt in sl.optimizers:
-                    for budget in (b for b in sl.budgets if b > 0):
-                        if cost > budget:
-                            continue
+                    limits = [(b, {"max_evaluations": b, "max_shots": b * shots if sampled else None}, b)
+                              for b in sl.budgets if b > 0 and cost <= b]
+                    limits += [(qpu_budget_label(s), {"max_qpu_seconds": float(s)}, QPU_BUDGET_STEPS) for s in sl.qpu_budgets]
+                    for budget, limit, steps in limits:
                         for seed in sl.seeds:
                             name = {"method": method, "optimizer": opt, "budget": budget, "seed": seed}
 
-                            def run(name=name):
-                                opt, budget, seed = name["optimizer"], name["budget"], name["seed"]
+                            def run(name=name, limit=limit, steps=steps):
+                                opt, seed = name["optimizer"], name["seed"]
                                 row = {**block.base, **name}
                                 try:
                                     result = optimize_graph(
-                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
-                                        max_evaluations=budget, max_shots=budget * shots if sampled else None,
-                                        seed=seed, target=sl.target,
+                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{steps}",
+                                        seed=seed, target=sl.target, **limit,
                                     )
                                 except BudgetError as exc:  # the start (plus the re-measurement) does not fit
                                     return {**row, "error": str(exc), "skipped": True}
@@ -366,7 +381,7 @@ def run_slice(
                                         "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
                                         "final_params": result.final_params,
                                         "trace": incumbent_trace(result.history, block.score),
-                                        "jobs": job_calls(result.history)}
+                                        "jobs": job_calls(result.history), "budget_stop": result.budget_stop}
 
                             cell(name, run)
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
@@ -503,12 +518,18 @@ def _fmt(x: float, digits: int = 4) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def _qpu_table(rows: Sequence[dict[str, Any]], budget: int) -> list[str]:
+def _budget_order(budget: int | str) -> tuple[int, float]:
+    """Evaluation budgets first, then budgets in QPU seconds (``"60s"``), each ascending."""
+    return (1, float(budget[:-1])) if isinstance(budget, str) else (0, float(budget))
+
+
+def _qpu_table(rows: Sequence[dict[str, Any]], budget: int | str) -> list[str]:
     """Per start and optimiser at ``budget``: AR on the target, QPU seconds spent and to 99 % (none: no usage model)."""
     rows = [r for r in rows if r.get("qpu_seconds_mean") is not None]
     if not rows:
         return []
-    lines = ["", f"Estimated QPU seconds (`backends.usage`, one job per oracle call), runs with budget {budget}: mean AR "
+    what = f"{budget} of estimated QPU seconds" if isinstance(budget, str) else f"{budget} evaluations"
+    lines = ["", f"Estimated QPU seconds (`backends.usage`, one job per oracle call), runs with a budget of {what}: mean AR "
              f"on the target of the re-measured reported point, mean QPU seconds spent, and QPU seconds to reach "
              f"{REACH:.0%} of the best-known AR (the calls until the incumbent's exact value on the target reached it, "
              "plus one fresh re-measurement job), median over cells, then per seed (- = not every cell reached it):", "",
@@ -538,7 +559,7 @@ def markdown(report: dict[str, Any]) -> str:
             if not rows:
                 continue
             graphs = {c["key"] for c in report["cells"] if c["target"] == target and c["p"] == p and "error" not in c}
-            cols = sorted({(r["optimizer"], r["budget"]) for r in rows}, key=lambda c: (c[0] != "-", c[0], c[1]))
+            cols = sorted({(r["optimizer"], r["budget"]) for r in rows}, key=lambda c: (c[0] != "-", c[0], *_budget_order(c[1])))
             lines += ["", f"## {target}, p = {p}: mean AR on the target / re-scored ideally ({len(graphs)} graphs)", ""]
             lines.append("| start | " + " | ".join("start alone" if o == "-" else f"{o} @{b}" for o, b in cols) + " |")
             lines.append("|---|" + "---|" * len(cols))
@@ -553,7 +574,9 @@ def markdown(report: dict[str, Any]) -> str:
                         spread = f"±{r['ar_target_seed_std']:.4f}" if r["ar_target_seed_std"] else ""
                         text.append(f"{_fmt(r['ar_target'])}{spread} / {_fmt(r['ar_ideal'])}")
                 lines.append(f"| {method} | " + " | ".join(text) + " |")
-            top = max(r["budget"] for r in rows)
+            top = max((r["budget"] for r in rows if not isinstance(r["budget"], str)), default=0)
+            for seconds in sorted({r["budget"] for r in rows if isinstance(r["budget"], str)}, key=_budget_order):
+                lines += _qpu_table([r for r in rows if r["budget"] == seconds], seconds)
             lines += ["", f"Evaluations (shots) to reach {REACH:.0%} of the best-known AR on the target, median over "
                       f"cells, runs with budget {top} (- = not every cell reached it; fraction reached in brackets):", ""]
             opts = sorted({r["optimizer"] for r in rows if r["budget"] == top})
@@ -599,7 +622,7 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
     """method -> optimizer -> [(budget, mean AR on the target over all depths' cells)] for the figure."""
     acc: dict[tuple, list] = defaultdict(list)
     for r in summary:
-        if r["target"] == target and r["family"] == "all":
+        if r["target"] == target and r["family"] == "all" and not isinstance(r["budget"], str):  # evaluation budgets
             acc[(r["method"], r["optimizer"], r["budget"])].append((r["ar_target"], r["cells"]))
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for (method, opt, budget), vals in acc.items():

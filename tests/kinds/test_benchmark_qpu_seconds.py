@@ -11,13 +11,14 @@ from backends import get_target
 from hybrid.ansatz import qaoa_circuit
 from hybrid.equal_budget import BenchmarkConfig, Slice, job_calls, run_benchmark, slice_graphs, summarise
 from hybrid.qpu_seconds import REMEASURE_CIRCUITS, add_qpu_seconds, call_seconds, job_seconds_for, qpu_seconds, reach_qpu_seconds
-from hybrid.problems import from_edges
+from hybrid.problems import ProblemError, from_edges
 
 #: a stand-in usage model: 3 s per job, 0.25 s per circuit
 JOB_S, CIRCUIT_S = 3.0, 0.25
 SHOTS = 100
 REL_TOL = 1e-12
 TINY_BUDGET = 5  # evaluations per noisy cell: start, a few COBYLA points, the re-measurement
+TINY_QPU_BUDGET_S = 13.0  # about four 100-shot jobs of one circuit
 
 
 def _stand_in(circuits: int) -> float:
@@ -83,7 +84,8 @@ def test_tiny_noisy_benchmark_reports_qpu_seconds_beside_evaluations(tmp_path):
     config = BenchmarkConfig(
         "tiny-qpu",
         (Slice("fake:torino-shots", depths=(1,), per_family=1, families=("regular",), nodes={"regular": [6]},
-               paper_graphs=0, methods=("fixed",), optimizers=("cobyla",), budgets=(0, TINY_BUDGET), seeds=(0,)),),
+               paper_graphs=0, methods=("fixed",), optimizers=("cobyla",), budgets=(0, TINY_BUDGET), seeds=(0,),
+               qpu_budgets=(TINY_QPU_BUDGET_S,)),),
         shots=SHOTS,
         auto_budget=TINY_BUDGET,
     )
@@ -103,4 +105,16 @@ def test_tiny_noisy_benchmark_reports_qpu_seconds_beside_evaluations(tmp_path):
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     row = next(r for r in saved["summary"] if r["budget"] == TINY_BUDGET and r["family"] == "all")
     assert row["qpu_seconds_mean"] == pytest.approx(expected, rel=REL_TOL)
-    assert "QPU s to 99 %" in (tmp_path / "out" / "tables.md").read_text()
+    tables = (tmp_path / "out" / "tables.md").read_text()
+    assert "QPU s to 99 %" in tables and f"{TINY_QPU_BUDGET_S:g}s of estimated QPU seconds" in tables
+    # budgeted in QPU seconds: no call past the budget, and the budget is what stopped the optimiser
+    timed = next(c for c in report["cells"] if c["budget"] == f"{TINY_QPU_BUDGET_S:g}s")
+    assert 0 < timed["qpu_seconds"] <= TINY_QPU_BUDGET_S and timed["budget_stop"] == "max_qpu_seconds"
+    assert timed["qpu_seconds"] + target.estimate_usage([circuit], SHOTS).quantum_seconds > TINY_QPU_BUDGET_S
+
+
+def test_qpu_budgets_need_a_sampled_device_target():
+    with pytest.raises(ProblemError, match="qpu_budgets need a sampled device target"):
+        Slice("ideal-shots", qpu_budgets=(10.0,))
+    with pytest.raises(ProblemError, match="qpu_budgets must be positive seconds"):
+        Slice("fake:torino-shots", qpu_budgets=(0,))
