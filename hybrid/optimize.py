@@ -357,6 +357,7 @@ class _Start:
 def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator) -> _Start:
     """Phase I: the start strategy (:mod:`hybrid.strategies`), its evaluations capped at what it declares."""
     from .strategies import get_strategy
+    from .strategies.builtin import RandomStarts
 
     strategy = get_strategy(init)
     cost = strategy.cost(p, problem)
@@ -365,6 +366,12 @@ def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator)
         return _Start(np.asarray(result.theta, float), 0, None, result.label)
     budget.cap = (budget.evaluations + cost, f"start {init!r}")
     try:
+        if isinstance(strategy, RandomStarts):  # independent proposals: all of them in one job
+            points = strategy.proposals(problem, p, rng)
+            values = budget.evaluate(points, "phase1")
+            best = int(np.argmax(values))
+            return _Start(points[best], len(points), float(values[best]),
+                          f"random:{len(points)} (best of {len(points)}, one job)")
         result = strategy.start(problem, p, evaluate=lambda th: float(budget.evaluate(th, "phase1")[0]), seed=rng)
     except BudgetExhausted:
         limit = budget.stopped_by or "max_shots"

@@ -108,15 +108,16 @@ def prepare(problems: Iterable, target, *, p: int, shots: int | None, mitigation
     return oracles
 
 
-def graph_calls(optimizer: str, phase_one: int) -> list[tuple[str, int, int]]:
+def graph_calls(optimizer: str, phase_one: int, one_job: bool = False) -> list[tuple[str, int, int]]:
     """``(kind, points, count)``: the oracle calls one graph makes with this optimiser and Phase I cost.
 
-    Phase I evaluates one point per call; a zero-cost start is measured once (except
-    under Adam/SGD, whose first gradient call measures it); Phase II as the optimiser
-    calls; one final re-measurement on sampled targets.
+    Phase I evaluates one point per call (``one_job``: all its points in one call, as
+    ``random:K`` does); a zero-cost start is measured once (except under Adam/SGD, whose
+    first gradient call measures it); Phase II as the optimiser calls; one final
+    re-measurement on sampled targets.
     """
     name, steps = parse_optimizer(optimizer)
-    calls = [("evaluate", 1, phase_one)] if phase_one else []
+    calls = ([("evaluate", phase_one, 1)] if one_job else [("evaluate", 1, phase_one)]) if phase_one else []
     if name in ("adam", "sgd") and steps > 0:
         calls.append(("value_and_grad", 1, steps + 1))
     elif name == "spsa" and steps > 0:
@@ -132,16 +133,18 @@ def graph_calls(optimizer: str, phase_one: int) -> list[tuple[str, int, int]]:
 def plan_usage(problems: Iterable, oracles: dict[str, Any], *, p: int, init: str, optimizer: str,
                target_spec: str = "", max_qpu_seconds: float | None = None) -> UsagePlan:
     """The estimated quantum seconds of the run (see :class:`UsagePlan`)."""
-    from .strategies.builtin import for_target
+    from .strategies import get_strategy
+    from .strategies.builtin import RandomStarts, for_target
 
     per_graph, jobs = [], 0
     for index, problem in enumerate(problems):
         oracle = oracles.get(_key(index, problem))
         if oracle is None or oracle.exact or oracle.target is None or not supports(oracle.target, Capability.QPU_USAGE):
             continue
-        phase_one = start_cost(for_target(init, target_spec, True), p, problem)
+        spec = for_target(init, target_spec, True)
+        phase_one = start_cost(spec, p, problem)
         seconds = 0.0
-        for kind, points, count in graph_calls(optimizer, phase_one):
+        for kind, points, count in graph_calls(optimizer, phase_one, isinstance(get_strategy(spec), RandomStarts)):
             seconds += count * oracle.charge(kind, points).qpu_seconds
             jobs += count
         per_graph.append(min(seconds, max_qpu_seconds) if max_qpu_seconds is not None else seconds)

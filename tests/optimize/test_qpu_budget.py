@@ -87,7 +87,8 @@ def test_phase_one_that_does_not_fit_names_the_qpu_budget(problem):
     oracle, counting = _oracle(problem)
     with pytest.raises(BudgetError, match="max_qpu_seconds"):
         optimize_graph(problem, oracle, p=P, init="random:4", optimizer="spsa:5",
-                       max_qpu_seconds=2.5 * oracle.charge("evaluate", 1).qpu_seconds, seed=SEED)
+                       max_qpu_seconds=oracle.charge("evaluate", 4).qpu_seconds, seed=SEED)  # no room for the reserve
+    assert counting.jobs == 0
     with pytest.raises(BudgetError, match="max_qpu_seconds must be >= 0"):
         optimize_graph(problem, oracle, p=P, init="fixed", optimizer="spsa:5", max_qpu_seconds=-1.0, seed=SEED)
 
@@ -96,3 +97,19 @@ def test_exact_oracles_cost_no_qpu_seconds(problem):
     res = optimize_graph(problem, make_oracle(problem, P, "ideal"), p=P, init="fixed", optimizer="adam:3",
                          max_qpu_seconds=0.0, seed=SEED)
     assert res.qpu_seconds == 0.0 and res.budget_stop is None and res.evaluations > 0
+
+
+def test_random_starts_are_measured_in_one_job(problem):
+    oracle, counting = _oracle(problem)
+    res = optimize_graph(problem, oracle, p=P, init="random:5", optimizer="spsa:0", seed=SEED)
+    phase_one = [h for h in res.history if h["phase"] == "phase1"]
+    assert len(phase_one) == 1 and len(phase_one[0]["energies"]) == 5
+    assert res.phase1_evaluations == 5 and counting.jobs == 2  # the five proposals, then the final re-measurement
+    assert res.ar_init == pytest.approx(max(phase_one[0]["energies"]) / problem.max_cut)
+    # the same points start() evaluates one by one
+    from hybrid.strategies import get_strategy
+
+    seen = []
+    get_strategy("random:5").start(problem, P, evaluate=lambda th: seen.append(th) or 0.0,
+                                   seed=np.random.default_rng(SEED))
+    assert np.allclose(get_strategy("random:5").proposals(problem, P, np.random.default_rng(SEED)), seen)
