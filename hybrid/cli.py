@@ -200,13 +200,14 @@ def _ar(value) -> str:
 def print_summary(report: dict, title: str) -> None:
     """The compare summary table (also used by ``hybrid jobs resume`` of a compare sweep)."""
     table = Table(title=title)
-    for col in ("target", "init", "p", "graphs", "AR target", "AR ideal (re-scored)", "evals", "shots", "wall s", "optimum shift"):
+    for col in ("target", "init", "p", "graphs", "AR target", "AR ideal (re-scored)", "evals", "shots", "QPU s", "wall s", "optimum shift"):
         table.add_column(col, justify="right" if col not in ("target", "init") else "left")
     for r in report["summary"]:
         table.add_row(
             r["label"], r["init"], str(r["p"]), str(r["graphs"]),
             f"{r['ar_target_mean']:.4f} ± {r['ar_target_std']:.4f}", f"{r['ar_ideal_mean']:.4f} ± {r['ar_ideal_std']:.4f}",
-            f"{r['evaluations_mean']:.0f}", f"{r['shots_mean']:.0f}", f"{r['wall_time_mean']:.1f}", f"{r['optimum_shift_mean']:.3f}",
+            f"{r['evaluations_mean']:.0f}", f"{r['shots_mean']:.0f}",
+            "-" if r.get("qpu_seconds_mean") is None else f"{r['qpu_seconds_mean']:.1f}", f"{r['wall_time_mean']:.1f}", f"{r['optimum_shift_mean']:.3f}",
         )
     console.print(table)
 

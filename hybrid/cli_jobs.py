@@ -101,6 +101,10 @@ def run(
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
     max_qpu_seconds: Optional[float] = MAX_QPU_OPTION,
+    execution: Optional[str] = typer.Option(
+        None, "--execution",
+        help="Runtime execution mode: batch (default: billed only the jobs' quantum seconds), session or job",
+    ),
     yes: bool = YES_OPTION,
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
@@ -113,7 +117,7 @@ def run(
         flags = {
             "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
             "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
-            "seed": seed, "out": str(out) if out else None, "max_qpu_seconds": max_qpu_seconds,
+            "seed": seed, "out": str(out) if out else None, "max_qpu_seconds": max_qpu_seconds, "execution": execution,
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:

@@ -215,11 +215,18 @@ def summarise(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "ar_init_target_mean": float(col("ar_init").mean()),
                 "evaluations_mean": float(col("evaluations").mean()),
                 "shots_mean": float(col("shots").mean()),
+                "qpu_seconds_mean": _qpu_seconds_mean(res),
                 "wall_time_mean": float(col("wall_time").mean()),
                 "optimum_shift_mean": float(shifts.mean()),
             }
         )
     return rows
+
+
+def _qpu_seconds_mean(results: Sequence[dict[str, Any]]) -> float | None:
+    """Mean estimated quantum seconds per graph (``qpu_seconds`` of each result); None where a target has no usage model."""
+    values = [r.get("qpu_seconds") for r in results]
+    return None if any(v is None for v in values) else float(np.mean(values))
 
 
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
@@ -448,7 +455,7 @@ def run_compare(
 
 SUMMARY_COLUMNS = (
     "label", "init", "p", "graphs", "ar_target_mean", "ar_target_std", "ar_ideal_mean", "ar_ideal_std",
-    "ar_init_target_mean", "evaluations_mean", "shots_mean", "wall_time_mean", "optimum_shift_mean",
+    "ar_init_target_mean", "evaluations_mean", "shots_mean", "qpu_seconds_mean", "wall_time_mean", "optimum_shift_mean",
 )
 
 

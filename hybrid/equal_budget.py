@@ -70,6 +70,8 @@ SHOTS = 1000
 REACH = 0.99
 #: Budget at which ``auto`` picks its start.
 AUTO_BUDGET = 10
+#: Optimiser steps of a run budgeted in QPU seconds (the budget, not the steps, stops it).
+QPU_BUDGET_STEPS = 1000
 #: The ledger kind of a ``hybrid benchmark`` run.
 BENCHMARK_KIND = "benchmark"
 #: Target names -> (backend spec, sampled?).
@@ -96,10 +98,18 @@ class Slice:
     #: False: no multi-start optimisation per graph (hours for weighted device graphs at p = 3); the
     #: ceiling for reach is then the best point any cell of the benchmark reached.
     best_known: bool = True
+    # budgets in estimated QPU seconds (``max_qpu_seconds``, backends.usage); sampled device targets only
+    qpu_budgets: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.target not in TARGETS:
             raise ProblemError(f"unknown benchmark target {self.target!r}; use one of {', '.join(TARGETS)}")
+        spec, sampled = TARGETS[self.target]
+        if self.qpu_budgets and (spec == "ideal" or not sampled):
+            raise ProblemError(f"qpu_budgets need a sampled device target with a usage model, not {self.target!r}; "
+                               f"use {', '.join(t for t, (b, s) in TARGETS.items() if s and b != 'ideal')} or drop qpu_budgets")
+        if any(not (isinstance(b, (int, float)) and b > 0) for b in self.qpu_budgets):
+            raise ProblemError(f"qpu_budgets must be positive seconds, got {list(self.qpu_budgets)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,7 +117,7 @@ class Slice:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Slice":
         data = dict(data)
-        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds", "graphs"):
+        for key in ("depths", "families", "methods", "optimizers", "budgets", "seeds", "graphs", "qpu_budgets"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -158,6 +168,11 @@ FULL = BenchmarkConfig(
 
 
 # ---------------------------------------------------------------------------- graphs and best-known ARs
+def qpu_budget_label(seconds: float) -> str:
+    """The ``budget`` of a cell budgeted in estimated QPU seconds: ``"60s"``."""
+    return f"{float(seconds):g}s"
+
+
 def graph_key(problem: MaxCutProblem) -> str:
     """Identity of a graph for caches: its id and a hash of its edges."""
     digest = hashlib.sha1(json.dumps([[u, v, round(w, 12)] for u, v, w in problem.edges]).encode()).hexdigest()[:12]
@@ -246,6 +261,11 @@ def incumbent_trace(history: Sequence[dict[str, Any]], score: Callable[[Sequence
             best = entry["energy"]
             trace.append([int(entry.get("evaluations", 0)), int(entry.get("shots", 0)), score(entry["params"])])
     return trace
+
+
+def job_calls(history: Sequence[dict[str, Any]]) -> list[list[int]]:
+    """``[evaluations, shots]`` after every oracle call (one job each on a sampled target), in order."""
+    return [[int(e.get("evaluations", 0)), int(e.get("shots", 0))] for e in history]
 
 
 def reach(trace: Sequence[Sequence[float]], best_known: float, fraction: float = REACH) -> tuple[float, float]:
@@ -348,20 +368,20 @@ def run_slice(
 
                     cell({"method": method, "optimizer": "-", "budget": 0, "seed": 0}, alone)
                 for opt in sl.optimizers:
-                    for budget in (b for b in sl.budgets if b > 0):
-                        if cost > budget:
-                            continue
+                    limits = [(b, {"max_evaluations": b, "max_shots": b * shots if sampled else None}, b)
+                              for b in sl.budgets if b > 0 and cost <= b]
+                    limits += [(qpu_budget_label(s), {"max_qpu_seconds": float(s)}, QPU_BUDGET_STEPS) for s in sl.qpu_budgets]
+                    for budget, limit, steps in limits:
                         for seed in sl.seeds:
                             name = {"method": method, "optimizer": opt, "budget": budget, "seed": seed}
 
-                            def run(name=name):
-                                opt, budget, seed = name["optimizer"], name["budget"], name["seed"]
+                            def run(name=name, limit=limit, steps=steps):
+                                opt, seed = name["optimizer"], name["seed"]
                                 row = {**block.base, **name}
                                 try:
                                     result = optimize_graph(
-                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
-                                        max_evaluations=budget, max_shots=budget * shots if sampled else None,
-                                        seed=seed, target=sl.target,
+                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{steps}",
+                                        seed=seed, target=sl.target, **limit,
                                     )
                                 except BudgetError as exc:  # the start (plus the re-measurement) does not fit
                                     return {**row, "error": str(exc), "skipped": True}
@@ -375,7 +395,8 @@ def run_slice(
                                         "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
                                         "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
                                         "final_params": result.final_params,
-                                        "trace": incumbent_trace(result.history, block.score)}
+                                        "trace": incumbent_trace(result.history, block.score),
+                                        "jobs": job_calls(result.history), "budget_stop": result.budget_stop}
 
                             cell(name, run)
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
@@ -387,10 +408,40 @@ def run_slice(
     return rows
 
 
-def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem]) -> None:
-    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %.
+def usage_lookup(config: BenchmarkConfig, problems: dict[str, MaxCutProblem]) -> Callable[[dict[str, Any]], Any]:
+    """``cell -> (circuits -> quantum seconds)`` of its target's usage model (None: no QPU to bill).
+
+    Sampled device targets (``fake:torino-shots``) only; targets and durations are built on first use."""
+    from backends import get_target
+
+    from .qpu_seconds import job_seconds_for
+
+    targets: dict[str, Any] = {}
+    made: dict[tuple, Any] = {}
+
+    def lookup(row: dict[str, Any]):
+        spec, sampled = TARGETS[row["target"]]
+        if not sampled or spec == "ideal" or row["key"] not in problems:
+            return None
+        key = (row["target"], row["key"], row["p"])
+        if key not in made:
+            if spec not in targets:
+                targets[spec] = get_target(spec)
+            made[key] = job_seconds_for(targets[spec], problems[row["key"]], row["p"], config.shots)
+        return made[key]
+
+    return lookup
+
+
+def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem],
+           usage: Callable[[dict[str, Any]], Any] | None = None, shots: int = SHOTS) -> None:
+    """Fix each (target, graph, p)'s best-known AR, then every cell's evaluations/shots to reach 99 %
+    and, where ``usage`` (:func:`usage_lookup`) gives the target's usage model, its estimated
+    ``qpu_seconds`` and ``reach_qpu_seconds`` (:mod:`hybrid.qpu_seconds`).
 
     ``best_known`` (None: left alone) is raised to any better point a cell found on the ideal target."""
+    from .qpu_seconds import add_qpu_seconds
+
     ceilings: dict[tuple, float] = {}
     for row in rows:
         if "error" in row:
@@ -407,6 +458,7 @@ def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: d
             continue
         row["best_known_target"] = ceilings[(row["target"], row["key"], row["p"])]
         row["reach_evaluations"], row["reach_shots"] = reach(row["trace"], row["best_known_target"])
+        add_qpu_seconds(row, shots, usage(row) if usage is not None else None)
 
 
 # ---------------------------------------------------------------------------- summary
@@ -416,6 +468,14 @@ def _mean_std_over_seeds(rows: Sequence[dict[str, Any]], key: str) -> tuple[floa
         per_seed[r["seed"]].append(r[key])
     means = [float(np.mean(v)) for v in per_seed.values()]
     return float(np.mean(means)), float(np.std(means)) if len(means) > 1 else 0.0
+
+
+def _seed_medians(rows: Sequence[dict[str, Any]], key: str) -> list[float]:
+    """Per seed (sorted), the median of ``key`` over that seed's cells (NaN where one of them is NaN)."""
+    per_seed = defaultdict(list)
+    for r in rows:
+        per_seed[r["seed"]].append(r[key])
+    return [float(np.median(v)) if not any(math.isnan(x) for x in v) else math.nan for _, v in sorted(per_seed.items())]
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -433,12 +493,18 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         reached = [r["reach_evaluations"] for r in members]
         ok = [x for x in reached if not math.isnan(x)]
         shots_ok = [r["reach_shots"] for r in members if not math.isnan(r["reach_shots"])]
+        billed = [r.get("qpu_seconds") for r in members]
+        reach_s = [r.get("reach_qpu_seconds") for r in members]
+        has_qpu = all(x is not None for x in billed)
         out.append({
             "target": target, "p": p, "family": fam, "method": method, "optimizer": opt, "budget": budget,
             "cells": len(members), "ar_target": ar_t, "ar_target_seed_std": sd_t, "ar_ideal": ar_i, "ar_ideal_seed_std": sd_i,
             "reached_fraction": len(ok) / len(members),
             "reach_evaluations_median": float(np.median(ok)) if len(ok) == len(members) else math.nan,
             "reach_shots_median": float(np.median(shots_ok)) if len(ok) == len(members) else math.nan,
+            "qpu_seconds_mean": float(np.mean(billed)) if has_qpu else None,
+            "reach_qpu_seconds_median": (float(np.median(reach_s)) if len(ok) == len(members) else math.nan) if has_qpu else None,
+            "reach_qpu_seconds_seed_medians": _seed_medians(members, "reach_qpu_seconds") if has_qpu else None,
         })
     return out
 
@@ -469,6 +535,30 @@ def _fmt(x: float, digits: int = 4) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def _budget_order(budget: int | str) -> tuple[int, float]:
+    """Evaluation budgets first, then budgets in QPU seconds (``"60s"``), each ascending."""
+    return (1, float(budget[:-1])) if isinstance(budget, str) else (0, float(budget))
+
+
+def _qpu_table(rows: Sequence[dict[str, Any]], budget: int | str) -> list[str]:
+    """Per start and optimiser at ``budget``: AR on the target, QPU seconds spent and to 99 % (none: no usage model)."""
+    rows = [r for r in rows if r.get("qpu_seconds_mean") is not None]
+    if not rows:
+        return []
+    what = f"{budget} of estimated QPU seconds" if isinstance(budget, str) else f"{budget} evaluations"
+    lines = ["", f"Estimated QPU seconds (`backends.usage`, one job per oracle call), runs with a budget of {what}: mean AR "
+             f"on the target of the re-measured reported point, mean QPU seconds spent, and QPU seconds to reach "
+             f"{REACH:.0%} of the best-known AR (the calls until the incumbent's exact value on the target reached it, "
+             "plus one fresh re-measurement job), median over cells, then per seed (- = not every cell reached it):", "",
+             "| start | optimiser | AR on the target | QPU s spent | QPU s to 99 % | per seed | reached |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        seeds = ", ".join(_fmt(x, 1) for x in r["reach_qpu_seconds_seed_medians"])
+        spread = f"±{r['ar_target_seed_std']:.4f}" if r["ar_target_seed_std"] else ""
+        lines.append(f"| {r['method']} | {r['optimizer']} | {_fmt(r['ar_target'])}{spread} | {r['qpu_seconds_mean']:.1f} | "
+                     f"{_fmt(r['reach_qpu_seconds_median'], 1)} | {seeds} | {r['reached_fraction']:.2f} |")
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
     """Tables: per target and depth (all graphs), reach, and per family at the ``auto`` budget."""
     summary = report["summary"]
@@ -486,7 +576,7 @@ def markdown(report: dict[str, Any]) -> str:
             if not rows:
                 continue
             graphs = {c["key"] for c in report["cells"] if c["target"] == target and c["p"] == p and "error" not in c}
-            cols = sorted({(r["optimizer"], r["budget"]) for r in rows}, key=lambda c: (c[0] != "-", c[0], c[1]))
+            cols = sorted({(r["optimizer"], r["budget"]) for r in rows}, key=lambda c: (c[0] != "-", c[0], *_budget_order(c[1])))
             lines += ["", f"## {target}, p = {p}: mean AR on the target / re-scored ideally ({len(graphs)} graphs)", ""]
             lines.append("| start | " + " | ".join("start alone" if o == "-" else f"{o} @{b}" for o, b in cols) + " |")
             lines.append("|---|" + "---|" * len(cols))
@@ -501,7 +591,9 @@ def markdown(report: dict[str, Any]) -> str:
                         spread = f"±{r['ar_target_seed_std']:.4f}" if r["ar_target_seed_std"] else ""
                         text.append(f"{_fmt(r['ar_target'])}{spread} / {_fmt(r['ar_ideal'])}")
                 lines.append(f"| {method} | " + " | ".join(text) + " |")
-            top = max(r["budget"] for r in rows)
+            top = max((r["budget"] for r in rows if not isinstance(r["budget"], str)), default=0)
+            for seconds in sorted({r["budget"] for r in rows if isinstance(r["budget"], str)}, key=_budget_order):
+                lines += _qpu_table([r for r in rows if r["budget"] == seconds], seconds)
             lines += ["", f"Evaluations (shots) to reach {REACH:.0%} of the best-known AR on the target, median over "
                       f"cells, runs with budget {top} (- = not every cell reached it; fraction reached in brackets):", ""]
             opts = sorted({r["optimizer"] for r in rows if r["budget"] == top})
@@ -517,6 +609,7 @@ def markdown(report: dict[str, Any]) -> str:
                         shots = "" if math.isnan(r["reach_shots_median"]) or not r["reach_shots_median"] else f" ({r['reach_shots_median']:.0f} shots)"
                         text.append(f"{_fmt(r['reach_evaluations_median'], 0)}{shots} [{r['reached_fraction']:.2f}]")
                 lines.append(f"| {method} | " + " | ".join(text) + " |")
+            lines += _qpu_table([r for r in rows if r["budget"] == top], top)
         fams = sorted({r["family"] for r in summary if r["target"] == target and r["family"] != "all"})
         budget = report["auto"]["budget"]
         rows = [r for r in summary if r["target"] == target and r["family"] != "all" and r["budget"] == budget]
@@ -546,7 +639,7 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
     """method -> optimizer -> [(budget, mean AR on the target over all depths' cells)] for the figure."""
     acc: dict[tuple, list] = defaultdict(list)
     for r in summary:
-        if r["target"] == target and r["family"] == "all":
+        if r["target"] == target and r["family"] == "all" and not isinstance(r["budget"], str):  # evaluation budgets
             acc[(r["method"], r["optimizer"], r["budget"])].append((r["ar_target"], r["cells"]))
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for (method, opt, budget), vals in acc.items():
@@ -599,7 +692,8 @@ def partial_report(ledger, run_id: str) -> dict[str, Any]:
     record = ledger.run(run_id)
     config = BenchmarkConfig.from_dict(record["spec"]["config"])
     cells = list(ledger.results(run_id).values())
-    finish(cells, None, {})
+    problems = {graph_key(g): g for sl in config.slices for _, g in slice_graphs(sl, record["spec"].get("paper_path"))}
+    finish(cells, None, problems, usage_lookup(config, problems), config.shots)
     summary = summarise(cells)
     return {"run_id": run_id, "status": record["status"], "complete": record["status"] == "done",
             "config": config.to_dict(), "cells": cells, "summary": summary,
@@ -626,7 +720,7 @@ def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[s
         log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
         cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log,
                            cell_log=out / "cells.jsonl", cells=recorded, slice_index=index)
-    finish(cells, best_known, problems)
+    finish(cells, best_known, problems, usage_lookup(config, problems), config.shots)
     best_known.save()
     summary = summarise(cells)
     report = {

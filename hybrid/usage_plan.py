@@ -60,8 +60,9 @@ class UsagePlan:
 
 def execution_mode(target, execution: str = "auto") -> str:
     """The Runtime execution mode a run uses: ``session``, ``batch`` or ``job`` (``auto``:
-    a session on ``ibm:``, job mode elsewhere; job mode where the target has no sessions)."""
-    mode = "session" if execution == "auto" and target.kind == "ibm" else execution
+    batch, which gives the same results as a session but bills only the jobs' quantum
+    seconds, not the classical work between them; job mode where the target has no sessions)."""
+    mode = "batch" if execution == "auto" else execution
     return mode if mode in ("session", "batch") and supports(target, Capability.SESSIONS) else "job"
 
 

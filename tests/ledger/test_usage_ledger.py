@@ -38,7 +38,7 @@ def test_ibm_usage_is_recorded_per_job_and_survives_a_crash_and_resume(graphs, t
     service = FakeService()
     target = make_ibm(service)
     with Ledger(tmp_path / "l.db") as led:
-        rid = start_run(_config(graphs, tmp_path / "out"), led, target=target)
+        rid = start_run(_config(graphs, tmp_path / "out", execution="session"), led, target=target)
         original = target.fetch
         calls = {"n": 0}
 
