@@ -156,18 +156,22 @@ COBYLA_RHOBEG = 0.1
 
 
 def parse_optimizer(text: str) -> tuple[str, int]:
-    """``"adam:50"`` -> ``("adam", 50)``."""
-    name, _, steps = str(text).partition(":")
+    """``"adam:50"`` -> ``("adam", 50)``; a bare name (``"adam"``) takes 50 steps.
+
+    Anything else is refused: an unknown name, an empty ``STEPS`` (``"adam:"``), a sign,
+    spaces, underscores, or more than one ``:``.
+    """
+    import re
+
+    if not isinstance(text, str):
+        raise ProblemError(f"optimizer must be a string NAME[:STEPS], got {text!r}")
+    name, colon, steps = text.strip().partition(":")
     name = name.strip().lower()
     if name not in OPTIMIZERS:
         raise ProblemError(f"unknown optimizer {text!r}; use one of {', '.join(f'{o}:STEPS' for o in OPTIMIZERS)}")
-    try:
-        count = int(steps) if steps else 50
-    except ValueError:
-        raise ProblemError(f"optimizer {text!r}: STEPS must be an integer, e.g. {name}:50") from None
-    if count < 0:
-        raise ProblemError(f"optimizer {text!r}: STEPS must be >= 0")
-    return name, count
+    if colon and not re.fullmatch(r"[0-9]{1,9}", steps):
+        raise ProblemError(f"optimizer {text!r}: STEPS must be a whole number >= 0 after ':', e.g. {name}:50")
+    return name, int(steps) if colon else 50
 
 
 @dataclass(frozen=True)
