@@ -239,13 +239,13 @@ def compare(
     try:
         split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
         try:
-            depths = [int(x) for x in split(p)] if p else None
+            depths = [int(x) for x in split(p)] if p is not None else None
         except ValueError:
             _fail(f"--p must be comma-separated integers, got {p!r}")
         flags = {
             "graphs": str(graphs) if graphs else None,
-            "backends": split(backends) if backends else None,
-            "inits": split(init) if init else None,
+            "backends": split(backends) if backends is not None else None,
+            "inits": split(init) if init is not None else None,
             "ps": depths,
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
             "executor": executor,
