@@ -378,7 +378,7 @@ def meta_ablation(
 @app.command("paper-benchmark")
 def paper_benchmark_cmd(
     models: str = typer.Option("learned", "--models", help="comma-separated: learned, learned:NAME or .pt paths"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="paper_maxcut_graphs.json (default: shared/benchmarks)"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="paper_maxcut_graphs.json (default: the copy shipped in hybrid/data/paper)"),
     reference: Optional[Path] = typer.Option(None, "--reference", help="paper_reference_results.json"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N graphs"),
     depths: str = typer.Option("2,3", "--depths", help="depths p > 1 for the learned vs TQA/INTERP check ('' = none)"),
@@ -448,8 +448,10 @@ def benchmark_cmd(
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="a benchmark config JSON (BenchmarkConfig.to_dict)"),
     out: Path = typer.Option(Path("results/benchmark"), "--out", help="results.json, tables.md, figures/"),
     best_known: Optional[Path] = typer.Option(None, "--best-known", help="best-known AR cache (default OUT/best_known.json)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: shared/benchmarks)"),
-    write_auto: bool = typer.Option(True, "--write-auto/--no-write-auto", help="write the `auto` strategy's table"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: the copy shipped in hybrid/data/paper)"),
+    write_auto: Optional[Path] = typer.Option(
+        None, "--write-auto", help="merge the fitted `auto` table into this JSON file (default: written nowhere)"
+    ),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the benchmark in the ledger (default: time-stamped)"),
 ) -> None:
@@ -470,10 +472,10 @@ def benchmark_cmd(
     try:
         with Ledger(ledger) as led:
             rid = start_benchmark(cfg, led, out, run_id, best_known_path=best_known, paper_path=graphs,
-                                  write_auto=write_auto)
+                                  write_auto=str(write_auto) if write_auto is not None else None)
             console.print(f"run id: {rid} (ledger {led.path})")
             report = drive_benchmark(led, rid)
-    except (*_run_errors(), OSError) as exc:
+    except (*_run_errors(), OSError, ValueError) as exc:
         _fail(str(exc))
     print_benchmark(report)
 
