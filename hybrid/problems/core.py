@@ -201,9 +201,12 @@ class MaxCutProblem:
         known = {"id", "n", "m", "edges", "max_cut", "max_cut_source", "labels"}
         meta = {k: v for k, v in data.items() if k not in known}
         _check_node_ids(edges, data.get("n"), where)
+        n = data.get("n")
+        if n is None and edges:  # nodes are 0..n-1 as written: never relabelled, gaps are isolated nodes
+            n = max(int(x) for e in edges for x in e[:2]) + 1
         problem = from_edges(
             edges,
-            n=data.get("n"),
+            n=n,
             id=data.get("id"),
             where=where,
             labels=data.get("labels"),
