@@ -93,6 +93,20 @@ class ValidationConfig(_Strict):
     every: int = 25  # iterations between validations
     patience: int = 8  # validations without improvement before the stage stops
 
+    @field_validator("every", "count", "per_family")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
+
+    @field_validator("patience")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be >= 0")
+        return v
+
 
 class StageConfig(_Strict):
     """One training stage: an oracle, a budget and an optimiser schedule."""
@@ -113,6 +127,13 @@ class StageConfig(_Strict):
     # with validate_on: stage, a small held-out set of these sizes (noisy oracles are slow)
     val_ns: list[int] = Field(default_factory=lambda: [6, 7])
     val_count: int = 8
+
+    @field_validator("iterations", "batch_size", "val_count")
+    @classmethod
+    def _stage_positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
 
     @field_validator("shots")
     @classmethod
@@ -153,7 +174,7 @@ class MetaConfig(_Strict):
             raise ValueError("feedback must not repeat an entry")
         return v
 
-    @field_validator("p", "steps")
+    @field_validator("p", "steps", "threads")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:

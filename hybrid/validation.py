@@ -293,6 +293,8 @@ def load_checked_graphs(path: Any) -> list:
     p = Path(str(path)).expanduser()
     if p.is_dir():
         raise InputError(f"--graphs {str(p)!r} is a directory; give a graph JSON file inside it")
+    if p.exists() and not p.is_file():  # a FIFO or device would block the read (and nothing may be created first)
+        raise InputError(f"--graphs {str(p)!r} is not a regular file (a FIFO, socket or device); give a graph JSON file")
     if p.exists() and not os.access(p, os.R_OK):
         raise InputError(f"--graphs {str(p)!r} is not readable; fix its permissions")
     try:
@@ -301,6 +303,10 @@ def load_checked_graphs(path: Any) -> list:
         raise InputError(f"--graphs: {exc}") from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise InputError(f"--graphs {str(p)!r}: not a usable graph file ({type(exc).__name__}: {exc})") from None
+    except RecursionError:
+        raise InputError(f"--graphs {str(p)!r}: JSON nested too deeply to be a graph file") from None
+    except MemoryError:
+        raise InputError(f"--graphs {str(p)!r}: too large to load into the memory here; use a smaller graph file") from None
     for pr in problems:
         w = pr.weights
         if len(w) and (float(w.max()) > MAX_WEIGHT or float(w.min()) < MIN_WEIGHT):
@@ -532,6 +538,15 @@ def check_out(out: str, run_id: str | None = None) -> None:
                 f"--out {out!r} already holds results.json{f' of run {other}' if other else ''}; "
                 "pick another --out (or leave it out: results/<run_id>/)"
             )
+
+
+def as_file_keys(message: str, path: str | Path, keys) -> str:
+    """``message`` with each ``--flag`` of ``keys`` named as the key of the file it came from (``submit SPEC``)."""
+    import re
+
+    names = {k.replace("_", "-"): k for k in keys}
+    return re.sub(r"--([a-z][a-z-]*)\b", lambda m: f"{path}: {names[m.group(1)]}" if m.group(1) in names else m.group(0),
+                  message)
 
 
 def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None) -> None:
