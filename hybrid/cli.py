@@ -309,13 +309,14 @@ def meta_train(
     """Meta-train a sequence model (ideal and/or noisy fake-device oracle)."""
     from hybrid.config import ConfigError, MetaConfig, load_config
     from hybrid.executors import ExecutorError
-    from hybrid.meta import CheckpointError, ship_model, train, train_seeds
+    from hybrid.meta import CheckpointError, check_meta_config, ship_model, train, train_seeds
 
     try:
         cfg = load_config(config, MetaConfig)
         overrides = {k: v for k, v in (("out", str(out) if out else None), ("device", device), ("executor", executor)) if v}
         if overrides:
             cfg = cfg.model_copy(update=overrides)
+        check_meta_config(cfg, ship)  # every config error before any training
         if seeds is not None:
             if resume:
                 _fail("--resume and --seeds cannot be combined; resume one seed with --out OUT/seed<k> and seed: k")

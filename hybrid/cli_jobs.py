@@ -119,7 +119,12 @@ def submit(
             _fail(f"job spec {str(spec)!r} does not exist or is not a file")
         cfg = load_run_config(spec)
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            try:
+                rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            except _run_errors() as exc:  # a job spec has keys, not flags (submit has no --backend)
+                from hybrid.validation import as_file_keys
+
+                _fail(as_file_keys(str(exc), spec, type(cfg).model_fields))
             path = led.path
             background = detach if detach is not None else cfg.backend.startswith("ibm:")
             if not background:
@@ -152,7 +157,7 @@ def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
     except LedgerError as exc:
         _fail(str(exc))
     table = Table(title=f"runs ({len(rows)})" + (" [read-only ledger]" if readonly else ""))
-    for col in ("run id", "created", "status", "target", "graphs (cells) done", "evaluations", "jobs"):
+    for col in ("run id", "created", "status", "target", "graphs (cells) done", "oracle calls", "jobs"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["run_id"], r["created"], r["status"], r["target"], str(r["graphs_done"]), str(r["evaluations"]), str(r["jobs"]))
