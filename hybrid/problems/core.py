@@ -35,6 +35,9 @@ MAX_CUT_CHECK_BRUTE_NODES = 20
 MAX_CUT_CHECK_SDP_NODES = 1000
 #: Sweeps of the SDP ascent in the check: any point gives a valid (if looser) dual bound.
 MAX_CUT_CHECK_SDP_SWEEPS = 40
+#: Above this many nodes ``with_max_cut`` uses 1-flip local search and the eigenvalue bound instead of
+#: Goemans-Williamson (whose rank-sqrt(2n) SDP takes hours at n = 100,000).
+MAX_CUT_GW_MAX_NODES = 5000
 #: Relative slack of the ``max_cut`` check (rounding in the file's decimal digits).
 MAX_CUT_CHECK_RTOL = 1e-6
 #: Chunk of outcomes evaluated at once in brute force (memory bound, 8 bytes each).
@@ -148,8 +151,8 @@ class MaxCutProblem:
 
     def with_max_cut(self, max_nodes: int = BRUTE_FORCE_MAX_NODES, seed=None) -> "MaxCutProblem":
         """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``, else
-        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`),
-        marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
+        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`; above
+        :data:`MAX_CUT_GW_MAX_NODES`, local search and the eigenvalue bound), marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
         ``meta`` records ``max_cut_method``, ``max_cut_upper_bound`` and ``max_cut_bound_method``."""
         if self.max_cut is not None:
             return self
@@ -158,7 +161,13 @@ class MaxCutProblem:
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
         from ..maxcut import best_known_cut, is_certified  # lazily: scipy adds ~0.8 s to every import
 
-        found = best_known_cut(self, seed=seed)
+        if self.n > MAX_CUT_GW_MAX_NODES:
+            from ..maxcut import BOUND_EIGENVALUE, CutResult, eigenvalue_upper_bound, local_search_max_cut
+
+            cut = local_search_max_cut(self, restarts=4, seed=seed)
+            found = CutResult(cut.value, cut.sides, cut.method, eigenvalue_upper_bound(self), BOUND_EIGENVALUE)
+        else:
+            found = best_known_cut(self, seed=seed)
         meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
                     max_cut_bound_method=found.bound_method)
         source = MAX_CUT_EXACT if is_certified(found) else MAX_CUT_HEURISTIC
