@@ -61,6 +61,7 @@ class CompareConfig(_Strict):
     out: str = "results/compare"
     executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
     landscape: LandscapeConfig = Field(default_factory=LandscapeConfig)
+    plots: bool = True  # draw OUT/figures at the end (--no-plots: recorded, so a resumed sweep keeps it)
 
 
 def split_label(label: str) -> tuple[str, str]:
