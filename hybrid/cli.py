@@ -248,7 +248,7 @@ def compare(
             "inits": split(init) if init is not None else None,
             "ps": depths,
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
-            "executor": executor,
+            "executor": executor, "plots": None if plots else False,
         }
         cfg = _config_with_flags(config, flags, CompareConfig)
         with Ledger(ledger) as led:
@@ -257,7 +257,7 @@ def compare(
             report = _drive_compare(led, rid)
     except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))
-    _finish_compare(report, plots)
+    _finish_compare(report)
 
 
 @app.command()

@@ -399,8 +399,8 @@ def _drive_compare(led, rid: str) -> dict:
         _fail(f"compare sweep {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
 
 
-def _finish_compare(report: dict, plots: bool = True) -> None:
-    """Summary table, where the files are, and the figures."""
+def _finish_compare(report: dict, plots: bool | None = None) -> None:
+    """Summary table, where the files are, and the figures (unless the sweep was started with --no-plots)."""
     from hybrid.cli import print_summary
 
     out = Path(report["config"]["out"])
@@ -410,6 +410,8 @@ def _finish_compare(report: dict, plots: bool = True) -> None:
     wall = report.get("wall_time", 0.0)
     print_summary(report, f"compare {report['run_id']} ({len(report['cells'])} runs, {wall:.0f} s)")
     console.print(f"table: {out / 'compare.csv'}, report: {out / 'compare.json'}")
+    if plots is None:
+        plots = bool(report["config"].get("plots", True))
     if plots:
         from hybrid.plots import plot_directory
 
