@@ -457,7 +457,11 @@ def optimize_graph(
 
         measure_start()
         try:
-            res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+            import warnings
+
+            with warnings.catch_warnings():  # scipy's MAXFUN notes: the budget, not scipy, caps the evaluations
+                warnings.filterwarnings("ignore", message=r".*MAXFUN.*")
+                res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
             last, converged = np.asarray(res.x, float), bool(res.success)
         except BudgetExhausted:
             last = budget.history[-1]["params"] if budget.history else theta0
