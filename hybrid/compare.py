@@ -76,7 +76,7 @@ def split_label(label: str) -> tuple[str, str]:
 
 def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
-    from .validation import MAX_P, MAX_SHOTS, _check_int, check_cobyla_budget, check_optimizer, check_seed, load_checked_graphs
+    from .validation import MAX_P, MAX_SHOTS, _check_int, check_optimizer, check_seed, load_checked_graphs
 
     for key, flag in (("backends", "--backends"), ("inits", "--init"), ("ps", "--p")):
         if not getattr(cfg, key):
@@ -85,7 +85,6 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     check_seed(cfg.seed)
     for p in cfg.ps:
         _check_int(p, "--p", 1, MAX_P)
-        check_cobyla_budget(cfg.optimizer, p)
     _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
     labels = [(label, *split_label(label)) for label in cfg.backends]
     problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]

@@ -449,10 +449,15 @@ def optimize_graph(
     elif name == "cobyla" and steps > 0:
         from scipy.optimize import minimize
 
+        spent = [0]
+
         def objective(x):
             x = np.asarray(x, float)
             if e_start is not None and np.array_equal(x, theta0):
                 return -e_start / scale  # the start's value is already measured
+            if spent[0] >= steps:  # scipy raises maxfun to 2p + 2; the STEPS asked for are the budget
+                raise BudgetExhausted
+            spent[0] += 1
             return -float(budget.evaluate(x, "phase2")[0]) / scale
 
         measure_start()

@@ -174,17 +174,6 @@ def check_optimizer(text: str) -> tuple[str, int]:
     return name, steps
 
 
-def check_cobyla_budget(optimizer: str, p: int) -> None:
-    """COBYLA needs ``2p + 2`` evaluations for its first model: fewer steps would be silently exceeded."""
-    name, steps = check_optimizer(optimizer)
-    need = 2 * p + 2
-    if name == "cobyla" and 0 < steps < need:
-        raise InputError(
-            f"--optimizer {optimizer}: COBYLA needs at least 2p+2 = {need} evaluations at --p {p} to take a step; "
-            f"give cobyla:{need} or more, cobyla:0 (the start alone), or another optimizer"
-        )
-
-
 def check_init(init: str, p: int) -> str:
     """The normalised strategy (a ``.pt`` path becomes ``learned:PATH``); loads learned models and fitted data."""
     from .meta import CheckpointError
@@ -498,7 +487,6 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     _check_float(cfg.lr, "--lr", positive=True)
     _check_float(cfg.tol, "tol", positive=False)
     check_optimizer(cfg.optimizer)
-    check_cobyla_budget(cfg.optimizer, cfg.p)
     spec = resolve_target(cfg.backend, cfg.mitigation if "mitigation" in cfg.model_fields_set else None)
     if (spec.target, spec.mitigation) != (cfg.backend, cfg.mitigation):
         cfg = cfg.model_copy(update={"backend": spec.target, "mitigation": spec.mitigation})
