@@ -207,10 +207,18 @@ def load_config(path: str | Path, cls: type[BaseModel]) -> Any:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} is not a regular file (a folder, FIFO or device); give a YAML file")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text YAML file ({exc.reason} at byte {exc.start})") from None
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{path}: too deeply nested or too large to be a config ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     return parse_config(data, cls, where=str(path))
 
 

@@ -82,3 +82,16 @@ def test_jobs_list_counts_oracle_calls_by_that_name(tmp_path):
         led.begin_evaluation("r", "0:g", 0, "evaluate", [0.1, 0.2])
     result = run_case({"argv": ["jobs", "list", "--ledger", str(ledger)]})
     assert result["code"] == 0 and "oracle calls" in result["stdout"] and "evaluations" not in result["stdout"]
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00binary", b"[" * NESTING, b"p: [1\n"])
+def test_unreadable_config_files_are_named(tmp_path, content):
+    from hybrid.config import ConfigError, MetaConfig, load_config
+
+    path = tmp_path / "meta.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=r"meta\.yaml: ") as info:
+        load_config(path, MetaConfig)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(tmp_path, MetaConfig)
