@@ -97,10 +97,13 @@ def available_targets() -> list[dict[str, Any]]:
         {"spec": "ideal", "qubits": None, "noise": "none", "what": "exact statevector"},
         {"spec": "aer", "qubits": None, "noise": "none", "what": "Aer with shots"},
     ]
+    from .devices import UNTYPICAL_DEVICES, normalise_device_name
+
     for name in fake_device_names():
         backend = load_fake_backend(name)
+        note = " (error values not typical of the real device)" if normalise_device_name(name) in UNTYPICAL_DEVICES else ""
         for kind, what in (("fake", "noisy Aer (device noise model)"), ("local", "Runtime local mode")):
             rows.append(
-                {"spec": f"{kind}:{name}", "qubits": backend.num_qubits, "noise": name, "what": what}
+                {"spec": f"{kind}:{name}", "qubits": backend.num_qubits, "noise": name, "what": what + note}
             )
     return rows

@@ -120,8 +120,7 @@ class IdealTarget:
         if num_qubits > self.max_qubits:
             raise TargetError(
                 f"target 'ideal' simulates at most {self.max_qubits} qubits "
-                f"(statevector of 2**n amplitudes), got {num_qubits}; use 'aer' with shots "
-                "or raise max_qubits"
+                f"(statevector of 2**n amplitudes), got {num_qubits} (the target option max_qubits sets the limit)"
             )
 
     def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:
@@ -253,8 +252,8 @@ class AerTarget:
     def check_fits(self, num_qubits: int) -> None:
         if num_qubits > self.max_qubits:
             raise TargetError(
-                f"target 'aer' simulates at most {self.max_qubits} qubits, got {num_qubits}; "
-                "use a smaller problem or raise max_qubits"
+                f"target 'aer' simulates at most {self.max_qubits} qubits, got {num_qubits} "
+                "(the target option max_qubits sets the limit)"
             )
 
     def isa_circuit(self, circuit: QuantumCircuit) -> QuantumCircuit:

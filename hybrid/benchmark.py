@@ -51,16 +51,19 @@ PAPER_KIND = "paper-benchmark"
 PAPER_METHODS = {"LSTM": "paper LSTM", "QK": "paper QK-LSTM", "QLSTM": "paper QLSTM", "FWP": "paper QFWP"}
 
 
+#: The paper's 90 test graphs and reference results, shipped inside the package (see its README.md).
+PAPER_DATA_DIR = Path(__file__).resolve().parent / "data" / "paper"
+
+
 def default_paths() -> tuple[Path, Path]:
-    """The shared benchmark files, looked up beside the repository."""
-    here = Path(__file__).resolve()
-    for base in [Path.cwd(), *here.parents]:
-        cand = base / "shared" / "benchmarks"
-        if not cand.exists():
-            cand = base.parent / "shared" / "benchmarks"
-        if (cand / "paper_maxcut_graphs.json").exists():
-            return cand / "paper_maxcut_graphs.json", cand / "paper_reference_results.json"
-    raise FileNotFoundError("paper benchmark files not found; pass --graphs and --reference")
+    """The paper's graph and reference files shipped as package data (``hybrid/data/paper/``)."""
+    graphs, reference = PAPER_DATA_DIR / "paper_maxcut_graphs.json", PAPER_DATA_DIR / "paper_reference_results.json"
+    if not graphs.is_file() or not reference.is_file():
+        raise FileNotFoundError(
+            f"the package's paper benchmark files are missing from {PAPER_DATA_DIR} (a broken install: reinstall "
+            "hybrid-qaoa); or pass --graphs and --reference"
+        )
+    return graphs, reference
 
 
 @dataclass

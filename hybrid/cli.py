@@ -240,16 +240,16 @@ def compare(
     try:
         split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
         try:
-            depths = [int(x) for x in split(p)] if p else None
+            depths = [int(x) for x in split(p)] if p is not None else None
         except ValueError:
             _fail(f"--p must be comma-separated integers, got {p!r}")
         flags = {
             "graphs": str(graphs) if graphs else None,
-            "backends": split(backends) if backends else None,
-            "inits": split(init) if init else None,
+            "backends": split(backends) if backends is not None else None,
+            "inits": split(init) if init is not None else None,
             "ps": depths,
             "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
-            "executor": executor,
+            "executor": executor, "plots": None if plots else False,
         }
         cfg = _config_with_flags(config, flags, CompareConfig)
         with Ledger(ledger) as led:
@@ -258,7 +258,7 @@ def compare(
             report = _drive_compare(led, rid)
     except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))
-    _finish_compare(report, plots)
+    _finish_compare(report)
 
 
 @app.command()
@@ -339,13 +339,14 @@ def meta_train(
     """Meta-train a sequence model (ideal and/or noisy fake-device oracle)."""
     from hybrid.config import ConfigError, MetaConfig, load_config
     from hybrid.executors import ExecutorError
-    from hybrid.meta import CheckpointError, ship_model, train, train_seeds
+    from hybrid.meta import CheckpointError, check_meta_config, ship_model, train, train_seeds
 
     try:
         cfg = load_config(config, MetaConfig)
         overrides = {k: v for k, v in (("out", str(out) if out else None), ("device", device), ("executor", executor)) if v}
         if overrides:
             cfg = cfg.model_copy(update=overrides)
+        check_meta_config(cfg, ship)  # every config error before any training
         if seeds is not None:
             if resume:
                 _fail("--resume and --seeds cannot be combined; resume one seed with --out OUT/seed<k> and seed: k")
@@ -408,7 +409,7 @@ def meta_ablation(
 @app.command("paper-benchmark")
 def paper_benchmark_cmd(
     models: str = typer.Option("learned", "--models", help="comma-separated: learned, learned:NAME or .pt paths"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="paper_maxcut_graphs.json (default: shared/benchmarks)"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="paper_maxcut_graphs.json (default: the copy shipped in hybrid/data/paper)"),
     reference: Optional[Path] = typer.Option(None, "--reference", help="paper_reference_results.json"),
     limit: Optional[int] = typer.Option(None, "--limit", help="only the first N graphs"),
     depths: str = typer.Option("2,3", "--depths", help="depths p > 1 for the learned vs TQA/INTERP check ('' = none)"),
@@ -478,8 +479,10 @@ def benchmark_cmd(
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="a benchmark config JSON (BenchmarkConfig.to_dict)"),
     out: Path = typer.Option(Path("results/benchmark"), "--out", help="results.json, tables.md, figures/"),
     best_known: Optional[Path] = typer.Option(None, "--best-known", help="best-known AR cache (default OUT/best_known.json)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: shared/benchmarks)"),
-    write_auto: bool = typer.Option(True, "--write-auto/--no-write-auto", help="write the `auto` strategy's table"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: the copy shipped in hybrid/data/paper)"),
+    write_auto: Optional[Path] = typer.Option(
+        None, "--write-auto", help="merge the fitted `auto` table into this JSON file (default: written nowhere)"
+    ),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the benchmark in the ledger (default: time-stamped)"),
 ) -> None:
@@ -500,10 +503,10 @@ def benchmark_cmd(
     try:
         with Ledger(ledger) as led:
             rid = start_benchmark(cfg, led, out, run_id, best_known_path=best_known, paper_path=graphs,
-                                  write_auto=write_auto)
+                                  write_auto=str(write_auto) if write_auto is not None else None)
             console.print(f"run id: {rid} (ledger {led.path})")
             report = drive_benchmark(led, rid)
-    except (*_run_errors(), OSError) as exc:
+    except (*_run_errors(), OSError, ValueError) as exc:
         _fail(str(exc))
     print_benchmark(report)
 

@@ -160,7 +160,12 @@ def submit(
         if max_qpu_seconds is not None:
             cfg = cfg.model_copy(update={"max_qpu_seconds": max_qpu_seconds})
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            try:
+                rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            except _run_errors() as exc:  # a job spec has keys, not flags (submit has no --backend)
+                from hybrid.validation import as_file_keys
+
+                _fail(as_file_keys(str(exc), spec, type(cfg).model_fields))
             path = led.path
             background = detach if detach is not None else cfg.backend.startswith("ibm:")
             if not background:
@@ -193,7 +198,7 @@ def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
     except LedgerError as exc:
         _fail(str(exc))
     table = Table(title=f"runs ({len(rows)})" + (" [read-only ledger]" if readonly else ""))
-    for col in ("run id", "created", "status", "target", "graphs (cells) done", "evaluations", "jobs",
+    for col in ("run id", "created", "status", "target", "graphs (cells) done", "oracle calls", "jobs",
                 "QPU s (est.)", "billed s"):
         table.add_column(col)
     for r in rows:
@@ -447,8 +452,8 @@ def _drive_compare(led, rid: str) -> dict:
         _fail(f"compare sweep {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
 
 
-def _finish_compare(report: dict, plots: bool = True) -> None:
-    """Summary table, where the files are, and the figures."""
+def _finish_compare(report: dict, plots: bool | None = None) -> None:
+    """Summary table, where the files are, and the figures (unless the sweep was started with --no-plots)."""
     from hybrid.cli import print_summary
 
     out = Path(report["config"]["out"])
@@ -458,6 +463,8 @@ def _finish_compare(report: dict, plots: bool = True) -> None:
     wall = report.get("wall_time", 0.0)
     print_summary(report, f"compare {report['run_id']} ({len(report['cells'])} runs, {wall:.0f} s)")
     console.print(f"table: {out / 'compare.csv'}, report: {out / 'compare.json'}")
+    if plots is None:
+        plots = bool(report["config"].get("plots", True))
     if plots:
         from hybrid.plots import plot_directory
 

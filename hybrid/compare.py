@@ -61,6 +61,7 @@ class CompareConfig(_Strict):
     out: str = "results/compare"
     executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
     landscape: LandscapeConfig = Field(default_factory=LandscapeConfig)
+    plots: bool = True  # draw OUT/figures at the end (--no-plots: recorded, so a resumed sweep keeps it)
 
 
 def split_label(label: str) -> tuple[str, str]:
@@ -77,8 +78,9 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
     from .validation import MAX_P, MAX_SHOTS, _check_int, check_optimizer, check_seed, load_checked_graphs
 
-    if not cfg.backends or not cfg.inits or not cfg.ps:
-        raise ConfigError("backends, inits and ps must each list at least one entry")
+    for key, flag in (("backends", "--backends"), ("inits", "--init"), ("ps", "--p")):
+        if not getattr(cfg, key):
+            raise ConfigError(f"{flag} (config key {key!r}) must list at least one entry, got none")
     check_optimizer(cfg.optimizer)
     check_seed(cfg.seed)
     for p in cfg.ps:
@@ -286,6 +288,9 @@ def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
     from .ledger import new_run_id
     from .validation import check_init
 
+    from .executors import check_executor_spec
+
+    check_executor_spec(cfg.executor)
     units = make_units(cfg)
     for init in cfg.inits:
         for p in cfg.ps:

@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
     """A configuration file or value that cannot be used; the message says what to fix."""
 
 
+def _numeric_kind(annotation: Any) -> tuple[str | None, bool]:
+    """``("int" | "float" | None, is_list)``: the number type a field holds (``int | None``, ``list[int]``, ...)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        kinds = [_numeric_kind(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return kinds[0] if len(kinds) == 1 else (None, False)
+    if origin is list:
+        (inner,) = typing.get_args(annotation) or (Any,)
+        return _numeric_kind(inner)[0], True
+    if annotation is int:
+        return "int", False
+    if annotation is float:
+        return "float", False
+    return None, False
+
+
 class _Strict(BaseModel):
+    """Base of every config model: unknown keys and a boolean given for a number (YAML ``p: true``) are errors."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            if name not in data:
+                continue
+            kind, is_list = _numeric_kind(field.annotation)
+            if kind is None:
+                continue
+            values = data[name] if is_list and isinstance(data[name], list) else [data[name]]
+            if any(isinstance(v, bool) for v in values):
+                what = "an integer" if kind == "int" else "a number"
+                raise ValueError(f"{name}: must be {what}{' list' if is_list else ''}, got {data[name]!r} (a boolean)")
+            if kind == "int" and any(isinstance(v, float) for v in values):
+                raise ValueError(f"{name}: must be an integer, got {data[name]!r}")
+        return data
 
 
 class DataConfig(_Strict):
@@ -54,6 +93,20 @@ class ValidationConfig(_Strict):
     every: int = 25  # iterations between validations
     patience: int = 8  # validations without improvement before the stage stops
 
+    @field_validator("every", "count", "per_family")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
+
+    @field_validator("patience")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be >= 0")
+        return v
+
 
 class StageConfig(_Strict):
     """One training stage: an oracle, a budget and an optimiser schedule."""
@@ -74,6 +127,13 @@ class StageConfig(_Strict):
     # with validate_on: stage, a small held-out set of these sizes (noisy oracles are slow)
     val_ns: list[int] = Field(default_factory=lambda: [6, 7])
     val_count: int = 8
+
+    @field_validator("iterations", "batch_size", "val_count")
+    @classmethod
+    def _stage_positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be >= 1")
+        return v
 
     @field_validator("shots")
     @classmethod
@@ -114,7 +174,7 @@ class MetaConfig(_Strict):
             raise ValueError("feedback must not repeat an entry")
         return v
 
-    @field_validator("p", "steps")
+    @field_validator("p", "steps", "threads")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:
@@ -126,10 +186,19 @@ def _format_error(exc: ValidationError, where: str) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key {loc!r}; remove it or check its spelling")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if where == "flags" and loc:  # a command-line flag: name it as typed
+            where_loc = f"--{loc.split('.')[0].replace('_', '-')}"
+            loc = ".".join(loc.split(".")[1:])
         else:
-            lines.append(f"{where}: {loc}: {err['msg']}")
+            where_loc = where
+        if where == "flags" and not loc and msg.partition(": ")[0].isidentifier():  # a model check naming its key
+            key, _, msg = msg.partition(": ")
+            where_loc = f"--{key.replace('_', '-')}"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where_loc}: unknown key {loc!r}; remove it or check its spelling")
+        else:
+            lines.append(f"{where_loc}: {loc}: {msg}" if loc else f"{where_loc}: {msg}")
     return "\n".join(lines)
 
 
@@ -138,10 +207,18 @@ def load_config(path: str | Path, cls: type[BaseModel]) -> Any:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} is not a regular file (a folder, FIFO or device); give a YAML file")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text YAML file ({exc.reason} at byte {exc.start})") from None
+    except (RecursionError, MemoryError) as exc:
+        raise ConfigError(f"{path}: too deeply nested or too large to be a config ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     return parse_config(data, cls, where=str(path))
 
 

@@ -66,21 +66,24 @@ def run_runtime_rehearsal(out: Path, show_jobs: Callable[[str, Path], str] | Non
     graph = save_graphs([runtime_graph().with_max_cut()], out / "runtime_graph.json")
     ledger_path = out / "ledger.db"
     rows = []
+    from .ledger import new_run_id
+
     with Ledger(ledger_path) as led:
         for backend in DEMO_RUNTIME_TARGETS:
+            run_id = new_run_id()  # each demo adds its runs beside the earlier ones, each in its own folder
             cfg = parse_config(
                 {
                     **DEMO_RUNTIME_RUN,
                     "graphs": str(graph),
                     "backend": backend,
                     "seed": DEMO_SEED,
-                    "out": str(out / "runs" / backend.replace(":", "_")),
+                    "out": str(out / "runs" / f"{run_id}-{backend.replace(':', '_')}"),
                     "description": "hybrid demo: Runtime rehearsal",
                 },
                 RunConfig,
                 where="demo run",
             )
-            run_id = start_run(cfg, led)
+            run_id = start_run(cfg, led, run_id)
             start = time.perf_counter()
             report = execute_run(led, run_id)
             rows.append(
@@ -238,9 +241,7 @@ def run_demo(
         console.print(f"demo: {len(demo_graphs())} graphs x {len(DEMO_BACKENDS)} targets x {len(DEMO_INITS)} starts on FakeTorino's noise model")
     from .ledger import Ledger
 
-    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm"):  # a fresh ledger per demo
-        (out / name).unlink(missing_ok=True)
-    with Ledger(out / "ledger.db") as led:
+    with Ledger(out / "ledger.db") as led:  # earlier demos' runs stay in it: the report cites only live ids
         report = run_compare(cfg, progress=console is not None, ledger=led)
     figures = plot_directory(out)
     (out / "summary.json").write_text(json.dumps(report["summary"], indent=1))

@@ -656,14 +656,22 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
 
 def start_benchmark(config: BenchmarkConfig, ledger, out: str | Path, run_id: str | None = None, *,
                     best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
-                    write_auto: bool = True) -> str:
-    """Check that every slice's graphs load, then register the benchmark in ``ledger``; nothing runs yet."""
+                    write_auto: str | Path | None = None) -> str:
+    """Check that every slice's graphs load, then register the benchmark in ``ledger``; nothing runs yet.
+
+    ``write_auto``: where the fitted ``auto`` table is merged at the end (``--write-auto PATH``);
+    None writes none. The package's own ``strategies/data/auto.json`` is written only when named.
+    """
+    if write_auto is not None and (not isinstance(write_auto, (str, Path)) or not str(write_auto).strip()):
+        raise ValueError(f"--write-auto must name a JSON file, got {write_auto!r}")
+    if write_auto is not None and Path(write_auto).is_dir():
+        raise ValueError(f"--write-auto {str(write_auto)!r} is a directory; name a JSON file such as auto.json")
 
     for sl in config.slices:
         slice_graphs(sl, paper_path)
     resolve = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731 - resume from anywhere
     spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(out),
-            "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": write_auto}
+            "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": resolve(write_auto)}
     return ledger.create_run(spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices)), run_id)
 
 
@@ -736,11 +744,16 @@ def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[s
     (out / "tables.md").write_text(markdown(report))
     for target in dict.fromkeys(c["target"] for c in cells):
         plot_ar_vs_budget(curves(summary, target), out / "figures", target)
-    if spec["write_auto"]:
-        previous = json.loads(AUTO_PATH.read_text()) if AUTO_PATH.exists() else None
+    auto_path = spec.get("write_auto")
+    if isinstance(auto_path, str):  # older runs recorded a bool: the package's table is never written unasked
+        auto_path = Path(auto_path)
+        previous = json.loads(auto_path.read_text()) if auto_path.exists() else None
+        if previous is None and auto_path.resolve() != AUTO_PATH.resolve() and AUTO_PATH.exists():
+            previous = json.loads(AUTO_PATH.read_text())  # a new table starts from the shipped one
         source = {"benchmark": config.name, "created": report["created"],
-                  "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''}"}
-        write_json(merge_auto(previous, report["auto"], source), AUTO_PATH)
+                  "command": f"hybrid benchmark{' --quick' if config.name == 'quick' else ''} --write-auto {auto_path}"}
+        write_json(merge_auto(previous, report["auto"], source), auto_path)
+        log(f"auto table merged into {auto_path}")
     return {**report, "out": str(out)}
 
 
@@ -750,7 +763,7 @@ def run_benchmark(
     *,
     best_known_path: str | Path | None = None,
     paper_path: str | Path | None = None,
-    write_auto: bool = True,
+    write_auto: str | Path | None = None,
     log: Callable[[str], None] = print,
     ledger=None,
     run_id: str | None = None,

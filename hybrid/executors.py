@@ -179,6 +179,19 @@ class _OracleActor:
         return float(value), np.asarray(grad)
 
 
+def check_executor_spec(spec: Any, flag: str = "--executor") -> str:
+    """``spec`` normalised if it names an executor (``local``, ``ray``, ``ray:ADDRESS``); nothing is started."""
+    if spec is None:
+        return "local"
+    if not isinstance(spec, str) or not spec.strip():
+        raise ExecutorError(f"{flag}: give local, ray or ray:ADDRESS, got {spec!r}")
+    text = spec.strip()
+    kind, colon, address = text.partition(":")
+    if text != "local" and (kind != "ray" or (colon and not address.strip())):
+        raise ExecutorError(f"{flag}: unknown executor {spec!r}; use local, ray or ray:ADDRESS")
+    return text
+
+
 def get_executor(spec: str | None = "local", **options: Any):
     """``local`` (default), ``ray`` (a local Ray instance) or ``ray:ADDRESS`` (an existing cluster)."""
     spec = (spec or "local").strip()

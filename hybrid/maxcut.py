@@ -39,6 +39,9 @@ GW_TOL = 1e-9
 #: Dense eigenvalue problems up to this size; sparse Lanczos (with a residual correction) above.
 DENSE_EIG_MAX = 3000
 
+#: Lanczos tolerance and iteration cap of :func:`eigenvalue_upper_bound` (the residual is added to the bound).
+EIG_BOUND_TOL, EIG_BOUND_MAXITER = 1e-3, 3000
+
 METHOD_GW = "goemans-williamson+local-search"
 METHOD_LOCAL = "local-search"
 BOUND_SDP = "sdp-dual"
@@ -180,6 +183,24 @@ def sdp_upper_bound(problem, v: np.ndarray | None = None) -> tuple[float, str]:
         method = BOUND_SDP
     mu = _lambda_min(sparse.diags(y) - lap / 4)
     return float(y.sum() - n * mu), method
+
+
+def eigenvalue_upper_bound(problem) -> float:
+    """``n/4 * lambda_max(L)`` by sparse Lanczos (residual added): cheap at any n, looser than the SDP dual."""
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+
+    wmat = weight_matrix(problem)
+    lap = sparse.diags(np.asarray(wmat.sum(axis=1)).ravel()) - wmat
+    n = problem.n
+    if n <= 64:
+        lam = float(np.linalg.eigvalsh(lap.toarray())[-1])
+    else:
+        try:
+            vals, vecs = eigsh(lap.astype(float), k=1, which="LA", tol=EIG_BOUND_TOL, maxiter=EIG_BOUND_MAXITER)
+        except ArpackNoConvergence:
+            return float(problem.total_weight)
+        lam = float(vals[0]) + float(np.linalg.norm(lap @ vecs[:, 0] - vals[0] * vecs[:, 0]))
+    return min(n / 4 * lam, float(problem.total_weight))
 
 
 def goemans_williamson(problem, *, seed=None, roundings: int = GW_ROUNDINGS, rank: int | None = None, bound: bool = True) -> CutResult:

@@ -161,18 +161,22 @@ PROGRESS_MIN_NODES = 16
 
 
 def parse_optimizer(text: str) -> tuple[str, int]:
-    """``"adam:50"`` -> ``("adam", 50)``."""
-    name, _, steps = str(text).partition(":")
+    """``"adam:50"`` -> ``("adam", 50)``; a bare name (``"adam"``) takes 50 steps.
+
+    Anything else is refused: an unknown name, an empty ``STEPS`` (``"adam:"``), a sign,
+    spaces, underscores, or more than one ``:``.
+    """
+    import re
+
+    if not isinstance(text, str):
+        raise ProblemError(f"optimizer must be a string NAME[:STEPS], got {text!r}")
+    name, colon, steps = text.strip().partition(":")
     name = name.strip().lower()
     if name not in OPTIMIZERS:
         raise ProblemError(f"unknown optimizer {text!r}; use one of {', '.join(f'{o}:STEPS' for o in OPTIMIZERS)}")
-    try:
-        count = int(steps) if steps else 50
-    except ValueError:
-        raise ProblemError(f"optimizer {text!r}: STEPS must be an integer, e.g. {name}:50") from None
-    if count < 0:
-        raise ProblemError(f"optimizer {text!r}: STEPS must be >= 0")
-    return name, count
+    if colon and not re.fullmatch(r"[0-9]{1,9}", steps):
+        raise ProblemError(f"optimizer {text!r}: STEPS must be a whole number >= 0 after ':', e.g. {name}:50")
+    return name, int(steps) if colon else 50
 
 
 @dataclass(frozen=True)
@@ -501,15 +505,24 @@ def optimize_graph(
         elif name == "cobyla" and steps > 0:
             from scipy.optimize import minimize
 
+            spent = [0]
+
             def objective(x):
                 x = np.asarray(x, float)
                 if e_start is not None and np.array_equal(x, theta0):
                     return -e_start / scale  # the start's value is already measured
+                if spent[0] >= steps:  # scipy raises maxfun to 2p + 2; the STEPS asked for are the budget
+                    raise BudgetExhausted
+                spent[0] += 1
                 return -float(budget.evaluate(x, "phase2")[0]) / scale
 
             measure_start()
             try:
-                res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+                import warnings
+
+                with warnings.catch_warnings():  # scipy's MAXFUN notes: the budget, not scipy, caps the evaluations
+                    warnings.filterwarnings("ignore", message=r".*MAXFUN.*")
+                    res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
                 last, converged = np.asarray(res.x, float), bool(res.success)
             except BudgetExhausted:
                 last = budget.history[-1]["params"] if budget.history else theta0

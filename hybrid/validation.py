@@ -109,7 +109,14 @@ class Estimate:
         )
 
 
+def _exp2(k: float) -> float:
+    """``2.0 ** k`` as a float that saturates at infinity (no OverflowError at any graph size)."""
+    return 2.0**k if k < 1000 else math.inf
+
+
 def _bytes(value: float) -> str:
+    if not math.isfinite(value):
+        return "more memory than any machine has (2^n amplitudes)"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if value >= size:
             return f"{value / size:.3g} {unit}"
@@ -117,6 +124,8 @@ def _bytes(value: float) -> str:
 
 
 def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "forever (2^n amplitudes)"
     if seconds >= 86400:
         return f"{seconds / 86400:.3g} days"
     if seconds >= 3600:
@@ -299,6 +308,8 @@ def load_checked_graphs(path: Any) -> list:
     p = Path(str(path)).expanduser()
     if p.is_dir():
         raise InputError(f"--graphs {str(p)!r} is a directory; give a graph JSON file inside it")
+    if p.exists() and not p.is_file():  # a FIFO or device would block the read (and nothing may be created first)
+        raise InputError(f"--graphs {str(p)!r} is not a regular file (a FIFO, socket or device); give a graph JSON file")
     if p.exists() and not os.access(p, os.R_OK):
         raise InputError(f"--graphs {str(p)!r} is not readable; fix its permissions")
     try:
@@ -307,6 +318,10 @@ def load_checked_graphs(path: Any) -> list:
         raise InputError(f"--graphs: {exc}") from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise InputError(f"--graphs {str(p)!r}: not a usable graph file ({type(exc).__name__}: {exc})") from None
+    except RecursionError:
+        raise InputError(f"--graphs {str(p)!r}: JSON nested too deeply to be a graph file") from None
+    except MemoryError:
+        raise InputError(f"--graphs {str(p)!r}: too large to load into the memory here; use a smaller graph file") from None
     for pr in problems:
         w = pr.weights
         if len(w) and (float(w.max()) > MAX_WEIGHT or float(w.min()) < MIN_WEIGHT):
@@ -360,8 +375,8 @@ def _ideal_plan(pr, p: int) -> tuple[str, float, float, float]:
     if p == 1 and n > 12:
         return "p = 1 closed form", 0.0, SV_OVERHEAD_S, SV_OVERHEAD_S
     if n <= STATEVECTOR_MAX_NODES:
-        amps = SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
-        return ("statevector", 16.0 * 2**n * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p),
+        amps = SV_SECONDS_PER_AMP_GATE * _exp2(n) * p * (n + m)
+        return ("statevector", 16.0 * _exp2(n) * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p),
                 SV_OVERHEAD_S + amps, SV_OVERHEAD_S + amps * SV_GRAD_FACTOR)
     from .oracles.light_cone import MAX_CONE_QUBITS, cone_sizes
 
@@ -369,12 +384,35 @@ def _ideal_plan(pr, p: int) -> tuple[str, float, float, float]:
     if k > MAX_CONE_QUBITS:
         raise InputError(
             f"--p {p}: graph {pr.id} (n={n}) has a {k}-qubit light cone, above the {MAX_CONE_QUBITS} an exact "
-            "ideal evaluation can hold; lower --p, use sparser --graphs, or sample with --shots N"
+            f"ideal evaluation can hold; use --p 1 (the closed form runs any n) or sparser --graphs; "
+            f"{_sampling_route(n)}"
         )
     # an upper bound: every edge's cone simulated (isomorphic cones are in fact simulated once)
-    amps = SV_SECONDS_PER_AMP_GATE * m * 2**k * p * 3 * k
-    return "exact light cones", 16.0 * 2**k * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), SV_OVERHEAD_S + amps, \
+    amps = SV_SECONDS_PER_AMP_GATE * m * _exp2(k) * p * 3 * k
+    return "exact light cones", 16.0 * _exp2(k) * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), SV_OVERHEAD_S + amps, \
         SV_OVERHEAD_S + amps * SV_GRAD_FACTOR
+
+
+def _sampling_route(n: int, limit: float | None = None) -> str:
+    """Whether sampling can run an ``n``-node graph here, said as the flags that do it, or plainly that it cannot."""
+    from backends.ideal import AER_MAX_QUBITS
+
+    limit = memory_limit() if limit is None else limit
+    if n <= AER_MAX_QUBITS and 16.0 * _exp2(n) <= limit:
+        return "or sample it with --backend aer --shots N"
+    return f"sampling cannot help: no simulator here holds {n} qubits"
+
+
+def _exact_ideal_route(pr, p: int) -> str | None:
+    """The flags of an exact ideal run that holds ``pr`` (``None`` when none does at any depth <= p)."""
+    from .oracles import STATEVECTOR_MAX_NODES
+    from .oracles.light_cone import MAX_CONE_QUBITS, cone_sizes
+
+    if pr.n <= STATEVECTOR_MAX_NODES or p == 1:
+        return f"--backend ideal --p {p} without --shots"
+    if int(cone_sizes(pr, p).max()) <= MAX_CONE_QUBITS:
+        return f"--backend ideal --p {p} without --shots (exact light cones)"
+    return "--backend ideal --p 1 without --shots (the closed form runs any n)"
 
 
 def estimate_run(cfg, problems, target) -> Estimate:
@@ -389,7 +427,7 @@ def estimate_run(cfg, problems, target) -> Estimate:
     total_s, peak, calls, method = 0.0, 0.0, 0, ""
     for pr in problems:
         n, m, p = pr.n, pr.m, cfg.p
-        sv_state = 16.0 * 2**n
+        sv_state = 16.0 * _exp2(n)
         ideal_method, ideal_peak, ideal_eval, ideal_grad = _ideal_plan(pr, p)
         # a graph native to a fake device runs on its own qubits (no SWAPs): noisy cones and MPS apply
         native = kind == "fake" and _native(pr, target.device)
@@ -406,24 +444,24 @@ def estimate_run(cfg, problems, target) -> Estimate:
             mem = max(NOISY_CONE_BYTES * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), ideal_peak)
         elif exact:  # fake: exact noisy density matrix
             method = "density matrix"
-            per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * 4.0**n * p
+            per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * _exp2(2 * n) * p
             per_grad = per_eval * _gradient_evaluations(cfg, False, n, m)
-            mem = max(16.0 * 4**n, ideal_peak)
+            mem = max(16.0 * _exp2(2 * n), ideal_peak)
         elif not exact and native and n > target.max_exact_qubits:  # samples at device scale
             method = "MPS samples with readout error"
             per_eval = CALL_OVERHEAD_S + shots * MPS_SECONDS_PER_SHOT_LAYER * p
             per_grad = per_eval * _gradient_evaluations(cfg, True, n, m)
             mem = max(NOISY_CONE_BYTES * (SV_PEAK_BASE + SV_PEAK_PER_LAYER * p), ideal_peak)
         else:
-            dm = kind in ("fake", "local") and shots > 2**n
+            dm = kind in ("fake", "local") and shots > _exp2(n)
             method = "density matrix" if dm else "statevector trajectories" if kind in ("fake", "local") else "statevector"
-            state = 16.0 * 4**n if dm else sv_state
+            state = 16.0 * _exp2(2 * n) if dm else sv_state
             if dm:
-                per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * 4.0**n * p
+                per_eval = CALL_OVERHEAD_S + DM_SECONDS_PER_ELEMENT_LAYER * _exp2(2 * n) * p
             elif kind in ("fake", "local"):
-                per_eval = CALL_OVERHEAD_S + shots * SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+                per_eval = CALL_OVERHEAD_S + shots * SV_SECONDS_PER_AMP_GATE * _exp2(n) * p * (n + m)
             else:
-                per_eval = SV_OVERHEAD_S + SV_SECONDS_PER_AMP_GATE * 2**n * p * (n + m)
+                per_eval = SV_OVERHEAD_S + SV_SECONDS_PER_AMP_GATE * _exp2(n) * p * (n + m)
             per_grad = per_eval * _gradient_evaluations(cfg, True, n, m)
             mem = max(state, ideal_peak)
         phase_one = _phase_one_cost(cfg.init, cfg.p)
@@ -449,12 +487,14 @@ def check_memory(estimate: Estimate, cfg, limit: float | None = None) -> None:
         return
     need, have = _bytes(estimate.memory_bytes), _bytes(limit)
     n = estimate.largest_n
-    if "density matrix" in estimate.method and cfg.shots is None:
+    sampling = _sampling_route(n, limit)
+    if "density matrix" in estimate.method and cfg.shots is None and sampling.startswith("or"):
         fix = "use --shots N to sample instead of the exact density matrix, or smaller --graphs"
     elif estimate.method == "statevector" and cfg.p > 1 or "re-scoring" in estimate.method:
         fix = "lower --p (p = 1 uses the closed form above 12 nodes) or use smaller --graphs"
     else:
-        fix = "use smaller --graphs"
+        fix = (f"use smaller --graphs; noisy or sampled simulation of {n} qubits is out of reach here; "
+               "the exact ideal oracle runs it: --backend ideal --p 1 without --shots")
     raise InputError(
         f"a {n}-node graph needs at least {need} for its {estimate.method} "
         f"(more than the {have} allowed here: half of the memory, or ${MEMORY_ENV}); {fix}"
@@ -502,7 +542,11 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
             if not ideal_exact:
                 target.check_fits(pr.n)
         except TargetError as exc:
-            raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
+            route = _exact_ideal_route(pr, cfg.p)
+            raise TargetError(
+                f"--graphs: {exc}; use smaller --graphs, or run it exactly with {route}"
+                + ("" if target.kind == "ideal" else f" (noisy simulation of {pr.n} qubits is out of reach here)")
+            ) from None
     problems = place_graphs(problems, target, cfg.graphs)
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
@@ -546,6 +590,15 @@ def check_out(out: str, run_id: str | None = None) -> None:
                 f"--out {out!r} already holds results.json{f' of run {other}' if other else ''}; "
                 "pick another --out (or leave it out: results/<run_id>/)"
             )
+
+
+def as_file_keys(message: str, path: str | Path, keys) -> str:
+    """``message`` with each ``--flag`` of ``keys`` named as the key of the file it came from (``submit SPEC``)."""
+    import re
+
+    names = {k.replace("_", "-"): k for k in keys}
+    return re.sub(r"--([a-z][a-z-]*)\b", lambda m: f"{path}: {names[m.group(1)]}" if m.group(1) in names else m.group(0),
+                  message)
 
 
 def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None) -> None:

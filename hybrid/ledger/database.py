@@ -7,8 +7,17 @@ line (corrupt: with ``sqlite3 .recover`` advice; read-only; busy); ``mode="read"
 requires an existing ledger and opens a read-only connection when the file or its
 folder cannot be written; a 0-byte file is refused, never silently treated as a new
 ledger; ``PRAGMA integrity_check`` runs when the previous writer did not shut down
-cleanly (a non-empty ``-wal`` file is left behind). Older schemas are migrated on a
-writable open.
+cleanly (a non-empty ``-wal`` file is left behind), ``PRAGMA quick_check`` on every
+writable open and on read opens of files up to ``QUICK_CHECK_MAX_BYTES``. Older schemas
+are migrated on a writable open.
+
+Nothing is written before the file is known to be a hybrid ledger: an existing file is
+probed through a read-only connection (SQLite header, tables, quick check) before the
+writable connection switches it to WAL, so a foreign database is refused unmodified.
+Only regular files are ledgers: ``:memory:``, ``file:`` URIs, an empty name, folders,
+FIFOs and devices are refused (:func:`check_ledger_path`). A new ledger file is created
+by the first write (:meth:`LedgerFile._tx`), so a command refused before it registers
+anything leaves no file behind.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ RUN_STATES = ("created", "running", "done", "failed", "interrupted")
 JOB_STATES = ("submitted", "done", "failed", "cancelled")
 TERMINAL_JOB_STATES = ("done", "failed", "cancelled")
 BUSY_TIMEOUT_S = 30.0
+#: Read opens run ``PRAGMA quick_check`` on ledgers up to this size (write opens always do).
+QUICK_CHECK_MAX_BYTES = 64 * 2**20
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -135,6 +148,28 @@ def _guarded(method):
     return wrapper
 
 
+def check_ledger_path(path: str | Path) -> Path:
+    """``path`` as a ledger file path, or :class:`LedgerError` naming ``--ledger``.
+
+    A ledger is a regular file on disk: SQLite's ``:memory:`` and ``file:`` URIs (which
+    would record runs nowhere, or somewhere else), an empty name, a folder, a FIFO or a
+    device are refused. The file need not exist yet.
+    """
+    text = str(path)
+    if not text.strip() or text.strip() == ".":
+        raise LedgerError("--ledger is empty; pass --ledger FILE.db (a file path)")
+    if text.startswith(":") or text.lower().startswith("file:") or "?" in Path(text).name:
+        raise LedgerError(
+            f"--ledger {text!r} is not a file path (in-memory or URI ledgers record runs nowhere); pass --ledger FILE.db"
+        )
+    p = Path(text).expanduser()
+    if p.is_dir():
+        raise LedgerError(f"ledger {p} is a directory; pass --ledger FILE.db")
+    if p.exists() and not p.is_file():
+        raise LedgerError(f"ledger {p} is not a regular file (a FIFO, socket or device); pass --ledger FILE.db")
+    return p
+
+
 class LedgerFile:
     """A SQLite ledger file. Cheap to open; safe to share between processes.
 
@@ -146,13 +181,12 @@ class LedgerFile:
     def __init__(self, path: str | Path | None = None, *, mode: str = "write"):
         if mode not in ("write", "read"):
             raise LedgerError(f"mode must be 'write' or 'read', got {mode!r}")
-        self.path = Path(path) if path is not None else default_path()
+        self.path = check_ledger_path(path if path is not None else default_path())
         self.mode = mode
         self.readonly = False
-        self._conn: sqlite3.Connection | None = None
+        self._pending = False  # a new ledger: the file is created by the first write
+        self._db: sqlite3.Connection | None = None
         exists = self.path.exists()
-        if exists and self.path.is_dir():
-            raise LedgerError(f"ledger {self.path} is a directory; pass --ledger FILE.db")
         if not exists and mode == "read":
             raise LedgerError(
                 f"no ledger at {self.path}; check --ledger or $HYBRID_LEDGER (read commands never create one)"
@@ -169,35 +203,54 @@ class LedgerFile:
                     "`hybrid jobs list/show/fetch` can still read it; fix its permissions or pass another --ledger"
                 )
             self.readonly = True
-        unclean = exists and self._wal_left_behind()
+        sidecars = [self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")]
+        before = [f for f in sidecars if f.exists()]
         try:
             if not exists:
-                try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise LedgerError(
-                        f"cannot create the ledger folder {self.path.parent} ({exc.strerror}); pass a writable --ledger path"
-                    ) from None
-                self._create_atomically()
-            self._conn = self._connect()
+                self._check_creatable()
+                self._pending = True
+                self._conn = sqlite3.connect(":memory:", isolation_level=None)  # reads see an empty ledger
+                self._conn.row_factory = sqlite3.Row
+                self._conn.executescript(_SCHEMA)
+                return
+            self._check_header()
+            unclean = self._wal_left_behind()
+            # probe read-only first: nothing is written to a file before it is known to be a sound ledger
+            self._conn = self._connect(readonly=True)
             if unclean:
                 self._integrity_check()
-            if exists:
-                self._check_tables()
+            elif mode == "write" or self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+                self._quick_check()
+            self._check_tables()
             if mode == "write":  # read commands never write (an older schema is read as it is)
+                self._conn.close()
+                self._conn = self._connect()
                 self._conn.executescript(_SCHEMA)
                 self._migrate()
                 with self._tx() as cur:
                     cur.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        except sqlite3.Error as exc:
-            error = self._explain(exc)
+        except (sqlite3.Error, LedgerError) as exc:
+            error = self._explain(exc) if isinstance(exc, sqlite3.Error) else exc
             self.close()
+            if exists:  # a refused file is left as it was: no -wal/-shm the probe made
+                if not sidecars[0].exists() or sidecars[0].stat().st_size == 0:
+                    for leftover in sidecars:
+                        if leftover not in before:
+                            leftover.unlink(missing_ok=True)
             raise error from None
-        except LedgerError:
-            self.close()
-            raise
 
     # ------------------------------------------------------------------ opening
+    @property
+    def _conn(self) -> sqlite3.Connection | None:
+        """The connection; a new ledger that another process has created meanwhile is opened first."""
+        if self._pending and self.path.exists():
+            self._materialise()
+        return self._db
+
+    @_conn.setter
+    def _conn(self, conn: sqlite3.Connection | None) -> None:
+        self._db = conn
+
     def _writable(self) -> bool:
         """Whether the file and its folder may be written; for root, by their permission bits."""
         import stat
@@ -214,8 +267,54 @@ class LedgerFile:
         except OSError:
             return False
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self.readonly:
+    def _check_creatable(self) -> None:
+        """The folder of a new ledger exists or can be created (nothing is created yet)."""
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            reason = "a file is in the way" if folder.exists() and not folder.is_dir() else "not writable"
+            raise LedgerError(
+                f"cannot create the ledger folder {self.path.parent} ({folder}: {reason}); pass a writable --ledger path"
+            )
+
+    def _check_header(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise LedgerError(f"cannot read the ledger {self.path} ({exc.strerror}); check --ledger") from None
+        if head != SQLITE_HEADER:
+            raise sqlite3.DatabaseError("file is not a database (no SQLite header): corrupt, or not a ledger")
+
+    def _materialise(self) -> None:
+        """Create the new ledger file on the first write; another process's ledger made meanwhile is used."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot create the ledger folder {self.path.parent} ({exc.strerror}); pass a writable --ledger path"
+            ) from None
+        try:
+            if not self.path.exists():
+                self._create_atomically()
+            else:
+                self._check_header()
+            probe = self._connect(readonly=True)
+            self._db.close()
+            self._db = probe
+            self._pending = False
+            self._check_tables()
+            self._db.close()
+            self._db = self._connect()
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise self._explain(exc) from None
+
+    def _connect(self, readonly: bool | None = None) -> sqlite3.Connection:
+        readonly = self.readonly if readonly is None else readonly
+        if not readonly:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -235,6 +334,12 @@ class LedgerFile:
         rows = [r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
         if rows != ["ok"]:
             raise sqlite3.DatabaseError(f"integrity_check: {rows[0]}")
+
+    def _quick_check(self) -> None:
+        """``PRAGMA quick_check``: every page and b-tree readable (no index cross-check); O(size)."""
+        rows = [r[0] for r in self._conn.execute("PRAGMA quick_check").fetchall()]
+        if rows != ["ok"]:
+            raise sqlite3.DatabaseError(f"integrity_check (quick_check): {rows[0]}")
 
     def _check_tables(self) -> None:
         names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -303,9 +408,9 @@ class LedgerFile:
                 leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __enter__(self) -> "LedgerFile":
         return self
@@ -320,6 +425,8 @@ class LedgerFile:
                 f"ledger {self.path} is opened read-only; this command needs to write to it "
                 "(fix its permissions or pass another --ledger)"
             )
+        if self._pending:
+            self._materialise()
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:

@@ -38,10 +38,12 @@ from .episode import (
     phase_one,
     rollout,
 )
-from .pretrained import PRETRAINED_DIR, load_pretrained, pretrained_names, resolve_pretrained, ship_model
-from .training import TrainingResult, feedback_ablation, train, train_seeds, validate
+from .pretrained import PRETRAINED_DIR, check_ship_name, load_pretrained, pretrained_names, resolve_pretrained, ship_model
+from .training import TrainingResult, check_meta_config, feedback_ablation, train, train_seeds, validate
 
 __all__ = [
+    "check_meta_config",
+    "check_ship_name",
     "CHECKPOINT_FORMAT",
     "FEATURE_SETS",
     "FEEDBACK_GAIN",

@@ -52,10 +52,16 @@ def load_pretrained(spec: str = "learned", p: int = 1):
     return _MODEL_CACHE[key]
 
 
+def check_ship_name(name: Any, flag: str = "--ship") -> str:
+    """A name a model can be shipped under (``learned:NAME``): letters, digits, '-' or '_'."""
+    if not isinstance(name, str) or not name or not name.replace("-", "").replace("_", "").isalnum() or not name.isascii():
+        raise CheckpointError(f"{flag}: model name {name!r} must be letters, digits, '-' or '_'")
+    return name
+
+
 def ship_model(checkpoint: str | Path, name: str, **card_extra: Any) -> Path:
     """Copy a trained model into the package (``learned:NAME``) with its JSON card (plus ``card_extra``)."""
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise CheckpointError(f"model name {name!r} must be letters, digits, '-' or '_'")
+    check_ship_name(name)
     model, cfg, payload = load_checkpoint(checkpoint)
     PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
     card = dict(payload.get("card", {}))

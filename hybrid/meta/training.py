@@ -90,6 +90,29 @@ def validate(
     return float(ar)
 
 
+def check_meta_config(cfg: MetaConfig, ship: str | None = None) -> MetaConfig:
+    """Every check of a meta-training config that can fail, before any training: the executor, the
+    stage oracles' specs and the ``--ship`` name (numeric ranges are checked when the config is read)."""
+    from backends import TargetError, parse_spec
+
+    from ..config import ConfigError
+    from ..executors import ExecutorError, check_executor_spec
+    from .pretrained import check_ship_name
+
+    try:
+        check_executor_spec(cfg.executor, "executor (or --executor)")
+    except ExecutorError as exc:
+        raise ConfigError(str(exc)) from None
+    for i, stage in enumerate(cfg.stages):
+        try:
+            parse_spec(stage.oracle)
+        except TargetError as exc:
+            raise ConfigError(f"stages[{i}].oracle {stage.oracle!r}: {exc}") from None
+    if ship is not None:
+        check_ship_name(ship)
+    return cfg
+
+
 def train(
     cfg: MetaConfig,
     *,
@@ -103,6 +126,7 @@ def train(
     Without ``resume``, an existing ``out/checkpoint.pt`` is never overwritten unless
     ``overwrite=True`` (``--force``).
     """
+    check_meta_config(cfg)
     existing = Path(cfg.out) / "checkpoint.pt"
     if resume is None and not overwrite and existing.exists():
         raise CheckpointError(

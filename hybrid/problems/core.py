@@ -28,6 +28,18 @@ import numpy as np
 
 #: Largest n solved by brute force by default (2^(n-1) cut values, float64).
 BRUTE_FORCE_MAX_NODES = 26
+#: A given ``max_cut`` is checked by brute force up to this many nodes (n = 20: ~0.1 s).
+MAX_CUT_CHECK_BRUTE_NODES = 20
+#: Above brute force, a given ``max_cut`` is checked against the SDP dual bound up to this many
+#: nodes (n = 1000: ~4 s on a loaded 2-core machine) and the eigenvalue bound ``n/4 lambda_max(L)`` beyond.
+MAX_CUT_CHECK_SDP_NODES = 1000
+#: Sweeps of the SDP ascent in the check: any point gives a valid (if looser) dual bound.
+MAX_CUT_CHECK_SDP_SWEEPS = 40
+#: Above this many nodes ``with_max_cut`` uses 1-flip local search and the eigenvalue bound instead of
+#: Goemans-Williamson (whose rank-sqrt(2n) SDP takes hours at n = 100,000).
+MAX_CUT_GW_MAX_NODES = 5000
+#: Relative slack of the ``max_cut`` check (rounding in the file's decimal digits).
+MAX_CUT_CHECK_RTOL = 1e-6
 #: Chunk of outcomes evaluated at once in brute force (memory bound, 8 bytes each).
 _BRUTE_FORCE_CHUNK_BITS = 22
 
@@ -139,8 +151,8 @@ class MaxCutProblem:
 
     def with_max_cut(self, max_nodes: int = BRUTE_FORCE_MAX_NODES, seed=None) -> "MaxCutProblem":
         """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``, else
-        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`),
-        marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
+        the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`; above
+        :data:`MAX_CUT_GW_MAX_NODES`, local search and the eigenvalue bound), marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
         ``meta`` records ``max_cut_method``, ``max_cut_upper_bound`` and ``max_cut_bound_method``."""
         if self.max_cut is not None:
             return self
@@ -149,7 +161,13 @@ class MaxCutProblem:
             return replace(self, max_cut=value, max_cut_source=MAX_CUT_EXACT)
         from ..maxcut import best_known_cut, is_certified  # lazily: scipy adds ~0.8 s to every import
 
-        found = best_known_cut(self, seed=seed)
+        if self.n > MAX_CUT_GW_MAX_NODES:
+            from ..maxcut import BOUND_EIGENVALUE, CutResult, eigenvalue_upper_bound, local_search_max_cut
+
+            cut = local_search_max_cut(self, restarts=4, seed=seed)
+            found = CutResult(cut.value, cut.sides, cut.method, eigenvalue_upper_bound(self), BOUND_EIGENVALUE)
+        else:
+            found = best_known_cut(self, seed=seed)
         meta = dict(self.meta, max_cut_method=found.method, max_cut_upper_bound=found.upper_bound,
                     max_cut_bound_method=found.bound_method)
         source = MAX_CUT_EXACT if is_certified(found) else MAX_CUT_HEURISTIC
@@ -191,9 +209,13 @@ class MaxCutProblem:
             raise ProblemError(f"{where}: 'edges' must be a list of [u, v, w], got {type(edges).__name__}")
         known = {"id", "n", "m", "edges", "max_cut", "max_cut_source", "labels"}
         meta = {k: v for k, v in data.items() if k not in known}
+        _check_node_ids(edges, data.get("n"), where)
+        n = data.get("n")
+        if n is None and edges:  # nodes are 0..n-1 as written: never relabelled, gaps are isolated nodes
+            n = max(int(x) for e in edges for x in e[:2]) + 1
         problem = from_edges(
             edges,
-            n=data.get("n"),
+            n=n,
             id=data.get("id"),
             where=where,
             labels=data.get("labels"),
@@ -222,6 +244,55 @@ def _validate_normalised(n: Any, edges: Any) -> None:
         seen.add((u, v))
         if not (isinstance(w, float) and math.isfinite(w) and w > 0):
             raise ProblemError(f"edge ({u}, {v}) has weight {w!r}; weights must be finite and > 0")
+
+
+def _check_node_ids(edges: list, n: Any, where: str) -> None:
+    """Graph files name nodes by the integers ``0..n-1``: no strings, floats, bools, negatives or gaps past n."""
+    if n is not None and (isinstance(n, bool) or not _is_int_label(n) or n < 1):
+        raise ProblemError(f"{where}: 'n' must be a positive integer, got {n!r}")
+    for k, item in enumerate(edges):
+        if not isinstance(item, (list, tuple)) or len(item) not in (2, 3):
+            raise ProblemError(f"{where}: edge #{k} must be [u, v] or [u, v, w], got {item!r}")
+        for x in item[:2]:
+            if not _is_int_label(x):
+                raise ProblemError(
+                    f"{where}: edge #{k} names node {x!r}; nodes are the integers 0..n-1 (relabel the graph)"
+                )
+            if x < 0 or (n is not None and x >= n):
+                bound = f"0..{n - 1}" if n is not None else "0..n-1"
+                raise ProblemError(f"{where}: edge #{k} names node {x}, outside {bound}; fix the edge or 'n'")
+
+
+def check_max_cut(problem: "MaxCutProblem", where: str = "graph", *, seed=0) -> None:
+    """Refuse a given ``max_cut`` that is not the optimum: below a cut found or above an upper bound.
+
+    Brute force up to :data:`MAX_CUT_CHECK_BRUTE_NODES` (the value must be the optimum);
+    above, 1-flip local search gives a cut the value may not undercut, and the SDP dual bound
+    (the eigenvalue bound above :data:`MAX_CUT_CHECK_SDP_NODES`) one it may not exceed.
+    """
+    given = problem.max_cut
+    if given is None:
+        return
+    slack = MAX_CUT_CHECK_RTOL * max(1.0, abs(given))
+    advice = "fix the max_cut field or drop it (it is then computed)"
+    if problem.n <= MAX_CUT_CHECK_BRUTE_NODES:
+        exact, _ = brute_force_max_cut(problem)
+        if abs(given - exact) > slack:
+            raise ProblemError(f"{where}: max_cut={given:g} but the maximum cut is {exact:g} (brute force); {advice}")
+        return
+    from ..maxcut import BOUND_EIGENVALUE, burer_monteiro, eigenvalue_upper_bound, local_search_max_cut, sdp_upper_bound
+
+    small = problem.n <= MAX_CUT_CHECK_SDP_NODES
+    found = local_search_max_cut(problem, restarts=4 if small else 1, seed=seed).value
+    if given < found - slack:
+        raise ProblemError(f"{where}: max_cut={given:g} is below a cut of {found:g} found by local search; {advice}")
+    if small:
+        v, _ = burer_monteiro(problem, seed=seed, max_sweeps=MAX_CUT_CHECK_SDP_SWEEPS)
+        bound, method = sdp_upper_bound(problem, v)
+    else:
+        bound, method = eigenvalue_upper_bound(problem), BOUND_EIGENVALUE
+    if given > bound + slack:
+        raise ProblemError(f"{where}: max_cut={given:g} is above the {method} upper bound {bound:g}; {advice}")
 
 
 def _is_int_label(x: Any) -> bool:
@@ -343,6 +414,7 @@ def load_graphs(path: str | Path) -> list[MaxCutProblem]:
     problems = []
     for k, item in enumerate(data):
         problem = MaxCutProblem.from_dict(item, where=f"{path.name}[{k}]")
+        check_max_cut(problem, where=f"{path}[{k}]")
         if problem.id is None:
             problem = replace(problem, id=k)
         problems.append(problem)

@@ -98,6 +98,10 @@ def test_cli_errors_are_clear(tmp_path, graphs):
     result = runner.invoke(app, ["plot", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to plot" in result.output
     result = runner.invoke(app, ["jobs", "show", "missing", "--ledger", str(tmp_path / "l.db")])
+    assert result.exit_code == 2 and "no ledger at" in result.output  # the refused runs created none
+    with Ledger(tmp_path / "l.db") as led:
+        led.create_run({}, "ideal", "r")
+    result = runner.invoke(app, ["jobs", "show", "missing", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 2 and "no run 'missing'" in result.output
     result = runner.invoke(app, ["meta-train", "-c", str(tmp_path / "none.yaml")])
     assert result.exit_code == 2 and "does not exist" in result.output

@@ -50,7 +50,7 @@ def test_killed_benchmark_resumes_to_the_uninterrupted_results(tmp_path):
     ledger = tmp_path / "ledger.db"
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(TINY.to_dict()))
-    common = ["benchmark", "-c", str(config), "--no-write-auto", "--ledger", str(ledger)]
+    common = ["benchmark", "-c", str(config), "--ledger", str(ledger)]
     full = runner.invoke(app, [*common, "--out", str(tmp_path / "full"), "--run-id", "full"])
     assert full.exit_code == 0, full.output
     kill_when([*common, "--out", str(tmp_path / "killed"), "--run-id", "killed"],

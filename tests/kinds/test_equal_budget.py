@@ -70,14 +70,15 @@ def test_slice_rejects_unknown_target():
 def test_tiny_benchmark_end_to_end(tmp_path, monkeypatch):
     from hybrid.strategies import fit as fit_module
 
-    monkeypatch.setattr(fit_module, "AUTO_PATH", tmp_path / "auto.json")
+    shipped = fit_module.AUTO_PATH.read_bytes()
     config = BenchmarkConfig(
         "tiny",
         (Slice("ideal", depths=(1,), per_family=1, families=("regular",), nodes={"regular": [6]}, paper_graphs=0,
                methods=("fixed", "tqa:0.75"), optimizers=("cobyla",), budgets=(0, BUDGET), seeds=(0,)),),
         auto_budget=BUDGET,
     )
-    report = run_benchmark(config, tmp_path / "out", log=lambda m: None)
+    report = run_benchmark(config, tmp_path / "out", log=lambda m: None, write_auto=tmp_path / "auto.json")
+    assert fit_module.AUTO_PATH.read_bytes() == shipped, "the package's auto.json is written only when named"
     cells = [c for c in report["cells"] if "error" not in c]
     assert len(cells) == 4  # two starts, alone and at BUDGET
     for c in cells:
@@ -87,6 +88,9 @@ def test_tiny_benchmark_end_to_end(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "figures" / "ar_vs_budget_ideal.png").exists()
     assert json.loads((tmp_path / "auto.json").read_text())["choices"]["ideal"]["regular"]["1"] in ("fixed", "tqa:0.75")
     assert BenchmarkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    run_benchmark(config, tmp_path / "again", log=lambda m: None)  # no --write-auto: no table anywhere
+    assert fit_module.AUTO_PATH.read_bytes() == shipped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "auto.json", "out"]
 
 
 def test_auto_table_merges_runs_and_names_their_sources():
