@@ -40,6 +40,7 @@ from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
 from .optimize import optimize_graph
+from .solutions import solution_line
 
 RESULTS_FILE = "results.json"
 #: The kind of a ``hybrid run``; sweeps (``hybrid compare``) store theirs as ``spec["kind"]``.
@@ -57,6 +58,7 @@ class RunConfig(_Strict):
     lr: float | None = None
     tol: float = 1e-6
     mitigation: str = "none"
+    objective: str = "expectation"  # or cvar:ALPHA: what Phase II maximises (results keep <C> apart)
     shots: int | None = None  # None: exact where the target allows it, else 4000
     # Phase II gradients: param_shift (exact rule per gate, unbiased) or fd (central
     # differences, fewer circuits); default: fd on exact simulators, param_shift with shots
@@ -233,6 +235,7 @@ def run_cell(
     tol: float = 1e-6,
     max_evaluations: int | None = None,
     max_shots: int | None = None,
+    objective: str = "expectation",
 ):
     """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
 
@@ -240,9 +243,10 @@ def run_cell(
     ``label`` is the target named in the result (``fake:torino+zne`` in a compare grid).
     Returns the :class:`~hybrid.optimize.RunResult`; the caller records it.
     """
-    from .oracles import make_oracle
+    from .oracles.objective import objective_oracle
 
-    inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
+    inner = objective_oracle(problem, p, target, objective=objective, shots=shots, mitigation=mitigation,
+                             gradient=gradient)
     oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target)
     return optimize_graph(
         problem,
@@ -257,6 +261,7 @@ def run_cell(
         seed=seed,
         target=label,
         mitigation=mitigation,
+        objective=objective,
     )
 
 
@@ -361,6 +366,7 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                     p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
                     label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
                     lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
+                    objective=cfg.objective,
                 )
                 payload = result.to_dict()
                 ledger.record_result(run_id, key, payload)
@@ -371,6 +377,7 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                         f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
                         + (f" ({result.oracle_method})" if result.oracle_method else "")
                         + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
+                        + solution_line(result)
                     )
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started

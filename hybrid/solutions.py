@@ -194,3 +194,13 @@ def solve(
     if not pool:
         return None
     return from_samples(problem, pool, shots=pool_shots, source="the run's measurements (best distinct outcomes)")
+
+
+def solution_line(result) -> str:
+    """``; best cut 9 (polished 10, +1) of 10 exact`` for a run's progress line ('' without a solution)."""
+    sol = result.solution
+    if not sol:
+        return ""
+    known = "exact" if sol["best_known_source"] == "exact" else "best known"
+    return (f"; best cut {sol['best_cut']:g} {sol['best_bitstring']} (polished {sol['polished_cut']:g}, "
+            f"+{sol['polish_gain']:g}) of {sol['best_known_cut']:g} {known}")
