@@ -299,7 +299,7 @@ class Budget:
             self.best_cut, self.best_bitstring = ev.best_cut, ev.best_bitstring
         self.samples.update(ev.samples)
         self.last = ev
-        expected = expected_cuts(ev, values)
+        expected = expected_cuts(ev, values)[: len(values)]
         if phase in ("phase1", "phase2", "init"):
             for point, value, cut in zip(points, values, expected):
                 if value > self.best_energy:

@@ -197,10 +197,14 @@ def solve(
 
 
 def solution_line(result) -> str:
-    """``; best cut 9 (polished 10, +1) of 10 exact`` for a run's progress line ('' without a solution)."""
+    """``; best cut 9 ... (polished 10, +1) of 10 exact`` for a run's progress line, the objective first
+    when it is not the expectation ('' without either)."""
     sol = result.solution
+    head = ""
+    if result.objective != "expectation" and result.objective_init is not None:
+        head = f"; {result.objective} / max cut {result.objective_init:.4f} -> {result.objective_final:.4f}"
     if not sol:
-        return ""
+        return head
     known = "exact" if sol["best_known_source"] == "exact" else "best known"
-    return (f"; best cut {sol['best_cut']:g} {sol['best_bitstring']} (polished {sol['polished_cut']:g}, "
+    return head + (f"; best cut {sol['best_cut']:g} {sol['best_bitstring']} (polished {sol['polished_cut']:g}, "
             f"+{sol['polish_gain']:g}) of {sol['best_known_cut']:g} {known}")
