@@ -57,6 +57,7 @@ class CompareConfig(_Strict):
     ps: list[int] = Field(default_factory=lambda: [1])
     optimizer: str = "adam:20"
     shots: int | None = None  # None: exact where the target allows it
+    objective: str = "expectation"  # or cvar:ALPHA (every cell maximises it; results keep <C> apart)
     seed: int = 0
     out: str = "results/compare"
     executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
@@ -75,7 +76,7 @@ def split_label(label: str) -> tuple[str, str]:
 
 def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
-    from .validation import MAX_P, MAX_SHOTS, _check_int, check_optimizer, check_seed, load_checked_graphs
+    from .validation import MAX_P, MAX_SHOTS, _check_int, check_objective, check_optimizer, check_seed, load_checked_graphs
 
     if not cfg.backends or not cfg.inits or not cfg.ps:
         raise ConfigError("backends, inits and ps must each list at least one entry")
@@ -85,6 +86,9 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
         _check_int(p, "--p", 1, MAX_P)
     _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
     labels = [(label, *split_label(label)) for label in cfg.backends]
+    objective = cfg.objective
+    for _, _, mitigation in labels:
+        objective = check_objective(cfg.objective, mitigation)
     problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
     units = []
     for gi, problem in enumerate(problems):
@@ -101,6 +105,7 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
                             "p": int(p),
                             "optimizer": cfg.optimizer,
                             "shots": cfg.shots,
+                            **({"objective": objective} if objective != "expectation" else {}),
                             "seed": graph_seed(cfg.seed, gi),
                         }
                     )
@@ -112,12 +117,12 @@ def cell_key(index: int, unit: dict[str, Any]) -> str:
     return f"{index}:{unit['graph']['id']}|{unit['label']}|{unit['init']}|p{unit['p']}"
 
 
-def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
+def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None, objective: str = "expectation"):
     from backends import cached_target
 
-    from .oracles import make_oracle
+    from .oracles.objective import objective_oracle
 
-    return make_oracle(problem, p, cached_target(spec), shots=shots, mitigation=mitigation)
+    return objective_oracle(problem, p, cached_target(spec), objective=objective, shots=shots, mitigation=mitigation)
 
 
 def ideal_optimum(problem, p: int, start: Sequence[float]) -> np.ndarray:
@@ -142,7 +147,8 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     from .problems import MaxCutProblem
 
     problem = MaxCutProblem.from_dict(unit["graph"]).with_max_cut()
-    oracle = _oracle(problem, unit["p"], unit["backend"], unit["mitigation"], unit["shots"])
+    objective = unit.get("objective", "expectation")
+    oracle = _oracle(problem, unit["p"], unit["backend"], unit["mitigation"], unit["shots"], objective)
     result = optimize_graph(
         problem,
         oracle,
@@ -152,6 +158,7 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         seed=unit["seed"],
         target=unit["label"],
         mitigation=unit["mitigation"],
+        objective=objective,
     )
     return _cell(unit, problem, result)
 
@@ -167,6 +174,7 @@ def run_recorded_unit(unit: dict[str, Any], ledger, run_id: str, key: str) -> di
         ledger, run_id, key, problem, cached_target(unit["backend"]),
         p=unit["p"], init=unit["init"], optimizer=unit["optimizer"], seed=unit["seed"], label=unit["label"],
         target_spec=unit["backend"], shots=unit["shots"], mitigation=unit["mitigation"],
+        objective=unit.get("objective", "expectation"),
     )
     return _cell(unit, problem, result)
 
