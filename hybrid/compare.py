@@ -227,6 +227,19 @@ def summarise(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+#: Nelder-Mead evaluations that refine the noisy landscape's optimum off the grid.
+REFINE_EVALUATIONS = 60
+
+
+def refine(oracle, start) -> np.ndarray:
+    """A grid optimum of an exact oracle refined by Nelder-Mead (:data:`REFINE_EVALUATIONS` points)."""
+    from scipy.optimize import minimize
+
+    res = minimize(lambda x: -float(oracle.evaluate(x).energies[0]), np.asarray(start, float), method="Nelder-Mead",
+                   options={"maxfev": REFINE_EVALUATIONS, "xatol": 1e-3, "fatol": 1e-6})
+    return np.asarray(res.x, float)
+
+
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
     """p = 1 AR over gamma in [0, pi/w) and beta in [-pi/4, pi/4), ideal and (exact) noisy."""
     from .ansatz import weight_scale
@@ -245,7 +258,7 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         "betas": betas.tolist(),
         "ideal": ideal.tolist(),
         "noisy": None,
-        "ideal_optimum": grid[int(np.argmax(ideal))].tolist(),
+        "ideal_optimum": ideal_optimum(problem, 1, grid[int(np.argmax(ideal))]).tolist(),  # refined off the grid
         "noisy_optimum": None,
         "starts": starts,
     }
@@ -254,9 +267,10 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
 
         target = cached_target(spec)
         if target.exact:
-            noisy = make_oracle(problem, 1, target).evaluate(grid).energies.reshape(points, points) / problem.max_cut
+            oracle = make_oracle(problem, 1, target)
+            noisy = oracle.evaluate(grid).energies.reshape(points, points) / problem.max_cut
             out["noisy"] = noisy.tolist()
-            out["noisy_optimum"] = grid[int(np.argmax(noisy))].tolist()
+            out["noisy_optimum"] = refine(oracle, grid[int(np.argmax(noisy))]).tolist()
     return out
 
 
