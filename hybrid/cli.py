@@ -223,6 +223,7 @@ def compare(
     p: Optional[str] = typer.Option(None, "--p", help="comma-separated depths, e.g. 1,2"),
     optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
     shots: Optional[int] = typer.Option(None, "--shots", help="default: exact where the target allows it"),
+    objective: Optional[str] = typer.Option(None, "--objective", help="expectation (default) or cvar:ALPHA, e.g. cvar:0.1"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for compare.json, compare.csv and figures/"),
     executor: Optional[str] = typer.Option(None, "--executor", help="local (default), ray or ray:ADDRESS"),
@@ -248,7 +249,7 @@ def compare(
             "backends": split(backends) if backends is not None else None,
             "inits": split(init) if init is not None else None,
             "ps": depths,
-            "optimizer": optimizer, "shots": shots, "seed": seed, "out": str(out) if out else None,
+            "optimizer": optimizer, "shots": shots, "objective": objective, "seed": seed, "out": str(out) if out else None,
             "executor": executor, "plots": None if plots else False,
         }
         cfg = _config_with_flags(config, flags, CompareConfig)

@@ -57,13 +57,15 @@ def _print_results(report: dict) -> None:
         console.print(f"run {report['run_id']} is already done; results: {report.get('path')}")
         return
     table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
-    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
+    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots",
+                "best cut", "polished"):
         table.add_column(col, justify="right")
     for g in report["graphs"]:
         table.add_row(
             str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
             f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
             "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
+            "-" if g.get("polished_cut") is None else f"{g['polished_cut']:g}",
         )
     console.print(table)
     if report.get("qpu_jobs"):
@@ -96,6 +98,9 @@ def run(
     mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, dd, zne+rem (or as --backend TARGET+zne+rem)"),
     shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
     gradient: Optional[str] = typer.Option(None, "--gradient", help="param_shift or fd (Phase II gradients)"),
+    objective: Optional[str] = typer.Option(
+        None, "--objective", help="expectation (default) or cvar:ALPHA, e.g. cvar:0.1: what Phase II maximises"
+    ),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
     ledger: Optional[Path] = LEDGER_OPTION,
@@ -117,7 +122,7 @@ def run(
         flags = {
             "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
             "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
-            "seed": seed, "out": str(out) if out else None, "max_qpu_seconds": max_qpu_seconds, "execution": execution,
+            "objective": objective, "seed": seed, "out": str(out) if out else None, "max_qpu_seconds": max_qpu_seconds, "execution": execution,
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:

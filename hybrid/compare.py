@@ -57,6 +57,7 @@ class CompareConfig(_Strict):
     ps: list[int] = Field(default_factory=lambda: [1])
     optimizer: str = "adam:20"
     shots: int | None = None  # None: exact where the target allows it
+    objective: str = "expectation"  # or cvar:ALPHA (every cell maximises it; results keep <C> apart)
     seed: int = 0
     out: str = "results/compare"
     executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
@@ -76,7 +77,7 @@ def split_label(label: str) -> tuple[str, str]:
 
 def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
     """The grid as plain-data units, in a fixed order (graph-major)."""
-    from .validation import MAX_P, MAX_SHOTS, _check_int, check_optimizer, check_seed, load_checked_graphs
+    from .validation import MAX_P, MAX_SHOTS, _check_int, check_objective, check_optimizer, check_seed, load_checked_graphs
 
     for key, flag in (("backends", "--backends"), ("inits", "--init"), ("ps", "--p")):
         if not getattr(cfg, key):
@@ -87,6 +88,9 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
         _check_int(p, "--p", 1, MAX_P)
     _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
     labels = [(label, *split_label(label)) for label in cfg.backends]
+    objective = cfg.objective
+    for _, _, mitigation in labels:
+        objective = check_objective(cfg.objective, mitigation)
     problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
     units = []
     for gi, problem in enumerate(problems):
@@ -103,6 +107,7 @@ def make_units(cfg: CompareConfig) -> list[dict[str, Any]]:
                             "p": int(p),
                             "optimizer": cfg.optimizer,
                             "shots": cfg.shots,
+                            **({"objective": objective} if objective != "expectation" else {}),
                             "seed": graph_seed(cfg.seed, gi),
                         }
                     )
@@ -114,15 +119,15 @@ def cell_key(index: int, unit: dict[str, Any]) -> str:
     return f"{index}:{unit['graph']['id']}|{unit['label']}|{unit['init']}|p{unit['p']}"
 
 
-def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
+def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None, objective: str = "expectation"):
     from backends import cached_target
 
     from .device_graphs import place_on_device
-    from .oracles import make_oracle
+    from .oracles.objective import objective_oracle
 
     target = cached_target(spec)
     (problem,) = place_on_device([problem], target)  # a device-native graph file onto its qubits
-    return make_oracle(problem, p, target, shots=shots, mitigation=mitigation)
+    return objective_oracle(problem, p, target, objective=objective, shots=shots, mitigation=mitigation)
 
 
 def ideal_optimum(problem, p: int, start: Sequence[float]) -> np.ndarray:
@@ -147,7 +152,8 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     from .problems import MaxCutProblem
 
     problem = MaxCutProblem.from_dict(unit["graph"]).with_max_cut()
-    oracle = _oracle(problem, unit["p"], unit["backend"], unit["mitigation"], unit["shots"])
+    objective = unit.get("objective", "expectation")
+    oracle = _oracle(problem, unit["p"], unit["backend"], unit["mitigation"], unit["shots"], objective)
     result = optimize_graph(
         problem,
         oracle,
@@ -157,6 +163,7 @@ def run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         seed=unit["seed"],
         target=unit["label"],
         mitigation=unit["mitigation"],
+        objective=objective,
     )
     return _cell(unit, problem, result)
 
@@ -172,6 +179,7 @@ def run_recorded_unit(unit: dict[str, Any], ledger, run_id: str, key: str) -> di
         ledger, run_id, key, problem, cached_target(unit["backend"]),
         p=unit["p"], init=unit["init"], optimizer=unit["optimizer"], seed=unit["seed"], label=unit["label"],
         target_spec=unit["backend"], shots=unit["shots"], mitigation=unit["mitigation"],
+        objective=unit.get("objective", "expectation"),
     )
     return _cell(unit, problem, result)
 
@@ -231,6 +239,19 @@ def _qpu_seconds_mean(results: Sequence[dict[str, Any]]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
+#: Nelder-Mead evaluations that refine the noisy landscape's optimum off the grid.
+REFINE_EVALUATIONS = 60
+
+
+def refine(oracle, start) -> np.ndarray:
+    """A grid optimum of an exact oracle refined by Nelder-Mead (:data:`REFINE_EVALUATIONS` points)."""
+    from scipy.optimize import minimize
+
+    res = minimize(lambda x: -float(oracle.evaluate(x).energies[0]), np.asarray(start, float), method="Nelder-Mead",
+                   options={"maxfev": REFINE_EVALUATIONS, "xatol": 1e-3, "fatol": 1e-6})
+    return np.asarray(res.x, float)
+
+
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
     """p = 1 AR over gamma in [0, pi/w) and beta in [-pi/4, pi/4), ideal and (exact) noisy."""
     from .ansatz import weight_scale
@@ -249,7 +270,7 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         "betas": betas.tolist(),
         "ideal": ideal.tolist(),
         "noisy": None,
-        "ideal_optimum": grid[int(np.argmax(ideal))].tolist(),
+        "ideal_optimum": ideal_optimum(problem, 1, grid[int(np.argmax(ideal))]).tolist(),  # refined off the grid
         "noisy_optimum": None,
         "starts": starts,
     }
@@ -258,9 +279,10 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
 
         target = cached_target(spec)
         if target.exact:
-            noisy = make_oracle(problem, 1, target).evaluate(grid).energies.reshape(points, points) / problem.max_cut
+            oracle = make_oracle(problem, 1, target)
+            noisy = oracle.evaluate(grid).energies.reshape(points, points) / problem.max_cut
             out["noisy"] = noisy.tolist()
-            out["noisy_optimum"] = grid[int(np.argmax(noisy))].tolist()
+            out["noisy_optimum"] = refine(oracle, grid[int(np.argmax(noisy))]).tolist()
     return out
 
 

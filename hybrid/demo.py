@@ -25,6 +25,8 @@ DEMO_SEED = 2026
 DEMO_BACKENDS = ["ideal", "fake:torino", "fake:torino+zne+rem"]
 DEMO_INITS = ["learned", "fixed"]
 DEMO_OPTIMIZER = "adam:5"
+#: Landscape grid points per axis: fine enough to show the basin (optima refined off the grid).
+DEMO_LANDSCAPE_POINTS = 33
 # The Runtime rehearsal: one graph, the learned start, ZNE + REM, a few SPSA steps.
 DEMO_RUNTIME_TARGETS = ("local:torino", "fake:torino")
 DEMO_RUNTIME_RUN = {
@@ -235,7 +237,7 @@ def run_demo(
         shots=None,
         seed=DEMO_SEED,
         out=str(out),
-        landscape=LandscapeConfig(enabled=True, points=15, graphs=1, max_n=8),
+        landscape=LandscapeConfig(enabled=True, points=DEMO_LANDSCAPE_POINTS, graphs=1, max_n=8),
     )
     if console is not None:
         console.print(f"demo: {len(demo_graphs())} graphs x {len(DEMO_BACKENDS)} targets x {len(DEMO_INITS)} starts on FakeTorino's noise model")

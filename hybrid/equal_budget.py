@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from .oracles import ideal_oracle, make_oracle
+from .oracles.objective import objective_oracle, parse_objective
 from .families import FAMILIES, SPLIT_NODES, classify, split_graphs
 from .problems import MaxCutProblem, ProblemError, load_graphs
 from .strategies import get_strategy, optimise_angles, target_kind
@@ -129,14 +130,16 @@ class BenchmarkConfig:
     slices: tuple[Slice, ...]
     shots: int = SHOTS
     auto_budget: int = AUTO_BUDGET  # the budget at which ``auto`` picks its start
+    objective: str = "expectation"  # or cvar:ALPHA: what Phase II maximises (ar_* stay the expected cut)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "shots": self.shots, "auto_budget": self.auto_budget, "slices": [s.to_dict() for s in self.slices]}
+        out = {"name": self.name, "shots": self.shots, "auto_budget": self.auto_budget, "slices": [s.to_dict() for s in self.slices]}
+        return {**out, "objective": self.objective} if self.objective != "expectation" else out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BenchmarkConfig":
         return cls(data["name"], tuple(Slice.from_dict(s) for s in data["slices"]), int(data.get("shots", SHOTS)),
-                   int(data.get("auto_budget", AUTO_BUDGET)))
+                   int(data.get("auto_budget", AUTO_BUDGET)), parse_objective(data.get("objective", "expectation")).spec())
 
 
 SMALL = {f: [12, 13, 14] for f in FAMILIES}
@@ -286,9 +289,9 @@ class _Block:
     """What the cells of one (graph, depth) share, built on first use (not at all when every cell is recorded)."""
 
     def __init__(self, sl: Slice, set_name: str, problem: MaxCutProblem, p: int, backend: Any, shots: int,
-                 best_known: BestKnown, log: Callable[[str], None]):
+                 best_known: BestKnown, log: Callable[[str], None], objective: str = "expectation"):
         self.sl, self.set_name, self.problem, self.p, self.backend = sl, set_name, problem, p, backend
-        self.shots, self.best_known, self.log = shots, best_known, log
+        self.shots, self.best_known, self.log, self.objective = shots, best_known, log, objective
         self.name = {"target": sl.target, "key": graph_key(problem), "p": p}
 
     @cached_property
@@ -297,7 +300,8 @@ class _Block:
 
     @cached_property
     def oracle(self):
-        return make_oracle(self.problem, self.p, self.backend, shots=self.shots if TARGETS[self.sl.target][1] else None)
+        return objective_oracle(self.problem, self.p, self.backend, objective=self.objective,
+                                shots=self.shots if TARGETS[self.sl.target][1] else None)
 
     @cached_property
     def ideal(self):
@@ -325,6 +329,7 @@ def run_slice(
     cell_log: Path | None = None,
     cells: Callable[[str, Callable[[], dict[str, Any]]], dict[str, Any]] | None = None,
     slice_index: int = 0,
+    objective: str = "expectation",
 ) -> list[dict[str, Any]]:
     """Every cell of one slice; each (graph, depth) block is appended to ``cell_log`` (JSON lines) as it finishes.
 
@@ -345,7 +350,7 @@ def run_slice(
         if sl.best_known:
             best_known.get(problem, max(sl.depths), log)  # one recursion in p for every depth of the slice
         for p in sl.depths:
-            block = _Block(sl, set_name, problem, p, backend, shots, best_known, log)
+            block = _Block(sl, set_name, problem, p, backend, shots, best_known, log, objective)
 
             def cell(name: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> None:
                 rows.append(cells(cell_key(slice_index, graph_index, {**block.name, **name}), compute))
@@ -381,7 +386,7 @@ def run_slice(
                                 try:
                                     result = optimize_graph(
                                         problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{steps}",
-                                        seed=seed, target=sl.target, **limit,
+                                        seed=seed, target=sl.target, objective=objective, **limit,
                                     )
                                 except BudgetError as exc:  # the start (plus the re-measurement) does not fit
                                     return {**row, "error": str(exc), "skipped": True}
@@ -727,7 +732,7 @@ def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[s
             problems[graph_key(g)] = g
         log(f"slice {sl.target}: depths {sl.depths}, {len(sl.methods)} starts, optimisers {sl.optimizers}, budgets {sl.budgets}")
         cells += run_slice(sl, shots=config.shots, best_known=best_known, paper_path=paper_path, log=log,
-                           cell_log=out / "cells.jsonl", cells=recorded, slice_index=index)
+                           cell_log=out / "cells.jsonl", cells=recorded, slice_index=index, objective=config.objective)
     finish(cells, best_known, problems, usage_lookup(config, problems), config.shots)
     best_known.save()
     summary = summarise(cells)

@@ -9,10 +9,12 @@ made: the run stops before it and ``budget_stop`` says which limit stopped it. A
 as the ``4p`` extra points that central differences would cost on hardware, so
 gradient and gradient-free optimisers compete at the same budget.
 
-The run returns the *best point it evaluated*. On a sampled target that point's
-value is a maximum over noisy draws, so it is re-measured with fresh shots (one
-evaluation, reserved from the budget at the start) and ``ar_final`` is that
-fresh value. On an exact target the best value is already exact.
+The run returns the *best point it evaluated*. On an exact target the best value is
+exact. On a sampled target the values are noisy readings, so the final point is chosen
+by fresh re-measurements, the start and the final point are reported from one more
+fresh batch, and Phase II stops early without progress (:mod:`hybrid.selection`; the
+shots are reserved from the budget at the start). Every run also returns its best
+sampled solution and a 1-flip polish of it (:mod:`hybrid.solutions`).
 
 :func:`ascend` is the one gradient loop (SGD or Adam) with one stopping rule:
 stop at the first update ``k >= 1`` after which the energy changed by at most
@@ -31,7 +33,9 @@ import numpy as np
 from backends.progress import progress_bar, stderr_is_terminal
 
 from .oracles.base import Charge
+from .oracles.objective import expected_cuts
 from .problems import ProblemError
+from .selection import EarlyStop, StopEarly, choose_final, final_reserve
 
 #: Adam moments (Kingma & Ba defaults).
 ADAM_BETAS = (0.9, 0.999)
@@ -130,7 +134,7 @@ def ascend(
             if abs(energies[-1] - energies[-2]) <= tol * scale:
                 converged = True
                 break
-    except BudgetExhausted:
+    except (BudgetExhausted, StopEarly):
         pass
     if not thetas:
         return Trajectory(theta, np.empty((0, theta.size)), np.empty(0), 0, False, 0)
@@ -227,6 +231,15 @@ class RunResult:
     max_cut_source: str = "exact"
     ar_definition: str = "expected cut / max cut"
     oracle_method: str | None = None  # how the target's energies were computed (e.g. noisy light cones)
+    # what the optimiser maximised; ar_* stay the expected cut, objective_* its own values / max cut
+    objective: str = "expectation"
+    objective_init: float | None = None
+    objective_final: float | None = None
+    stopped_early: bool = False
+    # sampled targets: how the final point was chosen and the start re-measured (hybrid.selection)
+    selection: dict[str, Any] | None = None
+    # the best sampled solution and its polish (hybrid.solutions.Solution.to_dict)
+    solution: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -240,9 +253,14 @@ class RunResult:
             "graph_id", "n", "max_cut", "init_params", "final_params", "ar_init", "ar_final",
             "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut", "max_cut_source",
             "ar_definition", "oracle_method", "qpu_seconds", "qpu_jobs", "ibm_usage_seconds", "budget_stop",
+            "objective", "stopped_early",
         )
         out = {k: getattr(self, k) for k in keys}
         out["id"] = out.pop("graph_id")
+        sol = self.solution or {}
+        for k in ("best_bitstring", "polished_cut", "polish_gain", "best_known_cut", "best_known_source",
+                  "ratio", "polished_ratio", "solution_shots"):
+            out[k] = sol.get(k)
         return out
 
 
@@ -270,6 +288,10 @@ class Budget:
         self.cap: tuple[int, str] | None = None  # (evaluation count not to exceed, who)
         self.methods: set[str] = set()  # how the target computed energies or samples (evaluation metadata)
         self.on_phase_two: Callable[[], None] | None = None  # called after each Phase II call (progress)
+        self.samples: set[str] = set()  # best distinct sampled bitstrings of every call (the run's solution)
+        self.monitor: EarlyStop | None = None  # sampled runs: stops Phase II without progress
+        self.best_expected: float | None = None  # expected cut at best_params (differs under CVaR)
+        self.last = None  # the last Evaluation
 
     def _fits(self, charge: Charge, reserve: Charge) -> bool:
         if self.max_evaluations is not None and self.evaluations + charge.evaluations + reserve.evaluations > self.max_evaluations:
@@ -305,16 +327,22 @@ class Budget:
         self.job_ids.extend(ev.job_ids)
         if ev.best_cut is not None and (self.best_cut is None or ev.best_cut > self.best_cut):
             self.best_cut, self.best_bitstring = ev.best_cut, ev.best_bitstring
-        if phase != "final":
-            for point, value in zip(points, values):
+        self.samples.update(ev.samples)
+        self.last = ev
+        expected = expected_cuts(ev, values)[: len(values)]
+        if phase in ("phase1", "phase2", "init"):
+            for point, value, cut in zip(points, values, expected):
                 if value > self.best_energy:
                     self.best_energy, self.best_params = float(value), np.array(point, float)
+                    self.best_expected = float(cut)
         if phase == "phase2" and self.on_phase_two is not None:
             self.on_phase_two()
         self.history.append(
             {
                 "phase": phase,
                 "params": [float(x) for x in points[0]],
+                **({"points": points.tolist()} if len(points) > 1 else {}),
+                **({"expected_cuts": [float(c) for c in expected]} if "expected_cut" in ev.metadata else {}),
                 "energy": float(values[0]),
                 "energies": [float(v) for v in values],
                 "stderr": float(ev.stderr[0]),
@@ -324,6 +352,12 @@ class Budget:
                 "job_ids": list(ev.job_ids),
             }
         )
+        if self.monitor is not None:
+            error = float(np.mean(ev.stderr)) / np.sqrt(len(values))
+            if phase == "phase2":
+                self.monitor.observe(float(np.mean(values)), error)
+            elif phase == "init":
+                self.monitor.start(float(values[0]), error)
 
     def _note_usage(self, ev, charge: Charge) -> None:
         """Add the call's jobs' estimated quantum seconds (as the target recorded them; else its charge)."""
@@ -418,6 +452,7 @@ def optimize_graph(
     mitigation: str = "none",
     max_qpu_seconds: float | None = None,
     score_ideal: bool = True,
+    objective: str = "expectation",
 ) -> RunResult:
     """Phase I (any start strategy) then Phase II on ``oracle``, within exact budgets.
 
@@ -442,19 +477,23 @@ def optimize_graph(
     rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
     sampled = not oracle.exact
-    reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
-    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve, max_qpu_seconds)
     from .strategies.builtin import for_target
 
     init = for_target(init, target, sampled)
     cost = start_cost(init, p, problem)
+    phase1 = oracle.charge("evaluate", cost) if cost else Charge(0, 0)
+    free_evaluations = None if max_evaluations is None else max_evaluations - phase1.evaluations
+    free_shots = None if max_shots is None else max_shots - phase1.shots
+    k_final, reserve = final_reserve(oracle, free_evaluations, free_shots) if sampled else (0, Charge(0, 0))
+    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve, max_qpu_seconds)
     if cost and max_evaluations is not None and cost + reserve.evaluations > max_evaluations:
         raise BudgetError(
             f"start {init!r} spends {cost} evaluations in Phase I but max_evaluations={max_evaluations}"
-            f"{' (1 more is kept for the final re-measurement)' if reserve.evaluations else ''}; "
+            f"{f' ({reserve.evaluations} more are kept for the final re-measurement)' if reserve.evaluations else ''}; "
             "raise max_evaluations or choose a zero-evaluation start"
         )
     start = _start(init, problem, p, budget, rng)
+    budget.monitor = EarlyStop() if sampled else None
     theta0 = start.theta
     scale = problem.total_weight
     converged = False
@@ -499,7 +538,7 @@ def optimize_graph(
                     plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
                     # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
                     theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
-            except BudgetExhausted:
+            except (BudgetExhausted, StopEarly):
                 pass
             last = theta
         elif name == "cobyla" and steps > 0:
@@ -507,7 +546,7 @@ def optimize_graph(
 
             spent = [0]
 
-            def objective(x):
+            def cobyla_objective(x):
                 x = np.asarray(x, float)
                 if e_start is not None and np.array_equal(x, theta0):
                     return -e_start / scale  # the start's value is already measured
@@ -522,29 +561,22 @@ def optimize_graph(
 
                 with warnings.catch_warnings():  # scipy's MAXFUN notes: the budget, not scipy, caps the evaluations
                     warnings.filterwarnings("ignore", message=r".*MAXFUN.*")
-                    res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+                    res = minimize(cobyla_objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
                 last, converged = np.asarray(res.x, float), bool(res.success)
-            except BudgetExhausted:
+            except (BudgetExhausted, StopEarly):
                 last = budget.history[-1]["params"] if budget.history else theta0
         else:
             measure_start()
     budget.on_phase_two = None
 
-    if budget.best_params is None:  # nothing measured: the start is the answer
-        best, best_value = theta0, None
-    else:
-        best, best_value = budget.best_params, budget.best_energy
-    e_final = best_value
-    if sampled and best_value is not None:
-        try:
-            e_final = float(budget.evaluate(best, "final", reserve=False)[0])
-        except BudgetExhausted:  # cannot happen: the re-measurement was reserved
-            raise BudgetError("the final re-measurement did not fit its reserved budget") from None
+    finish = _finish(budget, theta0, e_start, sampled, k_final)
+    best = finish["best"]
     ideal_init = ideal_final = float("nan")  # without score_ideal: ideal_scores() fills them in later
     if score_ideal:
         ideal = ideal_oracle(problem, p)
         ideal_init, ideal_final = (float(ideal.evaluate(t).energies[0]) for t in (theta0, best))
     ratio = lambda e: None if e is None else e / problem.max_cut  # noqa: E731
+    solution = _solution(problem, p, oracle, best, budget, base_seed)
     return RunResult(
         graph_id=problem.id,
         n=problem.n,
@@ -557,14 +589,14 @@ def optimize_graph(
         init_params=[float(x) for x in theta0],
         final_params=[float(x) for x in best],
         best_params=[float(x) for x in best],
-        ar_init=ratio(e_start),
-        ar_final=ratio(e_final),
+        ar_init=ratio(finish["init_expected"]),
+        ar_final=ratio(finish["final_expected"]),
         ideal_ar_init=ideal_init / problem.max_cut,
         ideal_ar_final=ideal_final / problem.max_cut,
         evaluations=budget.evaluations,
         shots=budget.shots,
-        best_cut=budget.best_cut,
-        best_bitstring=budget.best_bitstring,
+        best_cut=solution["best_cut"] if solution else budget.best_cut,
+        best_bitstring=solution["best_bitstring"] if solution else budget.best_bitstring,
         job_ids=budget.job_ids,
         history=budget.history,
         wall_time=time.perf_counter() - start_time,
@@ -585,6 +617,12 @@ def optimize_graph(
         max_cut_source=str(problem.max_cut_source),
         ar_definition=ar_definition(problem),
         oracle_method=oracle.method or (",".join(sorted(budget.methods)) or None),
+        objective=objective,
+        objective_init=ratio(finish["init_value"]),
+        objective_final=ratio(finish["final_value"]),
+        stopped_early=bool(budget.monitor is not None and budget.monitor.stopped),
+        selection=finish["selection"],
+        solution=solution,
     )
 
 
@@ -601,6 +639,8 @@ def ideal_scores(result: RunResult, problem) -> RunResult:
 
 def progress_line(problem, result: RunResult, label: str) -> str:
     """One graph's finished run in a line (``hybrid run`` prints it)."""
+    from .solutions import solution_line
+
     ratio = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     return (
         f"graph {problem.id} (n={problem.n}): AR {ratio(result.ar_init)} -> {ratio(result.ar_final)} "
@@ -609,7 +649,45 @@ def progress_line(problem, result: RunResult, label: str) -> str:
         + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
         + (f"; {result.qpu_seconds:.1f} estimated QPU s" if result.qpu_jobs else "")
         + (f"; stopped by {result.budget_stop}, best point reported" if result.budget_stop else "")
+        + solution_line(result)
     )
+
+
+def _finish(budget: Budget, theta0: np.ndarray, e_start: float | None, sampled: bool, k_final: int) -> dict[str, Any]:
+    """The final point and the start and final values (objective and expected cut) reported.
+
+    Exact targets: the best evaluated point, values as evaluated. Sampled targets: chosen by
+    fresh values and re-measured with the start (:func:`hybrid.selection.choose_final`).
+    """
+    if budget.best_params is None:  # nothing measured: the start is the answer
+        return {"best": theta0, "init_value": None, "final_value": None, "init_expected": None,
+                "final_expected": None, "selection": None}
+    if not sampled:
+        start_expected = next((h.get("expected_cuts", h["energies"])[0] for h in budget.history
+                               if np.allclose(h["params"], theta0, rtol=0, atol=0)), e_start)
+        return {"best": budget.best_params, "init_value": e_start, "final_value": budget.best_energy,
+                "init_expected": start_expected, "final_expected": budget.best_expected, "selection": None}
+
+    def measure(points, phase):
+        try:
+            values = budget.evaluate(points, phase, reserve=False)
+        except BudgetExhausted:  # cannot happen: the re-measurements were reserved
+            raise BudgetError("the final re-measurement did not fit its reserved budget") from None
+        return values, expected_cuts(budget.last, values)
+
+    choice = choose_final(measure, budget.history, theta0, k_final)
+    return {"best": np.asarray(choice.final, float), "init_value": choice.init_value,
+            "final_value": choice.final_value, "init_expected": choice.init_expected,
+            "final_expected": choice.final_expected, "selection": choice.to_dict()}
+
+
+def _solution(problem, p: int, oracle, theta: np.ndarray, budget: Budget, base_seed: int) -> dict[str, Any] | None:
+    """The run's best sampled solution and its 1-flip polish (:mod:`hybrid.solutions`)."""
+    from .solutions import solve
+
+    seed = int(np.random.SeedSequence([base_seed, 2**31 - 1]).generate_state(1)[0])
+    sol = solve(problem, p, oracle, theta, seed=seed, pool=budget.samples, pool_shots=budget.shots)
+    return None if sol is None else sol.to_dict()
 
 
 def ar_definition(problem) -> str:

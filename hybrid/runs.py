@@ -60,6 +60,7 @@ class RunConfig(_Strict):
     lr: float | None = None
     tol: float = 1e-6
     mitigation: str = "none"
+    objective: str = "expectation"  # or cvar:ALPHA: what Phase II maximises (results keep <C> apart)
     shots: int | None = None  # None: exact where the target allows it, else 4000
     # Phase II gradients: param_shift (exact rule per gate, unbiased) or fd (central
     # differences, fewer circuits); default: fd on exact simulators, param_shift with shots
@@ -250,6 +251,7 @@ def run_cell(
     clock=None,
     oracle=None,
     score_ideal: bool = True,
+    objective: str = "expectation",
 ):
     """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
 
@@ -257,9 +259,10 @@ def run_cell(
     ``label`` is the target named in the result (``fake:torino+zne`` in a compare grid).
     Returns the :class:`~hybrid.optimize.RunResult`; the caller records it.
     """
-    from .oracles import make_oracle
+    from .oracles.objective import objective_oracle
 
-    inner = oracle or make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
+    inner = oracle or objective_oracle(problem, p, target, objective=objective, shots=shots, mitigation=mitigation,
+                                       gradient=gradient)
     oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target, clock=clock)
     return optimize_graph(
         problem,
@@ -276,6 +279,7 @@ def run_cell(
         mitigation=mitigation,
         max_qpu_seconds=max_qpu_seconds,
         score_ideal=score_ideal,
+        objective=objective,
     )
 
 
@@ -375,7 +379,7 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
         mode = execution_mode(target, cfg.execution)
         oracles = {} if mode == "job" else prepare(
             problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
-            init=cfg.init, skip=set(done),
+            init=cfg.init, skip=set(done), objective=cfg.objective,
         )
         clock = SessionClock(mode, simulated=target.kind != "ibm")
         in_session = mode == "session"  # a session bills classical work: ideal re-scoring waits until it closes
@@ -400,7 +404,7 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                     label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
                     lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
                     max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
-                    score_ideal=not in_session,
+                    score_ideal=not in_session, objective=cfg.objective,
                 )
                 if in_session:
                     scored_later.append((key, problem, result))

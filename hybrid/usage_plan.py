@@ -87,10 +87,11 @@ def _key(index: int, problem) -> str:
 
 
 def prepare(problems: Iterable, target, *, p: int, shots: int | None, mitigation: str = "none",
-            gradient: str | None = None, init: str = "learned", skip=frozenset()) -> dict[str, Any]:
+            gradient: str | None = None, init: str = "learned", skip=frozenset(),
+            objective: str = "expectation") -> dict[str, Any]:
     """Every graph's oracle keyed ``"INDEX:ID"`` (the run's graph keys), built now, with the
     usage model's durations and the start's data loaded; graphs in ``skip`` are left out."""
-    from .oracles import make_oracle
+    from .oracles.objective import objective_oracle
     from .strategies import get_strategy
     from .strategies.builtin import for_target
 
@@ -99,7 +100,8 @@ def prepare(problems: Iterable, target, *, p: int, shots: int | None, mitigation
         key = _key(index, problem)
         if key in skip:
             continue
-        oracle = make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
+        oracle = objective_oracle(problem, p, target, objective=objective, shots=shots, mitigation=mitigation,
+                                  gradient=gradient)
         oracle.charge("evaluate", 1)  # transpiles and times the circuits now
         oracle.charge("value_and_grad", 1)
         strategy = get_strategy(for_target(init, target.spec, not oracle.exact))

@@ -522,6 +522,9 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     spec = resolve_target(cfg.backend, cfg.mitigation if "mitigation" in cfg.model_fields_set else None)
     if (spec.target, spec.mitigation) != (cfg.backend, cfg.mitigation):
         cfg = cfg.model_copy(update={"backend": spec.target, "mitigation": spec.mitigation})
+    objective = check_objective(cfg.objective, cfg.mitigation, cfg.gradient)
+    if objective != cfg.objective:
+        cfg = cfg.model_copy(update={"objective": objective})
     init = check_init(cfg.init, cfg.p)
     if init != cfg.init:
         cfg = cfg.model_copy(update={"init": init})
@@ -566,10 +569,28 @@ def with_usage(estimate: Estimate, cfg, problems, target) -> Estimate:
     if target.kind not in USAGE_KINDS:
         return estimate
     oracles = prepare(problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation,
-                      gradient=cfg.gradient, init=cfg.init)
+                      gradient=cfg.gradient, init=cfg.init, objective=cfg.objective)
     plan = plan_usage(problems, oracles, p=cfg.p, init=cfg.init, optimizer=cfg.optimizer,
                       target_spec=cfg.backend, max_qpu_seconds=cfg.max_qpu_seconds)
     return replace(estimate, qpu_seconds=plan.quantum_seconds, qpu_jobs=plan.jobs)
+
+
+def check_objective(objective: str, mitigation: str = "none", gradient: str | None = None) -> str:
+    """``--objective`` parsed and normalised (``expectation`` or ``cvar:ALPHA``), checked against the run."""
+    from .oracles.objective import parse_objective
+    from .problems import ProblemError
+
+    try:
+        obj = parse_objective(objective)
+    except ProblemError as exc:
+        raise InputError(str(exc)) from None
+    if obj.cvar and mitigation not in ("none", "", None):
+        raise InputError(f"--objective {obj.spec()} with --mitigation {mitigation}: mitigation corrects expectation "
+                         "values, not distributions; drop --mitigation or use --objective expectation")
+    if obj.cvar and gradient == "param_shift":
+        raise InputError(f"--objective {obj.spec()} with --gradient param_shift: the shift rule holds for "
+                         "expectations only; use --gradient fd (the default with CVaR)")
+    return obj.spec()
 
 
 def check_out(out: str, run_id: str | None = None) -> None:

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.models",),
     ("hybrid.meta",),
     ("hybrid.strategies",),
+    ("hybrid.solutions", "hybrid.selection"),
     ("hybrid.optimize", "hybrid.usage_plan", "hybrid.qpu_seconds"),
     ("hybrid.ledger", "hybrid.validation", "hybrid.runs"),
     ("hybrid.plots", "hybrid.compare", "hybrid.benchmark", "hybrid.equal_budget", "hybrid.plan"),

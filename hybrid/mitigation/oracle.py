@@ -29,7 +29,7 @@ from backends.transpile import two_qubit_count
 from ..ansatz import qaoa_circuit
 from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch, job_qpu_seconds
 from ..oracles.gradients import GRADIENTS, FiniteDifference, gate_level, gradient_rule
-from ..oracles.sampled import bitstring, counts_statistics
+from ..oracles.sampled import bitstring, counts_statistics, top_samples
 from ..problems import MaxCutProblem, ProblemError, as_rng
 from . import dd, rem, zne
 from ._circuits import transpiler_target
@@ -329,7 +329,7 @@ class MitigatedOracle:
             self._calibrate(zero.get("counts", zero.get("probs")), one.get("counts", one.get("probs")))
 
         energies, stderr, per_scale, per_scale_err, raw, raw_err = [], [], [], [], [], []
-        best_cut, best_key = None, None
+        best_cut, best_key, unscaled = None, None, []
         for b in range(batch.shape[0]):
             vals, errs, rvals, rerrs = [], [], [], []
             for k in range(num_scales):
@@ -340,6 +340,7 @@ class MitigatedOracle:
                 rvals.append(r)
                 rerrs.append(rs)
                 if k == 0 and stats is not None:
+                    unscaled.append(stats)
                     if best_cut is None or stats["best_cut"] > best_cut:
                         best_cut, best_key = stats["best_cut"], stats["best_key"]
             if self.spec.zne:
@@ -396,6 +397,7 @@ class MitigatedOracle:
             best_cut=best_cut,
             best_bitstring=None if best_key is None else bitstring(best_key, self.problem.n),
             job_ids=job_ids,
+            samples=top_samples(self.problem, unscaled),
             wall_time=time.perf_counter() - start,
             metadata=metadata,
         )

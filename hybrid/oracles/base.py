@@ -68,6 +68,8 @@ class Evaluation:
     best_cut: float | None = None
     best_bitstring: str | None = None
     job_ids: tuple[str, ...] = ()
+    #: the best distinct sampled bitstrings (best cut first), for the run's solution
+    samples: tuple[str, ...] = ()
     wall_time: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -85,6 +87,7 @@ class Evaluation:
             "best_cut": self.best_cut,
             "best_bitstring": self.best_bitstring,
             "job_ids": list(self.job_ids),
+            "samples": list(self.samples),
             "wall_time": self.wall_time,
             "metadata": self.metadata,
         }
@@ -100,6 +103,7 @@ class Evaluation:
             best_cut=data.get("best_cut"),
             best_bitstring=data.get("best_bitstring"),
             job_ids=tuple(data.get("job_ids", ())),
+            samples=tuple(data.get("samples", ())),
             wall_time=float(data.get("wall_time", 0.0)),
             metadata=dict(data.get("metadata", {})),
         )

@@ -37,8 +37,13 @@ def _cut_lookup(problem: MaxCutProblem):
     return lookup
 
 
+#: Distinct best outcomes an evaluation keeps (``Evaluation.samples``) for the run's solution.
+TOP_SAMPLES = 16
+
+
 def counts_statistics(problem: MaxCutProblem, counts: dict[int, int], cvar_alpha: float = 1.0) -> dict[str, Any]:
-    """Mean cut, its standard error, CVaR-alpha (mean of the best alpha fraction) and the best cut."""
+    """Mean cut, its standard error, CVaR-alpha (mean of the best alpha fraction), the best cut
+    and the :data:`TOP_SAMPLES` best distinct outcomes (``top_keys``, best first)."""
     if not counts:
         raise ProblemError("counts are empty: the job returned no shots")
     if not 0 < cvar_alpha <= 1:
@@ -61,6 +66,7 @@ def counts_statistics(problem: MaxCutProblem, counts: dict[int, int], cvar_alpha
         "cvar": cvar,
         "best_cut": float(cuts[best]),
         "best_key": int(keys[best]),
+        "top_keys": [int(keys[i]) for i in order[:TOP_SAMPLES]],
         "shots": int(shots),
     }
 
@@ -68,6 +74,16 @@ def counts_statistics(problem: MaxCutProblem, counts: dict[int, int], cvar_alpha
 def bitstring(key: int, n: int) -> str:
     """Outcome integer -> bitstring with node 0 first (node i is character i)."""
     return "".join(str((key >> i) & 1) for i in range(n))
+
+
+def top_samples(problem: MaxCutProblem, stats: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The :data:`TOP_SAMPLES` best distinct bitstrings over the statistics of several count sets."""
+    keys = sorted({k for s in stats for k in s.get("top_keys", ())})
+    if not keys:
+        return ()
+    cuts = _cut_lookup(problem)(keys)
+    ranked = [k for _, k in sorted(zip(-np.asarray(cuts, float), keys))]
+    return tuple(bitstring(k, problem.n) for k in ranked[:TOP_SAMPLES])
 
 
 class SampledOracle:
@@ -170,6 +186,7 @@ class SampledOracle:
             best_cut=best["best_cut"],
             best_bitstring=bitstring(best["best_key"], self.problem.n),
             job_ids=tuple(result.job_ids),
+            samples=top_samples(self.problem, stats),
             wall_time=time.perf_counter() - start,
             metadata=dict(result.metadata),
         )

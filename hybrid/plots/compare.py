@@ -73,18 +73,30 @@ def _p_values(rows: Iterable[Mapping[str, Any]]) -> list[Any]:
 
 
 # ----------------------------------------------------------------------------- convergence
+#: History phases that re-measure chosen points after the optimisation (not part of its trajectory).
+REMEASURE_PHASES = ("select", "final")
+
+
 def _trace(cell: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
-    """(cumulative evaluations, AR on the target, evaluations at the end of Phase I) of one run."""
+    """(evaluations spent before each reading, AR on the target, evaluations at the end of Phase I) of one run.
+
+    Readings sit at the budget spent *before* them, so the first one (the start) is at 0;
+    the fresh re-measurements of the final selection are left out (they are no step of the run).
+    """
     result = cell.get("result") or {}
     max_cut = _f(result.get("max_cut", cell.get("max_cut")))
     if not (math.isfinite(max_cut) and max_cut > 0):
         max_cut = math.nan
     xs, ys, phase1_end = [], [], math.nan
+    spent = 0.0
     for entry in result.get("history") or []:
         x = _f(entry.get("evaluations"))
         if not math.isfinite(x):
             continue
-        xs.append(x)
+        before, spent = spent, x
+        if entry.get("phase") in REMEASURE_PHASES:
+            continue
+        xs.append(before)
         ys.append(_f(entry.get("energy")) / max_cut)
         if entry.get("phase") in ("phase1", "init"):
             phase1_end = x
@@ -130,15 +142,14 @@ def _convergence_figure(cells: Sequence[Mapping[str, Any]], p: Any) -> Figure:
                 ax.step(grid, mean, where="post", color=st["color"], linestyle=st["linestyle"], linewidth=1.8,
                         label=f"{init} (n={len(traces)})")
                 drawn = True
-                if len(traces) > 1:
+                if len(traces) > 2:
                     any_band = True
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", RuntimeWarning)
-                        lo = np.nanmin(np.where(finite, stack, np.nan), axis=0)
-                        hi = np.nanmax(np.where(finite, stack, np.nan), axis=0)
-                    band = count > 1
+                        lo, hi = np.nanpercentile(np.where(finite, stack, np.nan), [25, 75], axis=0)
+                    band = count > 2
                     ax.fill_between(grid, np.where(band, lo, np.nan), np.where(band, hi, np.nan), step="post",
-                                    color=st["color"], alpha=0.18, linewidth=0)
+                                    color=st["color"], alpha=0.22, linewidth=0)
                 end = _nanmean(t[2] for t in traces)
                 if math.isfinite(end):
                     y = _step_on(grid, mean, np.array([end]))[0]
@@ -148,6 +159,10 @@ def _convergence_figure(cells: Sequence[Mapping[str, Any]], p: Any) -> Figure:
                                 markeredgewidth=0.7, linestyle="none", zorder=5)
             if not drawn:
                 _no_data(ax)
+            ideal = _nanmean((c.get("result") or {}).get("ideal_ar_final") for c in mine)
+            if math.isfinite(ideal):
+                ax.axhline(ideal, color="0.35", linestyle="-.", linewidth=1.0, zorder=2)
+            ax.axhline(1.0, color="0.6", linestyle="-", linewidth=0.9, zorder=2)
             ax.set_title(f"{label} ({len(graphs)} graph{'s' if len(graphs) != 1 else ''})")
             ax.set_xlabel(EVAL_LABEL)
             ax.set_ylabel(AR_LABEL)
@@ -158,12 +173,29 @@ def _convergence_figure(cells: Sequence[Mapping[str, Any]], p: Any) -> Figure:
             Line2D([], [], color=style[i]["color"], linestyle=style[i]["linestyle"], linewidth=1.8, label=i) for i in inits
         ]
         if any_band:
-            handles.append(Patch(facecolor="0.5", alpha=0.3, label="min-max over graphs"))
+            handles += [Patch(facecolor=style[i]["color"], alpha=0.35, label=f"{i}: interquartile range over graphs")
+                        for i in inits]
+        handles += [Line2D([], [], color="0.35", linestyle="-.", label="ideal AR of the final points (mean)"),
+                    Line2D([], [], color="0.6", label="best-known cut (AR = 1)")]
         handles.append(Line2D([], [], marker="D", color="0.3", markeredgecolor="black", linestyle=":",
                               label="end of Phase I (mean over graphs)"))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), title="initial strategy")
+        _zoom(axes[: len(labels)], extra=(1.0,))
         fig.suptitle(f"Convergence on the target, p = {p}: mean AR over graphs vs oracle evaluations")
     return fig
+
+
+def _zoom(axes, extra: Sequence[float] = ()) -> None:
+    """Zoom shared AR axes to the plotted lines (and ``extra`` levels), with a small margin."""
+    # lines in data coordinates only (axvline spans the axes, 0 to 1, in axes coordinates)
+    ys = [np.asarray(line.get_ydata(), float) for ax in axes for line in ax.get_lines() if line.get_transform() is ax.transData]
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.asarray(extra, float)]) if ys else np.asarray(extra)
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = max(0.05 * (hi - lo), 0.002)
+    for ax in axes:
+        ax.set_ylim(lo - pad, hi + pad)
 
 
 def plot_convergence(report: Mapping[str, Any], out_dir: str | Path, prefix: str = "convergence") -> list[Path]:
@@ -171,9 +203,12 @@ def plot_convergence(report: Mapping[str, Any], out_dir: str | Path, prefix: str
 
     One subplot per target label, one line per init: the mean over graphs of each
     run's measured AR (history energy / max cut) as a step function on the union of
-    the runs' evaluation counts (a finished run holds its last value), the band the
-    min-max over graphs (none for a single graph). A diamond and a dotted vertical
-    line in the init's colour mark the mean evaluation count at the end of Phase I.
+    the runs' evaluation counts (a finished run holds its last value; readings at the
+    evaluations spent before them, so the start is at 0), the band the interquartile
+    range over graphs (from three graphs on). A diamond and a dotted vertical line in
+    the init's colour mark the mean evaluation count at the end of Phase I; dash-dotted
+    the mean ideal AR of the final points, grey the best-known cut (AR = 1). The AR axis
+    is zoomed to the data.
     """
     cells = [c for c in report.get("cells") or [] if isinstance(c, Mapping)]
     paths: list[Path] = []
@@ -258,8 +293,13 @@ def _bars_figure(report: Mapping[str, Any], p: Any) -> Figure:
         ax.set_xticks(x, labels, rotation=20 if len(labels) > 3 else 0, ha="right" if len(labels) > 3 else "center")
         ax.set_xlabel("target (backend + mitigation)")
         ax.set_ylabel(AR_LABEL)
-        ax.set_ylim(0, 1.08)
-        ax.axhline(1.0, color="0.6", linewidth=0.8)
+        values = [row[k] for row in rows.values() for k in ("target", "ideal", "start")]
+        lo = min((v for v in values if math.isfinite(v)), default=0.0)
+        ax.set_ylim(max(0.0, lo - 0.25 * (1.0 - lo) - 0.01), 1.01)
+        ax.axhline(1.0, color="0.6", linewidth=1.0)
+        ideal_run = _nanmean(row["target"] for (label, _), row in rows.items() if label == "ideal")
+        if math.isfinite(ideal_run):
+            ax.axhline(ideal_run, color="0.35", linestyle="-.", linewidth=1.0)
         ax.grid(True, axis="y", alpha=0.3)
         if not labels:
             _no_data(ax)
@@ -270,10 +310,14 @@ def _bars_figure(report: Mapping[str, Any], p: Any) -> Figure:
         ]
         if any_start:
             kind_handles.append(Line2D([], [], color="black", linestyle="--", label="AR on target at Phase II start"))
+        if math.isfinite(ideal_run):
+            kind_handles.append(Line2D([], [], color="0.35", linestyle="-.", label="ideal target (mean final AR)"))
+        kind_handles.append(Line2D([], [], color="0.6", label="best-known cut (AR = 1)"))
         handles = init_handles + kind_handles
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4))
         fig.suptitle(f"Final approximation ratio by target and initial strategy, p = {p}")
-        ax.set_title("mean over graphs; error bars: std over graphs", fontsize=9, color="0.3")
+        ax.set_title("mean over graphs; error bars: std over graphs; AR axis zoomed to the data",
+                     fontsize=9, color="0.3")
     return fig
 
 
@@ -341,8 +385,11 @@ def _landscape_figure(entry: Mapping[str, Any]) -> Figure:
     inits = _ordered((str(k) for k in starts), INIT_ORDER)
     style = _style(inits)
     optima = [
-        ("ideal optimum", _point(entry.get("ideal_optimum")), {"marker": "*", "s": 260, "facecolor": "white", "edgecolor": "black"}),
-        ("noisy optimum", _point(entry.get("noisy_optimum")), {"marker": "X", "s": 150, "facecolor": "#F0E442", "edgecolor": "black"}),
+        # the noisy optimum a hollow ring, the ideal star on top: both stay visible when they coincide
+        ("noisy optimum", _point(entry.get("noisy_optimum")),
+         {"marker": "o", "s": 420, "facecolor": "none", "edgecolor": "#F0E442", "linewidths": 2.6, "zorder": 6}),
+        ("ideal optimum", _point(entry.get("ideal_optimum")),
+         {"marker": "*", "s": 200, "facecolor": "white", "edgecolor": "black", "linewidths": 1.0, "zorder": 8}),
     ]
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
     with matplotlib.rc_context(_RC):
@@ -357,7 +404,7 @@ def _landscape_figure(entry: Mapping[str, Any]) -> Figure:
                                      vmin=vmin, vmax=vmax, shading="flat")
             for name, point, kw in optima:
                 if point is not None:
-                    ax.scatter([point[0]], [point[1]], linewidths=1.0, zorder=6, label=name, **kw)
+                    ax.scatter([point[0]], [point[1]], label=name, **kw)
             for init in inits:
                 point = _point(starts.get(init))
                 if point is None:

@@ -71,6 +71,15 @@ def _meta_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
         if val:
             vx, vy = zip(*val)
             ax_ar.plot(vx, vy, color=OKABE_ITO[0], marker="o", markersize=3.5, linewidth=1.5, label="validation AR")
+        # iteration 0 of each stage: the validation AR before any update (the start), so the gain shows
+        starts = [(xi, _f(r.get("val_ar"))) for xi, r in zip(x, recs) if r.get("iteration") == 0 and "val_ar" in r]
+        if starts:
+            sx, sy = zip(*starts)
+            ax_ar.plot(sx, sy, color=OKABE_ITO[0], marker="s", markersize=7, markerfacecolor="white",
+                       markeredgewidth=1.6, linestyle="none", zorder=5, label="validation AR before training (iteration 0)")
+            ax_ar.axhline(sy[0], color=OKABE_ITO[0], linestyle=":", linewidth=1.0)
+        if recs:
+            ax_ar.set_xlim(left=min(0.0, float(np.nanmin(x))))
         ax_loss.set_ylabel("meta-training loss")
         ax_loss.set_title("Meta-training: loss and approximation ratio (stages shaded and named)", pad=16)
         ax_ar.set_ylabel(AR_LABEL)

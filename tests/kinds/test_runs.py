@@ -27,7 +27,7 @@ SEED = 11
 TOL = 1e-12
 SHOTS = 400
 KILL_AFTER_CALLS = 6  # oracle calls recorded before the kill
-FETCH_BEFORE_DEATH = 6  # the 6th job fetch dies: graph a (4 jobs) is finished, graph b has a live job
+FETCH_BEFORE_DEATH = 7  # the 7th job fetch dies: graph a (3 Phase II, selection, report: 5 jobs) is finished, graph b has a live job
 KILL_TIMEOUT_S = 240
 SECRET = "secret-token-run-0123456789"
 # fields that legitimately differ between an interrupted and an uninterrupted run

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
@@ -239,3 +240,62 @@ def test_plot_directory_history_only(tmp_path):
 def test_plot_directory_without_inputs(tmp_path):
     with pytest.raises(ValueError, match="compare.json and/or history.json"):
         plots.plot_directory(tmp_path)
+
+
+# ----------------------------------------------------------------------------- what the figures show
+def test_convergence_starts_at_zero_and_leaves_out_the_final_remeasurements():
+    history = [{"phase": "phase2", "energy": 6.0, "evaluations": 5}, {"phase": "phase2", "energy": 7.0, "evaluations": 10},
+               {"phase": "select", "energy": 9.0, "evaluations": 13}, {"phase": "final", "energy": 6.5, "evaluations": 15}]
+    xs, ys, _ = compare_plots._trace({"result": {"max_cut": 10.0, "history": history}})
+    assert xs.tolist() == [0.0, 5.0] and ys.tolist() == [0.6, 0.7]
+
+
+def test_convergence_bands_are_interquartile_and_the_legend_matches_their_colours():
+    graphs = tuple((f"g{i}", 8, 10.0) for i in range(6))
+    report = make_report(graphs=graphs)
+    fig = compare_plots._convergence_figure(report["cells"], 1)
+    ax = fig.axes[0]
+    lines = {l.get_label().split(" ")[0]: l for l in ax.get_lines() if "(n=" in l.get_label()}
+    patches = {t.get_text().split(":")[0]: h for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles)
+               if "interquartile" in t.get_text()}
+    assert set(patches) == set(INITS)
+    for init in INITS:
+        assert np.allclose(patches[init].get_facecolor()[:3], matplotlib.colors.to_rgb(lines[init].get_color()))
+    mine = [c for c in report["cells"] if c["label"] == "fake:torino" and c["init"] == "learned"]
+    finals = [c["result"]["history"][-2]["energy"] / 10.0 for c in mine]  # last Phase II reading of each graph
+    band = next(c for c in ax.collections if len(c.get_paths()))
+    top = max(v[1] for path in band.get_paths() for v in path.vertices)
+    assert top < max(finals) - 1e-6  # below the best run: not the min-max envelope
+    assert "min-max" not in " ".join(texts(fig))
+
+
+def test_ar_axes_are_zoomed_to_the_data_with_ideal_and_best_known_lines():
+    report = make_report()
+    fig = compare_plots._bars_figure(report, 1)
+    (ax,) = fig.axes
+    low = min(min(s["ar_target_mean"], s["ar_ideal_mean"]) for s in report["summary"])
+    assert 0 < ax.get_ylim()[0] < low and ax.get_ylim()[1] >= 1.0
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "best-known cut (AR = 1)" in legend
+    conv = compare_plots._convergence_figure(report["cells"], 1)
+    assert conv.axes[0].get_ylim()[0] > 0.3
+    assert "ideal AR of the final points (mean)" in " ".join(texts(conv))
+
+
+def test_landscape_ideal_star_is_drawn_over_the_noisy_ring_at_the_same_point():
+    entry = make_report()["landscapes"][0]
+    entry["noisy_optimum"] = entry["ideal_optimum"]
+    fig = compare_plots._landscape_figure(entry)
+    ax = fig.axes[0]
+    by_label = {c.get_label(): c for c in ax.collections if c.get_label() in ("ideal optimum", "noisy optimum")}
+    assert by_label["ideal optimum"].get_zorder() > by_label["noisy optimum"].get_zorder()
+    assert by_label["noisy optimum"].get_facecolor().size == 0  # hollow: the star shows through
+
+
+def test_meta_history_starts_at_iteration_zero():
+    history = [{"stage": "ideal", "iteration": 0, "start_val_ar": 0.7, "val_ar": 0.7}] + make_history()
+    fig = training_plots._meta_figure(history)
+    ax = fig.axes[1]
+    start = next(l for l in ax.get_lines() if l.get_label().startswith("validation AR before training"))
+    assert list(start.get_xdata()) == [0.0] and list(start.get_ydata()) == [0.7]
+    assert ax.get_xlim()[0] <= 0.0
