@@ -109,7 +109,7 @@ def test_run_writes_results_with_all_fields(graphs, tmp_path):
 def test_optimizer_names_are_checked():
     with pytest.raises(ProblemError, match="unknown optimizer 'lbfgs:3'"):
         parse_optimizer("lbfgs:3")
-    with pytest.raises(ProblemError, match="STEPS must be an integer"):
+    with pytest.raises(ProblemError, match="STEPS must be a whole number"):
         parse_optimizer("adam:many")
 
 

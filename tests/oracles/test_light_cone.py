@@ -160,5 +160,5 @@ def test_run_validation_plans_light_cones_and_noisy_cones_at_device_scale(tmp_pa
     _, _, _, est = validate_run_config(cfg("heavyhex:torino", "fake:torino", 1))
     assert est.method == "noisy light cones" and est.memory_bytes < 2**30
     big = save_graphs([regular_graph(200, 3, seed=0).with_max_cut()], tmp_path / "r200.json")
-    with pytest.raises(InputError, match=r"--p 3: graph .* has a 3\d-qubit light cone.*lower --p"):
+    with pytest.raises(InputError, match=r"--p 3: graph .* has a 3\d-qubit light cone.*use --p 1"):
         validate_run_config(cfg(str(big), "ideal", 3))
