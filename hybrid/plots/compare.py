@@ -118,7 +118,7 @@ def _convergence_figure(cells: Sequence[Mapping[str, Any]], p: Any) -> Figure:
     style = _style(inits)
     rows, cols = _grid(max(len(labels), 1))
     with matplotlib.rc_context(_RC):
-        fig = _new_figure(4.2 * cols + 0.4, 3.3 * rows + 0.9)
+        fig = _new_figure(4.2 * cols + 0.4, 3.3 * rows + 1.6)
         axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
         for ax in axes[len(labels):]:
             ax.set_visible(False)
@@ -179,23 +179,32 @@ def _convergence_figure(cells: Sequence[Mapping[str, Any]], p: Any) -> Figure:
                     Line2D([], [], color="0.6", label="best-known cut (AR = 1)")]
         handles.append(Line2D([], [], marker="D", color="0.3", markeredgecolor="black", linestyle=":",
                               label="end of Phase I (mean over graphs)"))
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), title="initial strategy")
-        _zoom(axes[: len(labels)], extra=(1.0,))
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), title="initial strategy")
+        _zoom(axes[: len(labels)])
         fig.suptitle(f"Convergence on the target, p = {p}: mean AR over graphs vs oracle evaluations")
     return fig
 
 
 def _zoom(axes, extra: Sequence[float] = ()) -> None:
-    """Zoom shared AR axes to the plotted lines (and ``extra`` levels), with a small margin."""
+    """Zoom shared AR axes to the plotted lines and bands (and ``extra`` levels), with a small margin."""
     # lines in data coordinates only (axvline spans the axes, 0 to 1, in axes coordinates)
     ys = [np.asarray(line.get_ydata(), float) for ax in axes for line in ax.get_lines() if line.get_transform() is ax.transData]
+    ys += [np.asarray(path.vertices[:, 1], float) for ax in axes for band in ax.collections for path in band.get_paths()]
     finite = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.asarray(extra, float)]) if ys else np.asarray(extra)
     if finite.size == 0:
         return
     lo, hi = float(finite.min()), float(finite.max())
-    pad = max(0.05 * (hi - lo), 0.002)
+    pad = max(0.08 * (hi - lo), 0.002)
     for ax in axes:
         ax.set_ylim(lo - pad, hi + pad)
+        _best_known_note(ax)
+
+
+def _best_known_note(ax) -> None:
+    """Say where the best-known cut (AR = 1) is when the zoomed axis ends below it."""
+    if ax.get_ylim()[1] < 1.0:
+        ax.annotate("best-known cut: AR = 1 (above)", xy=(0.99, 0.98), xycoords="axes fraction", ha="right",
+                    va="top", fontsize=8, color="0.35")
 
 
 def plot_convergence(report: Mapping[str, Any], out_dir: str | Path, prefix: str = "convergence") -> list[Path]:
@@ -293,9 +302,14 @@ def _bars_figure(report: Mapping[str, Any], p: Any) -> Figure:
         ax.set_xticks(x, labels, rotation=20 if len(labels) > 3 else 0, ha="right" if len(labels) > 3 else "center")
         ax.set_xlabel("target (backend + mitigation)")
         ax.set_ylabel(AR_LABEL)
-        values = [row[k] for row in rows.values() for k in ("target", "ideal", "start")]
-        lo = min((v for v in values if math.isfinite(v)), default=0.0)
-        ax.set_ylim(max(0.0, lo - 0.25 * (1.0 - lo) - 0.01), 1.01)
+        values = [row[k] + sign * (row.get(f"{k}_std", 0.0) if math.isfinite(row.get(f"{k}_std", math.nan)) else 0.0)
+                  for row in rows.values() for k in ("target", "ideal", "start") for sign in (-1, 1)
+                  if math.isfinite(row[k])]
+        if values:
+            lo, hi = min(values), max(values)
+            pad = max(0.1 * (hi - lo), 0.005)
+            ax.set_ylim(max(0.0, lo - pad), min(1.0 + pad, hi + pad))
+            _best_known_note(ax)
         ax.axhline(1.0, color="0.6", linewidth=1.0)
         ideal_run = _nanmean(row["target"] for (label, _), row in rows.items() if label == "ideal")
         if math.isfinite(ideal_run):
@@ -387,9 +401,9 @@ def _landscape_figure(entry: Mapping[str, Any]) -> Figure:
     optima = [
         # the noisy optimum a hollow ring, the ideal star on top: both stay visible when they coincide
         ("noisy optimum", _point(entry.get("noisy_optimum")),
-         {"marker": "o", "s": 420, "facecolor": "none", "edgecolor": "#F0E442", "linewidths": 2.6, "zorder": 6}),
+         {"marker": "o", "s": 420, "facecolor": "none", "edgecolor": "#CC79A7", "linewidths": 2.8, "zorder": 6}),
         ("ideal optimum", _point(entry.get("ideal_optimum")),
-         {"marker": "*", "s": 200, "facecolor": "white", "edgecolor": "black", "linewidths": 1.0, "zorder": 8}),
+         {"marker": "*", "s": 360, "facecolor": "white", "edgecolor": "black", "linewidths": 1.0, "zorder": 8}),
     ]
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
     with matplotlib.rc_context(_RC):
@@ -410,8 +424,9 @@ def _landscape_figure(entry: Mapping[str, Any]) -> Figure:
                 if point is None:
                     continue
                 st = style[init]
-                ax.scatter([point[0]], [point[1]], marker=st["marker"], s=90, color=st["color"], edgecolor="white",
-                           linewidths=1.3, zorder=7, label=f"start: {init}",
+                # small and on top: a start at an optimum leaves the star's points and the ring visible
+                ax.scatter([point[0]], [point[1]], marker=st["marker"], s=55, color=st["color"], edgecolor="white",
+                           linewidths=1.1, zorder=9, label=f"start: {init}",
                            path_effects=[patheffects.withStroke(linewidth=2.6, foreground="black")])
             ax.set_title(title)
             ax.set_xlabel("gamma (rad)")

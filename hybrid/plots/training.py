@@ -79,7 +79,8 @@ def _meta_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
                        markeredgewidth=1.6, linestyle="none", zorder=5, label="validation AR before training (iteration 0)")
             ax_ar.axhline(sy[0], color=OKABE_ITO[0], linestyle=":", linewidth=1.0)
         if recs:
-            ax_ar.set_xlim(left=min(0.0, float(np.nanmin(x))))
+            span = float(np.nanmax(x)) - min(0.0, float(np.nanmin(x)))
+            ax_ar.set_xlim(left=min(0.0, float(np.nanmin(x))) - max(0.5, 0.015 * span))  # iteration 0 unclipped
         ax_loss.set_ylabel("meta-training loss")
         ax_loss.set_title("Meta-training: loss and approximation ratio (stages shaded and named)", pad=16)
         ax_ar.set_ylabel(AR_LABEL)

@@ -26,7 +26,11 @@ def brute_cut(problem, bits):
     return sum(w for u, v, w in problem.edges if bits[u] != bits[v])
 
 
-@pytest.mark.parametrize("backend, shots, objective", [("ideal", None, "expectation"), ("fake:torino", SHOTS, "cvar:0.1")])
+@pytest.mark.parametrize("backend, shots, objective", [
+    ("ideal", None, "expectation"),
+    ("aer", SHOTS, "cvar:0.1"),
+    pytest.param("fake:torino", SHOTS, "cvar:0.1", marks=pytest.mark.slow),  # about a minute: layout search, noise
+])
 def test_run_writes_the_solution_and_the_objective(graphs, tmp_path, backend, shots, objective):
     problem = regular_graph(6, 3, seed=SEED, id="r6").with_max_cut()
     cfg = parse_config({"graphs": str(graphs), "backend": backend, "init": "fixed", "optimizer": "adam:2",
