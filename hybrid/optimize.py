@@ -1,5 +1,7 @@
 """Warm-started QAOA on one graph: Phase I (a start strategy), Phase II (a classical optimiser).
 
+Longer than 600 lines: the budget, the Phase II loops, the final selection and the solution share one Budget.
+
 Budgets are exact. ``max_evaluations`` counts parameter points, ``max_shots``
 counts shots and ``max_qpu_seconds`` the estimated QPU quantum seconds of the jobs
 (:mod:`backends.usage`) over the whole run: Phase I proposals, Phase II points, the

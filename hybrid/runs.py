@@ -1,5 +1,7 @@
 """Runs of warm-started QAOA over many graphs on one target, recorded in the ledger.
 
+Longer than 600 lines: the run engine, its session clock and its usage report share one recorded oracle.
+
 This module sits between :mod:`hybrid.optimize` (one graph, one oracle) and the
 CLI: it validates a run config, opens the target (inside one Runtime ``Session``
 for ``ibm:``), wraps every oracle so each call is written to the ledger, and writes

@@ -1,5 +1,7 @@
 """Every check a run's input gets before anything is registered in the ledger or sent.
 
+Longer than 600 lines: every pre-run check, the usage estimate and the objective check live in one place.
+
 One place for graphs (files, folders, weights), seeds, start strategies (any spec of
 :mod:`hybrid.strategies`, ``.pt`` paths as ``learned:PATH``), mitigation, optimizer and numeric
 ranges, the target (spec, device size, credentials) and a memory and time estimate of
