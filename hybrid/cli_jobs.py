@@ -252,15 +252,15 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     if jobs:
         table = Table(title="hardware jobs")
         columns = ["job id", "graph", "call", "status"] + (["live"] if live or offline else []) + [
-            "submitted", "finished", "resubmit of", "est. QPU s", "IBM est. s", "IBM usage s", "detail"]
+            "submitted", "finished", "resubmit of", "QPU s: est. / IBM est. / IBM", "detail"]
         for col in columns:
-            table.add_column(col, overflow="fold")
+            table.add_column(col, overflow="fold", no_wrap=col == "job id")
         for j in jobs:
             row = [j["job_id"], j["graph"], str(j["idx"]), j["status"]]
             if live or offline:
                 row.append(live.get(j["job_id"], "-" if j["status"] != "submitted" else "unknown"))
-            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", _seconds(j["estimated_seconds"]),
-                    _seconds(j["ibm_estimated_seconds"]), _seconds(j["actual_seconds"]), j["detail"] or ""]
+            usage = " / ".join(_seconds(j[k]) for k in ("estimated_seconds", "ibm_estimated_seconds", "actual_seconds"))
+            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", usage, j["detail"] or ""]
             table.add_row(*row)
         console.print(table)
     if jobs or run_row["sessions"]:

@@ -306,7 +306,7 @@ def start_run(
 
     A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` needs ``yes=True``
     (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
-    a terminal; otherwise refused with the estimate in the message).
+    a terminal; otherwise refused with the estimate in the message); so is one over LONG_QPU_S QPU seconds.
     """
     from .validation import confirm, validate_run_config, with_usage
 
@@ -376,16 +376,14 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     started = time.perf_counter()
     results = []
     with tracked(ledger, run_id):
-        # classical work first: every oracle (transpilation, folding, calibration circuits, usage
-        # model) and every start's data are ready before a session opens and starts billing
+        # classical work (oracles: transpilation, folding, calibration circuits; starts' data) before a session
         mode = execution_mode(target, cfg.execution)
         oracles = {} if mode == "job" else prepare(
             problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
             init=cfg.init, skip=set(done), objective=cfg.objective,
         )
         clock = SessionClock(mode, simulated=target.kind != "ibm")
-        in_session = mode == "session"  # a session bills classical work: ideal re-scoring waits until it closes
-        scored_later = []
+        in_session, scored_later = mode == "session", []  # a session bills classical work: score ideally after it
 
         def finish(key, problem, result) -> None:
             payload = result.to_dict()
@@ -394,26 +392,28 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
             if progress:
                 progress(progress_line(problem, result, cfg.backend))
 
-        with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
-            for index, problem in enumerate(problems):
-                key = f"{index}:{problem.id}"
-                if key in done:
-                    results.append(done[key])
-                    continue
-                result = run_cell(
-                    ledger, run_id, key, problem, target,
-                    p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
-                    label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
-                    lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
-                    max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
-                    score_ideal=not in_session, objective=cfg.objective,
-                )
-                if in_session:
-                    scored_later.append((key, problem, result))
-                else:
-                    finish(key, problem, result)
-        for key, problem, result in scored_later:
-            finish(key, problem, ideal_scores(result, problem))
+        try:  # a graph finished in the session is recorded even when a later one is interrupted
+            with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
+                for index, problem in enumerate(problems):
+                    key = f"{index}:{problem.id}"
+                    if key in done:
+                        results.append(done[key])
+                        continue
+                    result = run_cell(
+                        ledger, run_id, key, problem, target,
+                        p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
+                        label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+                        lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
+                        max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
+                        score_ideal=not in_session, objective=cfg.objective,
+                    )
+                    if in_session:
+                        scored_later.append((key, problem, result))
+                    else:
+                        finish(key, problem, result)
+        finally:
+            for key, problem, result in scored_later:
+                finish(key, problem, ideal_scores(result, problem))
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
