@@ -389,15 +389,19 @@ class SessionClock:
         self.opened_at = self._clock()
 
     def job_sent(self) -> None:
+        """A call is about to send its jobs (it counts once its result says it ran some)."""
         self._sent_at = self._clock()
-        if self.first_job_at is None:
-            self.first_job_at = self._sent_at
 
     def result_in(self, quantum_seconds: float = 0.0, jobs: int = 1) -> None:
-        self.last_result_at = self._clock()
-        if self._sent_at is not None:
-            self.job_wall_seconds += self.last_result_at - self._sent_at
-            self._sent_at = None
+        """The call's results are in; ``jobs`` is how many QPU jobs it ran (0: nothing to bill)."""
+        now, sent, self._sent_at = self._clock(), self._sent_at, None
+        if jobs < 1:
+            return
+        if self.first_job_at is None:
+            self.first_job_at = now if sent is None else sent
+        self.last_result_at = now
+        if sent is not None:
+            self.job_wall_seconds += now - sent
         self.quantum_seconds += float(quantum_seconds)
         self.jobs += int(jobs)
 

@@ -41,7 +41,7 @@ from backends.usage import recorded_usage as usage_of
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
-from .optimize import optimize_graph
+from .optimize import ideal_scores, optimize_graph, progress_line
 from .usage_plan import execution_mode, prepare, run_usage, timed_execution
 
 RESULTS_FILE = "results.json"
@@ -247,6 +247,7 @@ def run_cell(
     max_qpu_seconds: float | None = None,
     clock=None,
     oracle=None,
+    score_ideal: bool = True,
 ):
     """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
 
@@ -272,6 +273,7 @@ def run_cell(
         target=label,
         mitigation=mitigation,
         max_qpu_seconds=max_qpu_seconds,
+        score_ideal=score_ideal,
     )
 
 
@@ -296,7 +298,7 @@ def start_run(
 
     A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` needs ``yes=True``
     (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
-    a terminal; otherwise refused with the estimate in the message).
+    a terminal; otherwise refused with the estimate in the message); so is one over LONG_QPU_S QPU seconds.
     """
     from .validation import confirm, validate_run_config, with_usage
 
@@ -366,46 +368,47 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     started = time.perf_counter()
     results = []
     with tracked(ledger, run_id):
-        # classical work first: every oracle (transpilation, folding, calibration circuits, usage
-        # model) and every start's data are ready before a session opens and starts billing
+        # classical work (oracles: transpilation, folding, calibration circuits; starts' data) before a session
         mode = execution_mode(target, cfg.execution)
         oracles = {} if mode == "job" else prepare(
             problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
             init=cfg.init, skip=set(done),
         )
         clock = SessionClock(mode, simulated=target.kind != "ibm")
-        with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
-            for index, problem in enumerate(problems):
-                key = f"{index}:{problem.id}"
-                if key in done:
-                    results.append(done[key])
-                    continue
-                result = run_cell(
-                    ledger, run_id, key, problem, target,
-                    p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
-                    label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
-                    lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
-                    max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
-                )
-                payload = result.to_dict()
-                ledger.record_result(run_id, key, payload)
-                results.append(payload)
-                if progress:
-                    progress(
-                        f"graph {problem.id} (n={problem.n}): AR {_ratio(result.ar_init)} -> {_ratio(result.ar_final)} "
-                        f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
-                        + (f" ({result.oracle_method})" if result.oracle_method else "")
-                        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
-                        + (f"; {result.qpu_seconds:.1f} estimated QPU s" if result.qpu_jobs else "")
-                        + (f"; stopped by {result.budget_stop}, best point reported" if result.budget_stop else "")
+        in_session, scored_later = mode == "session", []  # a session bills classical work: score ideally after it
+
+        def finish(key, problem, result) -> None:
+            payload = result.to_dict()
+            ledger.record_result(run_id, key, payload)
+            results.append(payload)
+            if progress:
+                progress(progress_line(problem, result, cfg.backend))
+
+        try:  # a graph finished in the session is recorded even when a later one is interrupted
+            with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
+                for index, problem in enumerate(problems):
+                    key = f"{index}:{problem.id}"
+                    if key in done:
+                        results.append(done[key])
+                        continue
+                    result = run_cell(
+                        ledger, run_id, key, problem, target,
+                        p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
+                        label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+                        lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
+                        max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
+                        score_ideal=not in_session,
                     )
+                    if in_session:
+                        scored_later.append((key, problem, result))
+                    else:
+                        finish(key, problem, result)
+        finally:
+            for key, problem, result in scored_later:
+                finish(key, problem, ideal_scores(result, problem))
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def _graph_keys(spec: dict[str, Any]) -> list[str] | None:

@@ -224,12 +224,12 @@ def job_usage(job: Any, job_id: str, record: SubmittedJob | None, scrub: Callabl
     and IBM's figures (``usage_estimation`` read at submission, ``usage()`` and the
     ``usage``/``timestamps`` of ``metrics()`` read now; a usage IBM still reports
     ``pending`` is left None)."""
-    metrics = ibm_figure(job.metrics, "metrics()", job_id, scrub)
+    metrics = ibm_figure(lambda: job.metrics(), "metrics()", job_id, scrub)
     kept = None
     if isinstance(metrics, dict):
         kept = json.loads(json.dumps({k: metrics.get(k) for k in ("usage", "timestamps")}, default=str))
     pending = isinstance(metrics, dict) and (metrics.get("usage") or {}).get("status") == "pending"
-    actual = None if pending else as_seconds(ibm_figure(job.usage, "usage()", job_id, scrub))
+    actual = None if pending else as_seconds(ibm_figure(lambda: job.usage(), "usage()", job_id, scrub))
     estimate = None if record is None or record.usage_estimate is None else UsageEstimate.from_dict(record.usage_estimate)
     return JobUsage(
         job_id=job_id,

@@ -85,6 +85,8 @@ def test_ibm_usage_is_recorded_per_job_and_survives_a_crash_and_resume(graphs, t
     assert report["billed_seconds"] == report["session_seconds"]
     for g in report["graphs"]:
         assert g["qpu_seconds"] > 0 and g["qpu_jobs"] > 0
+        # scored ideally after the session closed, as every run is
+        assert 0 < g["ideal_ar_init"] <= 1 and 0 < g["ideal_ar_final"] <= 1
 
 
 def test_pending_usage_and_unreadable_figures_are_left_empty_not_fatal(graphs, tmp_path, monkeypatch):
