@@ -74,8 +74,7 @@ class RunConfig(_Strict):
     out: str | None = None  # None: results/<run_id>/
     options: dict[str, Any] = Field(default_factory=dict)  # target options, e.g. seed_transpiler
     description: str = ""
-    # Runtime execution mode; auto = batch (same results, billed only the jobs' quantum seconds)
-    execution: Literal["auto", "session", "batch", "job"] = "auto"
+    execution: Literal["auto", "session", "batch", "job"] = "auto"  # auto: batch (usage_plan.execution_mode)
 
 
 def load_run_config(path: str | Path) -> RunConfig:

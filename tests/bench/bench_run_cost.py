@@ -1,6 +1,6 @@
 """What a recorded run costs in each Runtime execution mode, read from its ledger.
 
-    OMP_NUM_THREADS=1 python tests/bench/bench_run_cost.py [--shots N] LEDGER RUN_ID [LEDGER RUN_ID ...]
+    OMP_NUM_THREADS=1 python tests/bench/bench_run_cost.py [--shots N] [--price-on TARGET] LEDGER RUN_ID [...]
 
 For every oracle call of the run (the ledger's ``evaluations``: when the call started,
 its wall time, its parameter points and shots) the estimated quantum seconds of its
@@ -26,7 +26,9 @@ to the start of the next: optimiser, start model, result handling, ledger writes
 Runs without mitigation only (their calls are plain QAOA circuits, one per point).
 ``--shots N`` prices every call at ``N`` shots per circuit: an exact run (no shots, e.g.
 a 133-qubit run whose noisy energies come from Pauli propagation) then stands for the
-same run on hardware, its classical work between calls measured, its jobs estimated.
+same run on hardware, its classical work between calls measured, its jobs estimated;
+``--price-on TARGET`` (e.g. ``fake:torino``) takes the usage model of that device for a
+run on a target without one (the ideal simulator's light cones at 133 qubits).
 Works on ledgers of any version that records evaluations (the branch before and after
 a change can be compared with the same script).
 """
@@ -44,7 +46,7 @@ def _time(text: str) -> float:
     return dt.datetime.fromisoformat(text).timestamp()
 
 
-def run_cost(ledger: str, run_id: str, shots: int | None = None) -> dict:
+def run_cost(ledger: str, run_id: str, shots: int | None = None, price_on: str | None = None) -> dict:
     from backends import get_target
     from backends.capabilities import Capability, supports
     from hybrid.ansatz import qaoa_circuit
@@ -62,7 +64,7 @@ def run_cost(ledger: str, run_id: str, shots: int | None = None) -> dict:
     spec = json.loads(spec_json)
     if spec.get("mitigation", "none") != "none" or "+" in spec["backend"]:
         raise SystemExit(f"run {run_id} uses mitigation; this script prices plain QAOA circuits only")
-    target = get_target(spec["backend"])
+    target = get_target(price_on or spec["backend"])
     if not supports(target, Capability.QPU_USAGE):
         raise SystemExit(f"{spec['backend']} has no usage model (backends.usage); use a device target")
     problems = {f"{i}:{g.id}": g for i, g in enumerate(load_graphs(spec["graphs"]))}
@@ -104,6 +106,7 @@ def run_cost(ledger: str, run_id: str, shots: int | None = None) -> dict:
     return {
         "run_id": run_id, "backend": spec["backend"], "graphs": len(problems), "p": spec["p"],
         "optimizer": spec["optimizer"], "init": spec["init"], "shots": spec.get("shots"), "priced_shots": shots,
+        "priced_on": price_on or spec["backend"],
         "jobs": len(calls), "circuits": sum(c["circuits"] for c in calls),
         "quantum_seconds": quantum, "job_overhead_share": overhead / quantum if quantum else None,
         "classical_between_calls_s": between, "after_last_call_s": tail,
@@ -116,13 +119,17 @@ def run_cost(ledger: str, run_id: str, shots: int | None = None) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    shots = None
-    if argv[:1] == ["--shots"]:
-        shots, argv = int(argv[1]), argv[2:]
+    shots = price_on = None
+    while argv[:1] in (["--shots"], ["--price-on"]):
+        if argv[0] == "--shots":
+            shots = int(argv[1])
+        else:
+            price_on = argv[1]
+        argv = argv[2:]
     if len(argv) < 2 or len(argv) % 2:
         raise SystemExit(__doc__)
     for ledger, run_id in zip(argv[::2], argv[1::2]):
-        cost = run_cost(ledger, run_id, shots)
+        cost = run_cost(ledger, run_id, shots, price_on)
         print(json.dumps(cost))
         print(f"{run_id}: {cost['jobs']} jobs, {cost['circuits']} circuits; job/batch mode bills "
               f"{cost['quantum_seconds']:.1f} quantum s (per-job overhead {cost['job_overhead_share']:.0%}); a session "
