@@ -240,6 +240,26 @@ def zne_comparison(target) -> None:
         print("; ".join(line))
 
 
+def twirl_check(target) -> None:
+    """Pauli propagation against the twirled exact density matrix, and the twirl against the full noise (12 nodes)."""
+    from hybrid.oracles import make_oracle
+
+    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
+    small, _ = working_device_graph("torino", 12)
+    for p in (1, 2, 3):
+        twirled = twirled_density_matrix(target, small, p, THETA[p])
+        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
+        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
+        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
+        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
+        twirl_err = abs(twirled - full)
+        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
+              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
+              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
+        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
+              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
+
+
 def pauli_section(repeats: int) -> None:
     from backends import get_target
     from hybrid.oracles import make_oracle
@@ -280,20 +300,7 @@ def pauli_section(repeats: int) -> None:
 
     zne_comparison(target)
 
-    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
-    small, _ = working_device_graph("torino", 12)
-    for p in (1, 2, 3):
-        twirled = twirled_density_matrix(target, small, p, THETA[p])
-        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
-        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
-        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
-        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
-        twirl_err = abs(twirled - full)
-        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
-              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
-              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
-        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
-              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
+    twirl_check(target)
 
 if __name__ == "__main__":
     main()
