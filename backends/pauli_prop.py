@@ -182,7 +182,7 @@ def twirl(gate: str, qubits: Sequence[int], error: Any) -> TwirledChannel:
         raise BrokenChannelError(
             f"the error of {gate} on physical {where} {qubits} has Pauli fidelity {worst:.3g} <= 0 "
             "(the device marks it broken): it is no Pauli-Lindblad channel; leave that "
-            f"{where} out of the graph (drop its edges from --graphs) or use method='density_matrix'"
+            f"{where} out of the graph (drop its edges from --graphs) or force method='noisy_cones'"
         )
     matrix = np.array([[_anticommute(p, g) for g in labels] for p in labels], dtype=float)
     rates = np.linalg.solve(2 * matrix, -np.log([fid[p] for p in labels]))
