@@ -222,6 +222,44 @@ def twirled_density_matrix(target, problem, p: int, theta: np.ndarray) -> float:
     return float((to_clbit_order(probs, comp.index_map, comp.num_clbits) @ problem.cut_values())[0])
 
 
+def zne_comparison(target) -> None:
+    """ZNE by rate scaling (two-qubit gates, all gates) against exact density matrices of two-qubit-folded circuits."""
+    from hybrid.oracles import make_oracle
+
+    print("\n== ZNE: Pauli-Lindblad rate scaling vs exact density matrices of two-qubit-folded circuits (scales 1, 3, 5, Richardson)")
+    for n, p in ((8, 1), (8, 2), (10, 1), (10, 2)):
+        problem, _ = working_device_graph("torino", n)
+        folded = make_oracle(problem, p, target, mitigation="zne").evaluate(THETA[p])
+        e_ideal = make_oracle(problem, p, "ideal").evaluate(THETA[p]).energies[0]
+        line = [f"  n={n} p={p}: ideal {e_ideal:.6f}, folded DM zne {folded.energies[0]:.6f} (scales {np.round(folded.metadata['scale_energies'][0], 6).tolist()})"]
+        for noise in ("two_qubit", "all"):
+            ev = make_oracle(problem, p, target, method="pauli_prop", mitigation="zne", zne_noise=noise, atol=0.0).evaluate(THETA[p])
+            per = np.array(ev.metadata["scale_energies"][0])
+            line.append(f"rates[{noise}] zne {ev.energies[0]:.6f} |diff vs folded| {abs(ev.energies[0] - folded.energies[0]):.1e}, "
+                        f"per scale max |diff| {np.abs(per - folded.metadata['scale_energies'][0]).max():.1e}")
+        print("; ".join(line))
+
+
+def twirl_check(target) -> None:
+    """Pauli propagation against the twirled exact density matrix, and the twirl against the full noise (12 nodes)."""
+    from hybrid.oracles import make_oracle
+
+    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
+    small, _ = working_device_graph("torino", 12)
+    for p in (1, 2, 3):
+        twirled = twirled_density_matrix(target, small, p, THETA[p])
+        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
+        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
+        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
+        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
+        twirl_err = abs(twirled - full)
+        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
+              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
+              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
+        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
+              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
+
+
 def pauli_section(repeats: int) -> None:
     from backends import get_target
     from hybrid.oracles import make_oracle
@@ -260,33 +298,9 @@ def pauli_section(repeats: int) -> None:
                 print(f"  zne+rem p={p}: {t_m:.1f} s, ideal {e_ideal:.6f}, noisy {noisy:.6f}, mitigated {mev.energies[0]:.6f} "
                       f"(|mitigated - ideal| {abs(mev.energies[0] - e_ideal):.3f} vs |noisy - ideal| {abs(noisy - e_ideal):.3f})")
 
-    print("\n== ZNE: Pauli-Lindblad rate scaling vs exact density matrices of two-qubit-folded circuits (scales 1, 3, 5, Richardson)")
-    for n, p in ((8, 1), (8, 2), (10, 1), (10, 2)):
-        problem, _ = working_device_graph("torino", n)
-        folded = make_oracle(problem, p, target, mitigation="zne").evaluate(THETA[p])
-        e_ideal = make_oracle(problem, p, "ideal").evaluate(THETA[p]).energies[0]
-        line = [f"  n={n} p={p}: ideal {e_ideal:.6f}, folded DM zne {folded.energies[0]:.6f} (scales {np.round(folded.metadata['scale_energies'][0], 6).tolist()})"]
-        for noise in ("two_qubit", "all"):
-            ev = make_oracle(problem, p, target, method="pauli_prop", mitigation="zne", zne_noise=noise, atol=0.0).evaluate(THETA[p])
-            per = np.array(ev.metadata["scale_energies"][0])
-            line.append(f"rates[{noise}] zne {ev.energies[0]:.6f} |diff vs folded| {abs(ev.energies[0] - folded.energies[0]):.1e}, "
-                        f"per scale max |diff| {np.abs(per - folded.metadata['scale_energies'][0]).max():.1e}")
-        print("; ".join(line))
+    zne_comparison(target)
 
-    print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
-    small, _ = working_device_graph("torino", 12)
-    for p in (1, 2, 3):
-        twirled = twirled_density_matrix(target, small, p, THETA[p])
-        full = make_oracle(small, p, target, method="density_matrix").evaluate(THETA[p]).energies[0]
-        exact = make_oracle(small, p, target, method="pauli_prop", atol=0.0).evaluate(THETA[p])
-        default = make_oracle(small, p, target, method="pauli_prop").evaluate(THETA[p])
-        e_ideal = make_oracle(small, p, "ideal").evaluate(THETA[p]).energies[0]
-        twirl_err = abs(twirled - full)
-        print(f"  p={p}: twirled DM {twirled:.12f}; Pauli prop atol=0 {exact.energies[0]:.12f} |diff|={abs(exact.energies[0] - twirled):.1e} "
-              f"(target <= 1e-8); default truncation |diff|={abs(default.energies[0] - twirled):.1e} "
-              f"(truncated weight {default.metadata['truncated_weight'][0]:.1e})")
-        print(f"        twirl error vs full noise: |twirled - full|={twirl_err:.2e} = {twirl_err / abs(e_ideal - full):.2%} of the "
-              f"noise effect (ideal {e_ideal:.6f}, full noise {full:.6f})")
+    twirl_check(target)
 
 if __name__ == "__main__":
     main()
