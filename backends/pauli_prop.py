@@ -33,6 +33,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -220,7 +221,8 @@ class TwirledNoise:
 
     def noise_model(self, active: Sequence[int]):
         """An Aer ``NoiseModel`` of the twirled gate errors on ``active`` qubits relabelled ``0..k-1``
-        (no readout; the reference for exactness checks)."""
+        (no readout; the reference for exactness checks). Gates whose twirl is refused (broken
+        couplers) are left out: :class:`PauliPropagation` refuses circuits that use them."""
         from qiskit_aer.noise import NoiseModel, QuantumError
 
         remap = {q: i for i, q in enumerate(active)}
@@ -228,7 +230,10 @@ class TwirledNoise:
         for name, qubits in list(self.noise.gate_errors):
             if name in ("reset", "measure", "delay") or not all(q in remap for q in qubits):
                 continue
-            chan = self.channel(name, qubits)
+            try:
+                chan = self.channel(name, qubits)
+            except BrokenChannelError:
+                continue
             if chan is not None:
                 error = QuantumError([(Pauli(label), max(prob, 0.0)) for label, prob in chan.pauli_probabilities()])
                 model.add_quantum_error(error, name, [remap[q] for q in qubits], warnings=False)
@@ -386,7 +391,9 @@ class PauliPropagation:
         energies, truncated, terms = [], [], []
         for point in values:
             rot = self._rotations_at(point, noise_scale, scaling)
-            out, cut = propagate_through_rotation_gates(operator, rot, int(max_terms), float(atol), "h")
+            with warnings.catch_warnings():  # pauli-prop casts the (real) complex coefficients to float
+                warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                out, cut = propagate_through_rotation_gates(operator, rot, int(max_terms), float(atol), "h")
             energies.append(const + self.expectation(out))
             truncated.append(float(cut))
             terms.append(len(out))

@@ -50,9 +50,9 @@ def test_cone_gradient_is_exact(torino):
     assert ev.metadata["method"] == "noisy-light-cone"
 
 
-def test_auto_uses_cones_when_the_density_matrix_is_too_large():
+def test_cones_serve_when_the_density_matrix_is_too_large():
     target = get_target("fake:torino", max_exact_qubits=6)
-    oracle = make_oracle(heavy_hex_graph("torino", 9, seed=SEED), 1, target)
+    oracle = make_oracle(heavy_hex_graph("torino", 9, seed=SEED), 1, target, method="noisy_cones")
     assert isinstance(oracle, NoisyExactOracle) and oracle.method == "noisy-light-cone"
     assert oracle.cut is None
     with pytest.raises(TargetError, match="max_exact_qubits=6"):

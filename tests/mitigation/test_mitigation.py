@@ -155,7 +155,7 @@ def test_make_oracle_with_no_mitigation_is_plain(problem, torino):
         make_oracle(problem, 1, "ideal", mitigation="none", shots=100, fold="bogus")
     with pytest.raises(ProblemError, match="unknown make_oracle option.*'scales'.*scale_factors"):
         make_oracle(problem, 1, "ideal", mitigation="none", shots=100, scales=(1, 3))
-    with pytest.raises(ProblemError, match="MitigatedOracle does not take 'method'"):
+    with pytest.raises(ProblemError, match="method='noisy_cones' has no mitigation"):
         make_oracle(problem, 1, torino, mitigation="zne", method="light-cone")
 
 
