@@ -33,6 +33,7 @@ from qiskit.quantum_info import Kraus
 
 from .base import TargetError
 from .circuits import IGNORED_OPS
+from .progress import progress_bar
 
 #: Largest causal cone simulated as an exact density matrix (16 * 4^k bytes: 16 MiB at 10).
 NOISY_CONE_MAX_QUBITS = 10
@@ -110,22 +111,15 @@ class NoisyCones:
         self._errors: dict[tuple, Any] = {}
         self._superops: dict[tuple, torch.Tensor] = {}
         self.cones: list[PairCone] = []
-        for k, (a, b) in enumerate(pairs):
-            cone = causal_cone(self.ops, (a, b), max_exact_qubits)
-            if cone is not None:
-                self.cones.append(PairCone((a, b), cone, True, len(cone)))
-                continue
-            region = tuple(sorted(set(fallback[k]) | {a, b})) if fallback is not None else None
-            if region is None or len(region) > max_fallback_qubits:
-                size = None if region is None else len(region)
-                raise TargetError(
-                    f"the noisy light cone of physical qubits ({a}, {b}) has more than "
-                    f"{max_exact_qubits} qubits (max_exact_qubits) and "
-                    + ("no fallback region was given" if size is None else f"its logical light cone has {size} > {max_fallback_qubits}")
-                    + "; lower p, or sample with shots (noiseless MPS samples with readout error)"
-                )
-            self.cones.append(PairCone((a, b), region, False, None))
-        self.programs = [self._program(c) for c in self.cones]
+        with progress_bar("noisy light cones: finding cones", len(pairs)) as bar:
+            for k, (a, b) in enumerate(pairs):
+                self.cones.append(self._cone(k, (a, b), fallback, max_exact_qubits, max_fallback_qubits))
+                bar.advance()
+        with progress_bar("noisy light cones: compiling", len(self.cones)) as bar:
+            self.programs = []
+            for c in self.cones:
+                self.programs.append(self._program(c))
+                bar.advance()
         self.confusion = [
             torch.as_tensor(
                 np.stack([np.eye(2) if m is None else m for m in (noise.confusion(c.pair[0]), noise.confusion(c.pair[1]))]),
@@ -133,6 +127,23 @@ class NoisyCones:
             )
             for c in self.cones
         ]
+
+    def _cone(self, k, pair, fallback, max_exact_qubits, max_fallback_qubits) -> PairCone:
+        """The exact causal cone of ``pair`` (physical qubits), else its fallback region ``fallback[k]``."""
+        a, b = pair
+        cone = causal_cone(self.ops, (a, b), max_exact_qubits)
+        if cone is not None:
+            return PairCone((a, b), cone, True, len(cone))
+        region = tuple(sorted(set(fallback[k]) | {a, b})) if fallback is not None else None
+        if region is None or len(region) > max_fallback_qubits:
+            size = None if region is None else len(region)
+            raise TargetError(
+                f"the noisy light cone of physical qubits ({a}, {b}) has more than "
+                f"{max_exact_qubits} qubits (max_exact_qubits) and "
+                + ("no fallback region was given" if size is None else f"its logical light cone has {size} > {max_fallback_qubits}")
+                + "; lower p, or sample with shots (noiseless MPS samples with readout error)"
+            )
+        return PairCone((a, b), region, False, None)
 
     @property
     def all_exact(self) -> bool:
@@ -192,10 +203,12 @@ class NoisyCones:
         """``<Z_a Z_b>`` with readout error, ``(B, pairs)``, differentiable in ``theta`` (B, P)."""
         theta = torch.as_tensor(theta, dtype=torch.float64)
         columns = []
-        for prog, cone, conf in zip(self.programs, self.cones, self.confusion):
-            rows = max(1, _CHUNK_BYTES // (16 * 4 ** len(cone.qubits)))  # points per density-matrix batch
-            parts = [self._run(prog, len(cone.qubits), theta[lo : lo + rows], conf) for lo in range(0, theta.shape[0], rows)]
-            columns.append(torch.cat(parts))
+        with progress_bar("noisy light cones", len(self.cones)) as bar:
+            for prog, cone, conf in zip(self.programs, self.cones, self.confusion):
+                rows = max(1, _CHUNK_BYTES // (16 * 4 ** len(cone.qubits)))  # points per density-matrix batch
+                parts = [self._run(prog, len(cone.qubits), theta[lo : lo + rows], conf) for lo in range(0, theta.shape[0], rows)]
+                columns.append(torch.cat(parts))
+                bar.advance()
         return torch.stack(columns, dim=1)
 
     def energy_and_grad(self, theta: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray]:
@@ -204,13 +217,15 @@ class NoisyCones:
         One backward pass per cone, so memory holds one cone's autograd graph at a time.
         """
         value, grad = 0.0, np.zeros(len(self.parameter_names))
-        for prog, cone, conf, w in zip(self.programs, self.cones, self.confusion, weights):
-            t = torch.tensor(np.asarray(theta, float)[None, :], requires_grad=True)
-            with torch.enable_grad():
-                part = float(w) * (1 - self._run(prog, len(cone.qubits), t, conf)[0]) / 2
-                (g,) = torch.autograd.grad(part, t)
-            value += float(part.detach())
-            grad += g[0].numpy()
+        with progress_bar("noisy light cones (gradient)", len(self.cones)) as bar:
+            for prog, cone, conf, w in zip(self.programs, self.cones, self.confusion, weights):
+                t = torch.tensor(np.asarray(theta, float)[None, :], requires_grad=True)
+                with torch.enable_grad():
+                    part = float(w) * (1 - self._run(prog, len(cone.qubits), t, conf)[0]) / 2
+                    (g,) = torch.autograd.grad(part, t)
+                value += float(part.detach())
+                grad += g[0].numpy()
+                bar.advance()
         return value, grad
 
     def zz(self, names: Sequence[str], values: np.ndarray) -> np.ndarray:

@@ -115,9 +115,12 @@ def cell_key(index: int, unit: dict[str, Any]) -> str:
 def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
     from backends import cached_target
 
+    from .device_graphs import place_on_device
     from .oracles import make_oracle
 
-    return make_oracle(problem, p, cached_target(spec), shots=shots, mitigation=mitigation)
+    target = cached_target(spec)
+    (problem,) = place_on_device([problem], target)  # a device-native graph file onto its qubits
+    return make_oracle(problem, p, target, shots=shots, mitigation=mitigation)
 
 
 def ideal_optimum(problem, p: int, start: Sequence[float]) -> np.ndarray:

@@ -27,6 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from backends.progress import progress_bar, stderr_is_terminal
+
 from .oracles.base import Charge
 from .problems import ProblemError
 
@@ -153,6 +155,8 @@ DEFAULT_LR = {"adam": 0.02, "sgd": 0.01}
 SPSA_A, SPSA_C, SPSA_ALPHA, SPSA_GAMMA = 0.1, 0.1, 0.602, 0.101
 #: COBYLA's initial trust radius (radians).
 COBYLA_RHOBEG = 0.1
+#: Graphs from this many nodes on show a Phase II progress bar (their evaluations take seconds).
+PROGRESS_MIN_NODES = 16
 
 
 def parse_optimizer(text: str) -> tuple[str, int]:
@@ -250,6 +254,7 @@ class Budget:
         self.job_ids: list[str] = []
         self.cap: tuple[int, str] | None = None  # (evaluation count not to exceed, who)
         self.methods: set[str] = set()  # how the target computed energies or samples (evaluation metadata)
+        self.on_phase_two: Callable[[], None] | None = None  # called after each Phase II call (progress)
 
     def _fits(self, charge: Charge, reserve: Charge) -> bool:
         if self.max_evaluations is not None and self.evaluations + charge.evaluations + reserve.evaluations > self.max_evaluations:
@@ -280,6 +285,8 @@ class Budget:
             for point, value in zip(points, values):
                 if value > self.best_energy:
                     self.best_energy, self.best_params = float(value), np.array(point, float)
+        if phase == "phase2" and self.on_phase_two is not None:
+            self.on_phase_two()
         self.history.append(
             {
                 "phase": phase,
@@ -414,51 +421,56 @@ def optimize_graph(
                 return None
         return e_start
 
-    if name in ("adam", "sgd") and steps > 0:
-        first = True
+    # a bar per Phase II step at scale (stderr a terminal only; backends.progress)
+    with progress_bar(f"Phase II {name} on graph {problem.id} (n={problem.n})", steps, min_items=1,
+                      enabled=problem.n >= PROGRESS_MIN_NODES and stderr_is_terminal()) as bar:
+        budget.on_phase_two = bar.advance
+        if name in ("adam", "sgd") and steps > 0:
+            first = True
 
-        def value_and_grad(theta):
-            nonlocal first, e_start
-            value, grad = budget.value_and_grad(theta, "phase2")
-            if first and e_start is None:
-                e_start = value
-            first = False
-            return value, grad
+            def value_and_grad(theta):
+                nonlocal first, e_start
+                value, grad = budget.value_and_grad(theta, "phase2")
+                if first and e_start is None:
+                    e_start = value
+                first = False
+                return value, grad
 
-        traj = ascend(value_and_grad, theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
-                      max_steps=steps, tol=tol, scale=scale)
-        converged, last = traj.converged, traj.theta
-    elif name == "spsa" and steps > 0:
-        measure_start()
-        theta = theta0.copy()
-        try:
-            for k in range(steps):
-                a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
-                c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
-                delta = rng.choice([-1.0, 1.0], size=theta.size)
-                plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
-                # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
-                theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
-        except BudgetExhausted:
-            pass
-        last = theta
-    elif name == "cobyla" and steps > 0:
-        from scipy.optimize import minimize
+            traj = ascend(value_and_grad, theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
+                          max_steps=steps, tol=tol, scale=scale)
+            converged, last = traj.converged, traj.theta
+        elif name == "spsa" and steps > 0:
+            measure_start()
+            theta = theta0.copy()
+            try:
+                for k in range(steps):
+                    a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
+                    c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
+                    delta = rng.choice([-1.0, 1.0], size=theta.size)
+                    plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
+                    # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
+                    theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
+            except BudgetExhausted:
+                pass
+            last = theta
+        elif name == "cobyla" and steps > 0:
+            from scipy.optimize import minimize
 
-        def objective(x):
-            x = np.asarray(x, float)
-            if e_start is not None and np.array_equal(x, theta0):
-                return -e_start / scale  # the start's value is already measured
-            return -float(budget.evaluate(x, "phase2")[0]) / scale
+            def objective(x):
+                x = np.asarray(x, float)
+                if e_start is not None and np.array_equal(x, theta0):
+                    return -e_start / scale  # the start's value is already measured
+                return -float(budget.evaluate(x, "phase2")[0]) / scale
 
-        measure_start()
-        try:
-            res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
-            last, converged = np.asarray(res.x, float), bool(res.success)
-        except BudgetExhausted:
-            last = budget.history[-1]["params"] if budget.history else theta0
-    else:
-        measure_start()
+            measure_start()
+            try:
+                res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+                last, converged = np.asarray(res.x, float), bool(res.success)
+            except BudgetExhausted:
+                last = budget.history[-1]["params"] if budget.history else theta0
+        else:
+            measure_start()
+    budget.on_phase_two = None
 
     if budget.best_params is None:  # nothing measured: the start is the answer
         best, best_value = theta0, None

@@ -548,7 +548,7 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
     """Run (or resume) the evaluation ``run_id``: ``{"run_id", "spec", "rows"}``, one row per graph."""
     from backends import get_target
 
-    from .validation import load_checked_graphs, parse_target_spec
+    from .validation import load_checked_graphs, parse_target_spec, place_graphs
 
     with sweeps.claimed(ledger, run_id, EVALUATE_KIND) as record:
         if record is None:
@@ -557,8 +557,8 @@ def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
                     "already_done": True}
         cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
         spec = parse_target_spec(cfg.backend)
-        problems = [pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)]
         target = get_target(spec.target)
+        problems = place_graphs([pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)], target, cfg.graphs)
         cells = sweeps.Cells(ledger, run_id)
         with tracked(ledger, run_id):
             rows = [

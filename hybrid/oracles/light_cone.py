@@ -29,6 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from backends.progress import progress_bar
+
 from ..problems import MaxCutProblem, ProblemError, from_edges
 from .base import AutogradOracle
 from .statevector import STATEVECTOR_MAX_NODES, IdealOracle
@@ -258,19 +260,21 @@ class LightConeOracle(AutogradOracle):
         nbrs = _adjacency(problem)
         self._check_sizes(nbrs)
         groups: dict[tuple, list[list]] = {}  # key -> [[edges, colors, members, weight], ...]
-        for u, v, w in problem.edges:
-            _, edges, dist = edge_light_cone(problem, u, v, self.p, _nbrs=nbrs)
-            k = len(dist)
-            colors = _refine(k, edges, dist)
-            key = _cone_key(k, edges, colors)
-            bucket = groups.setdefault(key, [])
-            for entry in bucket:
-                if not verify or _isomorphic(k, edges, colors, entry[0], entry[1]):
-                    entry[2].append((u, v))
-                    entry[3] += w
-                    break
-            else:
-                bucket.append([edges, colors, [(u, v)], w])
+        with progress_bar("light cones: classifying edges", problem.m) as bar:
+            for u, v, w in problem.edges:
+                _, edges, dist = edge_light_cone(problem, u, v, self.p, _nbrs=nbrs)
+                k = len(dist)
+                colors = _refine(k, edges, dist)
+                key = _cone_key(k, edges, colors)
+                bucket = groups.setdefault(key, [])
+                for entry in bucket:
+                    if not verify or _isomorphic(k, edges, colors, entry[0], entry[1]):
+                        entry[2].append((u, v))
+                        entry[3] += w
+                        break
+                else:
+                    bucket.append([edges, colors, [(u, v)], w])
+                bar.advance()
         classes = []
         for key, bucket in groups.items():
             for edges, _, members, weight in bucket:
@@ -331,19 +335,21 @@ class LightConeOracle(AutogradOracle):
         flat = torch.as_tensor(theta, dtype=torch.float64, device=self.device).reshape(-1, 2 * self.p)
         batch = flat.shape[0]
         out = []
-        for k, sim, cuts, zz, _ in self._groups:
-            num = cuts.shape[0]
-            rows = max(1, _CHUNK_BYTES // (16 * 2**k * (1 + _TENSORS_PER_LAYER * self.p)))
-            per = max(1, rows // batch)  # classes per chunk (all points of a class together)
-            parts = []
-            for lo in range(0, num, per):
-                c = cuts[lo : lo + per]
-                reps = c.shape[0]
-                theta_rows = flat.repeat(reps, 1)  # class-major: class i, point b at i * batch + b
-                cut_rows = c.repeat_interleave(batch, dim=0)
-                probs = sim._probabilities(theta_rows, cut_rows)
-                parts.append((probs @ zz).reshape(reps, batch))
-            out.append(torch.cat(parts, 0))
+        with progress_bar("light cones", len(self.classes)) as bar:
+            for k, sim, cuts, zz, _ in self._groups:
+                num = cuts.shape[0]
+                rows = max(1, _CHUNK_BYTES // (16 * 2**k * (1 + _TENSORS_PER_LAYER * self.p)))
+                per = max(1, rows // batch)  # classes per chunk (all points of a class together)
+                parts = []
+                for lo in range(0, num, per):
+                    c = cuts[lo : lo + per]
+                    reps = c.shape[0]
+                    theta_rows = flat.repeat(reps, 1)  # class-major: class i, point b at i * batch + b
+                    cut_rows = c.repeat_interleave(batch, dim=0)
+                    probs = sim._probabilities(theta_rows, cut_rows)
+                    parts.append((probs @ zz).reshape(reps, batch))
+                    bar.advance(reps)
+                out.append(torch.cat(parts, 0))
         return out
 
     def expectation(self, theta: torch.Tensor) -> torch.Tensor:
