@@ -60,7 +60,7 @@ from .devices import fake_device_names, load_fake_backend, normalise_device_name
 from .ideal import DEFAULT_CACHE_SIZE, LRUCache, aer_run_options, run_batch
 from .noise import DeviceNoise
 from .transpile import active_and_two_qubit, check_options
-from .usage import UsageEstimating
+from .usage import JobUsage, UsageEstimating
 
 # Density matrices hold 16 * 4**k bytes: 4 GiB at k = 14 active qubits.
 EXACT_MAX_ACTIVE_QUBITS = 14
@@ -405,7 +405,8 @@ class FakeDeviceTarget(UsageEstimating):
             counts = counts_from_result(result, values.shape[0])
             job_ids = (result.job_id,)
             method_name = "aer-trajectories"
-        metadata = {"target": self.spec, "method": method_name, **comp.summary()}
+        metadata = {"target": self.spec, "method": method_name, **comp.summary(),
+                    "usage": [JobUsage(None, self.estimate_usage([circuit], shots, [len(values)])).to_dict()]}
         return SampleResult(
             counts=counts,
             shots=shots,
@@ -606,6 +607,7 @@ class FakeDeviceTarget(UsageEstimating):
                 "num_circuits": len(circuits),
                 "active_qubits": [list(a) for a in sorted({p.active for p in parts})],
                 "two_qubit_gates": [p.two_qubit_gates for p in parts],
+                "usage": [JobUsage(None, self.estimate_usage(circuits, shots, isa=True)).to_dict()],
             },
         )
 

@@ -55,6 +55,7 @@ from .devices import load_fake_backend, normalise_device_name
 from .circuits import clbit_order, counts_from_pub_result, layout_physical_qubits
 from .device import DEFAULT_LAYOUT_TRIALS, DeviceTranspiling, merge_options
 from .transpile import active_and_two_qubit, check_options
+from .usage import JobUsage
 
 __all__ = [
     "DEFAULT_MAX_DENSITY_QUBITS",
@@ -397,6 +398,7 @@ class LocalRuntimeTarget(DeviceTranspiling):
                 active_qubits=len(active),
                 two_qubit_gates=two_q,
                 pubs=1,
+                usage=[JobUsage(job_id, self.estimate_usage([circuit], shots, [len(values)])).to_dict()],
             ),
         )
 
@@ -445,6 +447,7 @@ class LocalRuntimeTarget(DeviceTranspiling):
                 pubs=len(grouped),
                 two_qubit_gates=[active_and_two_qubit(c)[1] for c in circuits],
                 sampler_options=options,
+                usage=[JobUsage(job_id, self.estimate_usage(circuits, shots, isa=True)).to_dict()],
             ),
         )
 

@@ -246,8 +246,11 @@ class SessionUsage:
 
     ``billed_seconds`` follows IBM's definition: from the first job until the session
     is closed or its last result is in, whichever is later (0 when no job was sent).
-    ``quantum_seconds`` are the run's jobs' quantum seconds; ``classical_share`` is the
-    billed time no job of the run was using, as a fraction of ``billed_seconds``.
+    On a simulator (``simulated``: ``fake:``, ``local:``) the time spent inside jobs
+    (``job_wall_seconds``, simulation) is replaced by the jobs' estimated
+    ``quantum_seconds``: what the same run would be billed on the QPU, its classical
+    work between jobs unchanged. ``classical_share`` is the billed time no job of the
+    run was using, as a fraction of ``billed_seconds``.
     """
 
     opened_at: float
@@ -257,13 +260,23 @@ class SessionUsage:
     quantum_seconds: float = 0.0
     jobs: int = 0
     mode: str = "session"
+    simulated: bool = False
+    job_wall_seconds: float = 0.0
 
     @property
-    def billed_seconds(self) -> float:
+    def span_seconds(self) -> float:
+        """Wall-clock seconds from the first job to the close or the last result, whichever is later."""
         if self.first_job_at is None:
             return 0.0
         end = max(self.closed_at, self.last_result_at or self.closed_at)
         return max(0.0, end - self.first_job_at)
+
+    @property
+    def billed_seconds(self) -> float:
+        span = self.span_seconds
+        if not self.simulated or self.first_job_at is None:
+            return span
+        return max(0.0, span - self.job_wall_seconds) + self.quantum_seconds
 
     @property
     def classical_share(self) -> float | None:
@@ -274,6 +287,7 @@ class SessionUsage:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["span_seconds"] = self.span_seconds
         out["billed_seconds"] = self.billed_seconds
         out["classical_share"] = self.classical_share
         return out
@@ -281,7 +295,137 @@ class SessionUsage:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SessionUsage":
         return cls(**{k: data[k] for k in ("opened_at", "closed_at", "first_job_at", "last_result_at",
-                                            "quantum_seconds", "jobs", "mode") if k in data})
+                                            "quantum_seconds", "jobs", "mode", "simulated",
+                                            "job_wall_seconds") if k in data})
+
+
+@dataclass(frozen=True)
+class JobUsage:
+    """What one job costs: the model's estimate and, on ``ibm:``, IBM's own figures.
+
+    ``usage_estimation_s`` is ``job.usage_estimation["quantum_seconds"]`` read at
+    submission; ``actual_seconds`` is ``job.usage()`` and ``metrics`` the ``usage`` and
+    ``timestamps`` parts of ``job.metrics()``, read when the job ended. Targets put one
+    ``to_dict()`` per job in ``SampleResult.metadata["usage"]``.
+    """
+
+    job_id: str | None
+    estimate: UsageEstimate | None
+    usage_estimation_s: float | None = None
+    actual_seconds: float | None = None
+    metrics: dict[str, Any] | None = None
+
+    @property
+    def estimated_seconds(self) -> float | None:
+        return None if self.estimate is None else self.estimate.quantum_seconds
+
+    @property
+    def quantum_seconds(self) -> float:
+        """IBM's actual usage where known, else the model's estimate (0 without either)."""
+        if self.actual_seconds is not None:
+            return self.actual_seconds
+        return self.estimated_seconds or 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "estimated_seconds": self.estimated_seconds,
+            "estimate": None if self.estimate is None else self.estimate.to_dict(),
+            "usage_estimation_s": self.usage_estimation_s,
+            "actual_seconds": self.actual_seconds,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JobUsage":
+        est = data.get("estimate")
+        return cls(
+            job_id=data.get("job_id"),
+            estimate=None if est is None else UsageEstimate.from_dict(est),
+            usage_estimation_s=as_seconds(data.get("usage_estimation_s")),
+            actual_seconds=as_seconds(data.get("actual_seconds")),
+            metrics=data.get("metrics"),
+        )
+
+
+def as_seconds(value: Any) -> float | None:
+    """A finite number of seconds, or None (IBM answers None or 0 while a figure is pending)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def usage_records(metadata: dict[str, Any] | None) -> list[JobUsage]:
+    """The per-job usage records a target left in a result's (or evaluation's) ``metadata``."""
+    return [JobUsage.from_dict(u) for u in (metadata or {}).get("usage") or ()]
+
+
+class SessionClock:
+    """Records a run's execution span as IBM bills a session: opened, first job sent,
+    last result in, closed (wall-clock epoch seconds), the quantum seconds of its jobs and
+    the wall time spent inside them (see :class:`SessionUsage`).
+
+    ``mode`` is the execution mode the run used (``session``, ``batch`` or ``job``); in
+    job and batch mode the span is what a session *would* have been billed.
+    ``simulated``: the jobs run on a simulator (see :class:`SessionUsage`). Calls
+    replayed from a ledger send no job and are not timed. ``clock`` is a ``time.time``
+    stand-in for tests.
+    """
+
+    def __init__(self, mode: str = "session", simulated: bool = False, clock: Any = None):
+        import time
+
+        self.mode, self.simulated = mode, bool(simulated)
+        self._clock = clock or time.time
+        self.opened_at: float | None = None
+        self.first_job_at: float | None = None
+        self.last_result_at: float | None = None
+        self._sent_at: float | None = None
+        self.quantum_seconds = 0.0
+        self.job_wall_seconds = 0.0
+        self.jobs = 0
+
+    def open(self) -> None:
+        self.opened_at = self._clock()
+
+    def job_sent(self) -> None:
+        """A call is about to send its jobs (it counts once its result says it ran some)."""
+        self._sent_at = self._clock()
+
+    def result_in(self, quantum_seconds: float = 0.0, jobs: int = 1) -> None:
+        """The call's results are in; ``jobs`` is how many QPU jobs it ran (0: nothing to bill)."""
+        now, sent, self._sent_at = self._clock(), self._sent_at, None
+        if jobs < 1:
+            return
+        if self.first_job_at is None:
+            self.first_job_at = now if sent is None else sent
+        self.last_result_at = now
+        if sent is not None:
+            self.job_wall_seconds += now - sent
+        self.quantum_seconds += float(quantum_seconds)
+        self.jobs += int(jobs)
+
+    def close(self) -> SessionUsage:
+        closed = self._clock()
+        return SessionUsage(
+            opened_at=closed if self.opened_at is None else self.opened_at,
+            closed_at=closed,
+            first_job_at=self.first_job_at,
+            last_result_at=self.last_result_at,
+            quantum_seconds=self.quantum_seconds,
+            jobs=self.jobs,
+            mode=self.mode,
+            simulated=self.simulated,
+            job_wall_seconds=self.job_wall_seconds,
+        )
+
+
+def recorded_usage(record: dict[str, Any]) -> tuple[float, int]:
+    """``(estimated quantum seconds, jobs)`` of an oracle call's record (an evaluation's
+    ``to_dict()``, or a gradient record holding one under ``"evaluation"``)."""
+    evaluation = record.get("evaluation", record) if isinstance(record, dict) else {}
+    jobs = usage_records(evaluation.get("metadata"))
+    return sum(j.estimated_seconds or 0.0 for j in jobs), len(jobs)
 
 
 def total_quantum_seconds(estimates: Iterable[UsageEstimate | dict[str, Any] | None]) -> float:
@@ -359,13 +503,18 @@ __all__ = [
     "FALLBACK_ONE_QUBIT_S",
     "FALLBACK_REP_DELAY_S",
     "FALLBACK_TWO_QUBIT_S",
+    "JobUsage",
     "IBM_BELL_EXAMPLE_SECONDS",
     "IBM_BELL_EXAMPLE_SHOTS",
     "JOB_OVERHEAD_S",
+    "SessionClock",
     "SessionUsage",
     "UsageEstimate",
     "UsageEstimating",
     "UsageModel",
+    "as_seconds",
     "scheduled_duration",
+    "recorded_usage",
     "total_quantum_seconds",
+    "usage_records",
 ]

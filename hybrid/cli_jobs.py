@@ -28,6 +28,26 @@ from .cli import (
     console,
 )
 
+MAX_QPU_OPTION = typer.Option(
+    None, "--max-qpu-seconds",
+    help="stop each graph before a call would exceed this many estimated QPU quantum seconds (best point reported)",
+)
+
+
+def _seconds(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _billed(row: dict) -> str:
+    """What a run's execution is billed: its sessions' spans, else its jobs' quantum seconds."""
+    from backends.usage import SessionUsage
+
+    sessions = [SessionUsage.from_dict(s) for s in row.get("sessions") or ()]
+    if any(s.mode == "session" for s in sessions):
+        return _seconds(sum(s.billed_seconds for s in sessions))
+    return _seconds(row.get("ibm_usage_seconds") or row.get("qpu_seconds"))
+
+
 jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs and compare sweeps.")
 app.add_typer(jobs_app, name="jobs")
 
@@ -46,8 +66,21 @@ def _print_results(report: dict) -> None:
             "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
         )
     console.print(table)
+    if report.get("qpu_jobs"):
+        console.print(_usage_summary(report), markup=False, soft_wrap=True)
     if report.get("path"):
         console.print(f"results: {report['path']}")
+
+
+def _usage_summary(report: dict) -> str:
+    share = report.get("classical_share")
+    return (
+        f"QPU usage: {report['qpu_seconds']:.1f} estimated quantum s in {report['qpu_jobs']} jobs"
+        + (f", IBM usage() {report['ibm_usage_seconds']:.1f} s" if report.get("ibm_usage_seconds") is not None else "")
+        + (f"; {report['execution']} mode, session span {report['session_seconds']:.1f} s"
+           f" (classical share {100 * share:.0f} %)" if report.get("session_seconds") is not None and share is not None else "")
+        + f"; billed {report['billed_seconds']:.1f} s"
+    )
 
 
 @app.command()
@@ -67,6 +100,7 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
+    max_qpu_seconds: Optional[float] = MAX_QPU_OPTION,
     yes: bool = YES_OPTION,
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
@@ -79,7 +113,7 @@ def run(
         flags = {
             "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
             "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
-            "seed": seed, "out": str(out) if out else None,
+            "seed": seed, "out": str(out) if out else None, "max_qpu_seconds": max_qpu_seconds,
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         with Ledger(ledger) as led:
@@ -106,6 +140,7 @@ def submit(
     ledger: Optional[Path] = LEDGER_OPTION,
     detach: Optional[bool] = typer.Option(None, "--detach/--foreground", help="default: detach for ibm: targets"),
     run_id: Optional[str] = typer.Option(None, "--run-id"),
+    max_qpu_seconds: Optional[float] = MAX_QPU_OPTION,
     yes: bool = YES_OPTION,
 ) -> None:
     """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
@@ -118,6 +153,8 @@ def submit(
         if not spec.is_file():
             _fail(f"job spec {str(spec)!r} does not exist or is not a file")
         cfg = load_run_config(spec)
+        if max_qpu_seconds is not None:
+            cfg = cfg.model_copy(update={"max_qpu_seconds": max_qpu_seconds})
         with Ledger(ledger) as led:
             rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
             path = led.path
@@ -152,10 +189,12 @@ def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
     except LedgerError as exc:
         _fail(str(exc))
     table = Table(title=f"runs ({len(rows)})" + (" [read-only ledger]" if readonly else ""))
-    for col in ("run id", "created", "status", "target", "graphs (cells) done", "evaluations", "jobs"):
+    for col in ("run id", "created", "status", "target", "graphs (cells) done", "evaluations", "jobs",
+                "QPU s (est.)", "billed s"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["run_id"], r["created"], r["status"], r["target"], str(r["graphs_done"]), str(r["evaluations"]), str(r["jobs"]))
+        table.add_row(r["run_id"], r["created"], r["status"], r["target"], str(r["graphs_done"]), str(r["evaluations"]),
+                      str(r["jobs"]), _seconds(r["qpu_seconds"]), _billed(r))
     console.print(table)
 
 
@@ -199,16 +238,21 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     if jobs:
         table = Table(title="hardware jobs")
         columns = ["job id", "graph", "call", "status"] + (["live"] if live or offline else []) + [
-            "submitted", "finished", "resubmit of", "detail"]
+            "submitted", "finished", "resubmit of", "est. QPU s", "IBM est. s", "IBM usage s", "detail"]
         for col in columns:
             table.add_column(col, overflow="fold")
         for j in jobs:
             row = [j["job_id"], j["graph"], str(j["idx"]), j["status"]]
             if live or offline:
                 row.append(live.get(j["job_id"], "-" if j["status"] != "submitted" else "unknown"))
-            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", j["detail"] or ""]
+            row += [j["created"], j["finished"] or "-", j["resubmit_of"] or "-", _seconds(j["estimated_seconds"]),
+                    _seconds(j["ibm_estimated_seconds"]), _seconds(j["actual_seconds"]), j["detail"] or ""]
             table.add_row(*row)
         console.print(table)
+    if jobs or run_row["sessions"]:
+        from hybrid.usage_plan import usage_line
+
+        console.print(usage_line(jobs, run_row["sessions"]), markup=False, soft_wrap=True)
     if offline:
         console.print(f"live job states unavailable: {offline}", markup=False, soft_wrap=True)
     kind = _kind(run_row)
@@ -222,7 +266,9 @@ def jobs_show(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
             console.print(f"  {key}: start AR {res['ar_target']:.4f}, ideal {res['ar_ideal']:.4f}, {res['evaluations']} evaluations")
             continue
         res = res["result"] if kind == "compare" else res
-        console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}")
+        console.print(f"  {key}: AR {_ar(res['ar_init'])} -> {_ar(res['ar_final'])}, ideal {res['ideal_ar_final']:.4f}"
+                      + (f", {res['qpu_seconds']:.1f} estimated QPU s" if res.get("qpu_jobs") else "")
+                      + (f", stopped by {res['budget_stop']}" if res.get("budget_stop") else ""))
 
 
 #: Runs registered by ``hybrid benchmark`` / ``hybrid paper-benchmark``: results are cells, not graphs.

@@ -1,10 +1,11 @@
 """Warm-started QAOA on one graph: Phase I (a start strategy), Phase II (a classical optimiser).
 
-Budgets are exact. ``max_evaluations`` counts parameter points and ``max_shots``
-counts shots over the whole run: Phase I proposals, Phase II points, the points of
-every gradient, calibration and mitigation circuits (via the oracle's
+Budgets are exact. ``max_evaluations`` counts parameter points, ``max_shots``
+counts shots and ``max_qpu_seconds`` the estimated QPU quantum seconds of the jobs
+(:mod:`backends.usage`) over the whole run: Phase I proposals, Phase II points, the
+points of every gradient, calibration and mitigation circuits (via the oracle's
 :meth:`charge`), and the final re-measurement. A call that would overspend is not
-made: the run stops before it. An exact gradient obtained by autograd is charged
+made: the run stops before it and ``budget_stop`` says which limit stopped it. An exact gradient obtained by autograd is charged
 as the ``4p`` extra points that central differences would cost on hardware, so
 gradient and gradient-free optimisers compete at the same budget.
 
@@ -214,6 +215,11 @@ class RunResult:
     max_evaluations: int | None = None
     max_shots: int | None = None
     start_label: str = ""
+    qpu_seconds: float = 0.0  # estimated quantum seconds of every job of the run (backends.usage)
+    qpu_jobs: int = 0  # jobs (oracle calls on a QPU-like target) those seconds cover
+    ibm_usage_seconds: float | None = None  # IBM's job.usage() summed, where every job reported one
+    max_qpu_seconds: float | None = None
+    budget_stop: str | None = None  # the limit that stopped the run before its optimiser finished
     max_cut_source: str = "exact"
     ar_definition: str = "expected cut / max cut"
     oracle_method: str | None = None  # how the target's energies were computed (e.g. noisy light cones)
@@ -229,7 +235,7 @@ class RunResult:
         keys = (
             "graph_id", "n", "max_cut", "init_params", "final_params", "ar_init", "ar_final",
             "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut", "max_cut_source",
-            "ar_definition", "oracle_method",
+            "ar_definition", "oracle_method", "qpu_seconds", "qpu_jobs", "ibm_usage_seconds", "budget_stop",
         )
         out = {k: getattr(self, k) for k in keys}
         out["id"] = out.pop("graph_id")
@@ -243,8 +249,13 @@ class Budget:
     nested cap (Phase I may spend at most its declared cost).
     """
 
-    def __init__(self, oracle, max_evaluations: int | None, max_shots: int | None, base_seed: int, reserve: Charge):
+    def __init__(self, oracle, max_evaluations: int | None, max_shots: int | None, base_seed: int, reserve: Charge,
+                 max_qpu_seconds: float | None = None):
         self.oracle, self.max_evaluations, self.max_shots = oracle, max_evaluations, max_shots
+        self.max_qpu_seconds = max_qpu_seconds
+        self.qpu_seconds, self.qpu_jobs = 0.0, 0
+        self.ibm_usage: list[float | None] = []
+        self.stopped_by: str | None = None
         self.reserve = reserve
         self.base_seed, self.calls = int(base_seed), 0
         self.history: list[dict[str, Any]] = []
@@ -258,8 +269,16 @@ class Budget:
 
     def _fits(self, charge: Charge, reserve: Charge) -> bool:
         if self.max_evaluations is not None and self.evaluations + charge.evaluations + reserve.evaluations > self.max_evaluations:
+            self.stopped_by = "max_evaluations"
             return False
         if self.max_shots is not None and self.shots + charge.shots + reserve.shots > self.max_shots:
+            self.stopped_by = "max_shots"
+            return False
+        if (
+            self.max_qpu_seconds is not None
+            and self.qpu_seconds + charge.qpu_seconds + reserve.qpu_seconds > self.max_qpu_seconds
+        ):
+            self.stopped_by = "max_qpu_seconds"
             return False
         return True
 
@@ -278,6 +297,7 @@ class Budget:
             self.methods.add(str(ev.metadata["method"]))
         self.evaluations += charge.evaluations
         self.shots += charge.shots
+        self._note_usage(ev, charge)
         self.job_ids.extend(ev.job_ids)
         if ev.best_cut is not None and (self.best_cut is None or ev.best_cut > self.best_cut):
             self.best_cut, self.best_bitstring = ev.best_cut, ev.best_bitstring
@@ -296,9 +316,20 @@ class Budget:
                 "stderr": float(ev.stderr[0]),
                 "evaluations": self.evaluations,
                 "shots": self.shots,
+                "qpu_seconds": self.qpu_seconds,
                 "job_ids": list(ev.job_ids),
             }
         )
+
+    def _note_usage(self, ev, charge: Charge) -> None:
+        """Add the call's jobs' estimated quantum seconds (as the target recorded them; else its charge)."""
+        from backends.usage import usage_records
+
+        jobs = usage_records(ev.metadata)
+        recorded = sum(j.estimated_seconds or 0.0 for j in jobs)
+        self.qpu_seconds += recorded if jobs else charge.qpu_seconds
+        self.qpu_jobs += len(jobs) if jobs else int(charge.qpu_seconds > 0)
+        self.ibm_usage.extend(j.actual_seconds for j in jobs)
 
     def next_seed(self) -> int:
         """The shot seed of the next oracle call: fixed by the run seed and the call index."""
@@ -333,6 +364,7 @@ class _Start:
 def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator) -> _Start:
     """Phase I: the start strategy (:mod:`hybrid.strategies`), its evaluations capped at what it declares."""
     from .strategies import get_strategy
+    from .strategies.builtin import RandomStarts
 
     strategy = get_strategy(init)
     cost = strategy.cost(p, problem)
@@ -341,11 +373,18 @@ def _start(init: str, problem, p: int, budget: Budget, rng: np.random.Generator)
         return _Start(np.asarray(result.theta, float), 0, None, result.label)
     budget.cap = (budget.evaluations + cost, f"start {init!r}")
     try:
+        if isinstance(strategy, RandomStarts):  # independent proposals: all of them in one job
+            points = strategy.proposals(problem, p, rng)
+            values = budget.evaluate(points, "phase1")
+            best = int(np.argmax(values))
+            return _Start(points[best], len(points), float(values[best]),
+                          f"random:{len(points)} (best of {len(points)}, one job)")
         result = strategy.start(problem, p, evaluate=lambda th: float(budget.evaluate(th, "phase1")[0]), seed=rng)
     except BudgetExhausted:
+        limit = budget.stopped_by or "max_shots"
         raise BudgetError(
-            f"start {init!r} needs {cost} evaluations in Phase I, which do not fit max_shots={budget.max_shots}; "
-            "raise max_shots"
+            f"start {init!r} needs {cost} evaluations in Phase I, which do not fit "
+            f"{limit}={getattr(budget, limit)}; raise {limit}"
         ) from None
     finally:
         budget.cap = None
@@ -373,13 +412,17 @@ def optimize_graph(
     seed: int | np.random.Generator | None = None,
     target: str = "",
     mitigation: str = "none",
+    max_qpu_seconds: float | None = None,
+    score_ideal: bool = True,
 ) -> RunResult:
     """Phase I (any start strategy) then Phase II on ``oracle``, within exact budgets.
 
     ``oracle`` offers ``evaluate``, ``value_and_grad`` and ``charge`` (see
     :mod:`hybrid.oracles`); its randomness (shots) is seeded per call from
     ``seed``. ``tol`` applies to the energy normalised by the total edge weight.
-    Returns the best evaluated point (see the module doc).
+    Returns the best evaluated point (see the module doc). ``score_ideal=False`` leaves
+    the ideal re-scoring (classical work) to :func:`ideal_scores`, e.g. after a Runtime
+    session that would bill it has closed.
     """
     from .oracles import ideal_oracle
     from .problems import as_rng
@@ -390,11 +433,13 @@ def optimize_graph(
         raise BudgetError(f"max_evaluations must be >= 0, got {max_evaluations}")
     if max_shots is not None and max_shots < 0:
         raise BudgetError(f"max_shots must be >= 0, got {max_shots}")
+    if max_qpu_seconds is not None and not max_qpu_seconds >= 0:
+        raise BudgetError(f"max_qpu_seconds must be >= 0 seconds, got {max_qpu_seconds}")
     rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
     sampled = not oracle.exact
     reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
-    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve)
+    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve, max_qpu_seconds)
     from .strategies.builtin import for_target
 
     init = for_target(init, target, sampled)
@@ -482,9 +527,10 @@ def optimize_graph(
             e_final = float(budget.evaluate(best, "final", reserve=False)[0])
         except BudgetExhausted:  # cannot happen: the re-measurement was reserved
             raise BudgetError("the final re-measurement did not fit its reserved budget") from None
-    ideal = ideal_oracle(problem, p)
-    ideal_init = float(ideal.evaluate(theta0).energies[0])
-    ideal_final = float(ideal.evaluate(best).energies[0])
+    ideal_init = ideal_final = float("nan")  # without score_ideal: ideal_scores() fills them in later
+    if score_ideal:
+        ideal = ideal_oracle(problem, p)
+        ideal_init, ideal_final = (float(ideal.evaluate(t).energies[0]) for t in (theta0, best))
     ratio = lambda e: None if e is None else e / problem.max_cut  # noqa: E731
     return RunResult(
         graph_id=problem.id,
@@ -516,9 +562,40 @@ def optimize_graph(
         max_evaluations=max_evaluations,
         max_shots=max_shots,
         start_label=start.label,
+        qpu_seconds=budget.qpu_seconds,
+        qpu_jobs=budget.qpu_jobs,
+        ibm_usage_seconds=(
+            sum(budget.ibm_usage) if budget.ibm_usage and all(u is not None for u in budget.ibm_usage) else None
+        ),
+        max_qpu_seconds=max_qpu_seconds,
+        budget_stop=budget.stopped_by,
         max_cut_source=str(problem.max_cut_source),
         ar_definition=ar_definition(problem),
         oracle_method=oracle.method or (",".join(sorted(budget.methods)) or None),
+    )
+
+
+def ideal_scores(result: RunResult, problem) -> RunResult:
+    """``result`` with its start and final point scored on the ideal oracle (``score_ideal=False`` runs)."""
+    from dataclasses import replace
+
+    from .oracles import ideal_oracle
+
+    ideal = ideal_oracle(problem, result.p)
+    init, final = (float(ideal.evaluate(np.asarray(t, float)).energies[0]) for t in (result.init_params, result.final_params))
+    return replace(result, ideal_ar_init=init / problem.max_cut, ideal_ar_final=final / problem.max_cut)
+
+
+def progress_line(problem, result: RunResult, label: str) -> str:
+    """One graph's finished run in a line (``hybrid run`` prints it)."""
+    ratio = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    return (
+        f"graph {problem.id} (n={problem.n}): AR {ratio(result.ar_init)} -> {ratio(result.ar_final)} "
+        f"on {label}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
+        + (f" ({result.oracle_method})" if result.oracle_method else "")
+        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
+        + (f"; {result.qpu_seconds:.1f} estimated QPU s" if result.qpu_jobs else "")
+        + (f"; stopped by {result.budget_stop}, best point reported" if result.budget_stop else "")
     )
 
 

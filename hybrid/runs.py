@@ -35,11 +35,14 @@ import numpy as np
 from pydantic import Field
 
 from backends.capabilities import Capability, supports
+from backends.usage import SessionClock
+from backends.usage import recorded_usage as usage_of
 
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
-from .optimize import optimize_graph
+from .optimize import ideal_scores, optimize_graph, progress_line
+from .usage_plan import execution_mode, prepare, run_usage, timed_execution
 
 RESULTS_FILE = "results.json"
 #: The kind of a ``hybrid run``; sweeps (``hybrid compare``) store theirs as ``spec["kind"]``.
@@ -63,6 +66,7 @@ class RunConfig(_Strict):
     gradient: Literal["param_shift", "fd"] | None = None
     max_evaluations: int | None = None
     max_shots: int | None = None
+    max_qpu_seconds: float | None = None  # estimated QPU quantum seconds per graph (backends.usage)
     seed: int = 0
     out: str | None = None  # None: results/<run_id>/
     options: dict[str, Any] = Field(default_factory=dict)  # target options, e.g. seed_transpiler
@@ -98,8 +102,9 @@ def _job_failure(exc: BaseException) -> tuple[str, str] | None:
 class RecordedOracle:
     """An oracle whose every call is written to the ledger, and replayed from it on resume."""
 
-    def __init__(self, oracle, ledger: Ledger, run_id: str, graph: str, target_spec: str, target=None):
+    def __init__(self, oracle, ledger: Ledger, run_id: str, graph: str, target_spec: str, target=None, clock=None):
         self.oracle, self.ledger, self.run_id, self.graph = oracle, ledger, run_id, graph
+        self.clock = clock  # a backends.usage.SessionClock timing the jobs actually sent
         self.target_spec = target_spec
         # what the oracle runs on (default: the oracle's own; ideal oracles have none): its declared
         # capabilities decide the job hooks
@@ -159,6 +164,8 @@ class RecordedOracle:
         if rec is None:
             self.ledger.begin_evaluation(self.run_id, self.graph, self.index, kind, params.tolist())
         started = time.perf_counter()
+        if self.clock is not None:
+            self.clock.job_sent()
         try:
             record = compute(attach)
         except Exception as exc:
@@ -172,8 +179,11 @@ class RecordedOracle:
             except Exception as again:
                 self._record_failure(again)
                 raise
+        if self.clock is not None:
+            self.clock.result_in(*usage_of(record))
         self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record, time.perf_counter() - started)
         self._record_finished_jobs(record)
+        self.ledger.record_usage(record)
         self.index += 1
         return record
 
@@ -234,6 +244,10 @@ def run_cell(
     tol: float = 1e-6,
     max_evaluations: int | None = None,
     max_shots: int | None = None,
+    max_qpu_seconds: float | None = None,
+    clock=None,
+    oracle=None,
+    score_ideal: bool = True,
 ):
     """One graph on one target, every oracle call recorded under ``key`` (replayed on resume).
 
@@ -243,8 +257,8 @@ def run_cell(
     """
     from .oracles import make_oracle
 
-    inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
-    oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target)
+    inner = oracle or make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
+    oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target, clock=clock)
     return optimize_graph(
         problem,
         oracle,
@@ -258,14 +272,14 @@ def run_cell(
         seed=seed,
         target=label,
         mitigation=mitigation,
+        max_qpu_seconds=max_qpu_seconds,
+        score_ideal=score_ideal,
     )
 
 
 def _execution(target, cfg: RunConfig, num_graphs: int):
-    mode = cfg.execution
-    if mode == "auto":
-        mode = "session" if target.kind == "ibm" else "job"
-    if mode in ("session", "batch") and supports(target, Capability.SESSIONS):
+    mode = execution_mode(target, cfg.execution)
+    if mode in ("session", "batch"):
         return target.session() if mode == "session" else target.batch()
     return contextlib.nullcontext(target)
 
@@ -286,9 +300,12 @@ def start_run(
     (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
     a terminal; otherwise refused with the estimate in the message).
     """
-    from .validation import confirm, validate_run_config
+    from .validation import confirm, validate_run_config, with_usage
 
-    cfg, _, _, estimate = validate_run_config(cfg, target)
+    cfg, problems, target, estimate = validate_run_config(cfg, target)
+    estimate = with_usage(estimate, cfg, problems, target)  # ibm: and local: print their QPU usage first
+    if estimate.qpu_seconds is not None and announce is not None and not (estimate.long and yes):
+        announce(estimate.usage_line())
     if estimate.long and yes and announce is not None:
         announce(estimate.line())
     confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
@@ -351,7 +368,25 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     started = time.perf_counter()
     results = []
     with tracked(ledger, run_id):
-        with _execution(target, cfg, len(problems)):
+        # classical work first: every oracle (transpilation, folding, calibration circuits, usage
+        # model) and every start's data are ready before a session opens and starts billing
+        mode = execution_mode(target, cfg.execution)
+        oracles = {} if mode == "job" else prepare(
+            problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+            init=cfg.init, skip=set(done),
+        )
+        clock = SessionClock(mode, simulated=target.kind != "ibm")
+        in_session = mode == "session"  # a session bills classical work: ideal re-scoring waits until it closes
+        scored_later = []
+
+        def finish(key, problem, result) -> None:
+            payload = result.to_dict()
+            ledger.record_result(run_id, key, payload)
+            results.append(payload)
+            if progress:
+                progress(progress_line(problem, result, cfg.backend))
+
+        with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
             for index, problem in enumerate(problems):
                 key = f"{index}:{problem.id}"
                 if key in done:
@@ -362,24 +397,18 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
                     p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
                     label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
                     lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
+                    max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
+                    score_ideal=not in_session,
                 )
-                payload = result.to_dict()
-                ledger.record_result(run_id, key, payload)
-                results.append(payload)
-                if progress:
-                    progress(
-                        f"graph {problem.id} (n={problem.n}): AR {_ratio(result.ar_init)} -> {_ratio(result.ar_final)} "
-                        f"on {cfg.backend}, ideal {result.ideal_ar_final:.4f}, {result.evaluations} evaluations"
-                        + (f" ({result.oracle_method})" if result.oracle_method else "")
-                        + ("" if result.max_cut_source == "exact" else f"; AR = {result.ar_definition}")
-                    )
+                if in_session:
+                    scored_later.append((key, problem, result))
+                else:
+                    finish(key, problem, result)
+        for key, problem, result in scored_later:
+            finish(key, problem, ideal_scores(result, problem))
     report = write_results(ledger, run_id, target.describe())
     report["wall_time"] = time.perf_counter() - started
     return report
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def _graph_keys(spec: dict[str, Any]) -> list[str] | None:
@@ -425,6 +454,7 @@ def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | No
         "complete": complete,
         "spec": record["spec"],
         "target": target_info or {"spec": record["target"]},
+        **run_usage([r.to_dict() for r in rows], record.get("sessions") or []),
         "graphs": [r.summary() for r in rows],
         "details": [r.to_dict() for r in rows],
         "pending": [] if complete else _pending(ledger, run_id, set(stored), record["spec"]),

@@ -75,6 +75,8 @@ class Estimate:
     evaluations: int
     method: str
     largest_n: int
+    qpu_seconds: float | None = None  # estimated QPU quantum seconds of the whole run (ibm:, local:)
+    qpu_jobs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,12 +87,25 @@ class Estimate:
 
     @property
     def long(self) -> bool:
-        return self.seconds > LONG_RUN_S
+        from .usage_plan import LONG_QPU_S
+
+        return self.seconds > LONG_RUN_S or (self.qpu_seconds or 0.0) > LONG_QPU_S
+
+    def usage_line(self) -> str:
+        """The QPU part of the estimate (empty when the target models no QPU)."""
+        if self.qpu_seconds is None:
+            return ""
+        return (
+            f"QPU usage estimate: about {self.qpu_seconds:.1f} quantum seconds in {self.qpu_jobs} jobs "
+            "(what job or batch mode bills; a session also bills the classical time between jobs)"
+        )
 
     def line(self) -> str:
+        usage = self.usage_line()
         return (
             f"estimate: about {_duration(self.seconds)} and {_bytes(self.memory_bytes)} peak memory "
             f"({self.evaluations} oracle calls, {self.method}, largest graph n={self.largest_n})"
+            + (f"; {usage}" if usage else "")
         )
 
 
@@ -460,6 +475,7 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
     _check_int(cfg.max_evaluations, "max_evaluations", 1, 10**9)
     _check_int(cfg.max_shots, "max_shots", 1, 10**15)
+    _check_float(cfg.max_qpu_seconds, "--max-qpu-seconds", positive=True)
     _check_float(cfg.lr, "--lr", positive=True)
     _check_float(cfg.tol, "tol", positive=False)
     check_optimizer(cfg.optimizer)
@@ -491,6 +507,25 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
     return cfg, problems, target, estimate
+
+
+#: Target kinds whose runs print their QPU usage estimate before anything is sent.
+USAGE_KINDS = ("ibm", "local")
+
+
+def with_usage(estimate: Estimate, cfg, problems, target) -> Estimate:
+    """``estimate`` with the run's QPU usage (:func:`hybrid.usage_plan.plan_usage`) on ``ibm:``/``local:``."""
+    from dataclasses import replace
+
+    from .usage_plan import plan_usage, prepare
+
+    if target.kind not in USAGE_KINDS:
+        return estimate
+    oracles = prepare(problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation,
+                      gradient=cfg.gradient, init=cfg.init)
+    plan = plan_usage(problems, oracles, p=cfg.p, init=cfg.init, optimizer=cfg.optimizer,
+                      target_spec=cfg.backend, max_qpu_seconds=cfg.max_qpu_seconds)
+    return replace(estimate, qpu_seconds=plan.quantum_seconds, qpu_jobs=plan.jobs)
 
 
 def check_out(out: str, run_id: str | None = None) -> None:

@@ -13,6 +13,11 @@ from backends import load_fake_backend
 from backends.ibm import IBMTarget
 
 FAKE_SAMPLER_SEED = 7
+#: The stand-in's usage figures of a job: IBM-like fixed cost plus shots x circuits x per-shot time.
+STANDIN_FIXED_S = 2.5
+STANDIN_PER_SHOT_S = 300e-6
+#: The stand-in's job.usage() as a fraction of its usage_estimation.
+STANDIN_ACTUAL_FRACTION = 0.8
 BACKOFF_BASE = 0.5
 BACKOFF_FACTOR = 3.0
 
@@ -25,13 +30,41 @@ class FakeBackend:
 
 
 class FakeJob:
+    """A Runtime job: statuses, result, and the usage figures IBM reports
+    (``usage_estimation`` once accepted, ``usage()``/``metrics()`` once it ran)."""
+
     def __init__(self, job_id, result, statuses=("QUEUED", "RUNNING", "DONE"), error_message=None,
-                 result_errors=()):
+                 result_errors=(), estimation=None, usage_errors=(), usage_pending=False):
         self._id = job_id
         self._result = result
         self._statuses = list(statuses)
         self._error = error_message
         self.result_errors = list(result_errors)
+        self.estimation = estimation
+        self.usage_errors = list(usage_errors)
+        self.usage_pending = usage_pending
+        self.usage_reads = 0
+
+    @property
+    def usage_estimation(self):
+        return {"quantum_seconds": self.estimation}
+
+    def usage(self, partial=False):
+        self.usage_reads += 1
+        if self.usage_errors:
+            raise self.usage_errors.pop(0)
+        if self.usage_pending:
+            return 0
+        return STANDIN_ACTUAL_FRACTION * self.estimation
+
+    def metrics(self):
+        status = "pending" if self.usage_pending else "completed"
+        seconds = None if self.usage_pending else STANDIN_ACTUAL_FRACTION * self.estimation
+        return {
+            "timestamps": {"created": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:00:05Z"},
+            "usage": {"quantum_seconds": seconds, "seconds": seconds, "status": status},
+            "bss": {"seconds": 1},
+        }
 
     def job_id(self):
         return self._id
@@ -78,7 +111,10 @@ class FakeSampler:
             raise IBMRuntimeError("The session is closed.")
         job_id = f"job-{len(svc.jobs)}"
         result = StatevectorSampler(seed=FAKE_SAMPLER_SEED).run(pubs, shots=shots).result()
-        job = FakeJob(job_id, result, **(svc.job_scripts.pop(0) if svc.job_scripts else {}))
+        executions = sum(max(1, len(pub[1]) if len(pub) > 1 else 1) for pub in pubs)
+        script = {"estimation": STANDIN_FIXED_S + STANDIN_PER_SHOT_S * shots * executions,
+                  **(svc.job_scripts.pop(0) if svc.job_scripts else {})}
+        job = FakeJob(job_id, result, **script)
         svc.jobs[job_id] = job
         svc.submissions.append((job_id, self.mode))
         return job

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.models",),
     ("hybrid.meta",),
     ("hybrid.strategies",),
-    ("hybrid.optimize",),
+    ("hybrid.optimize", "hybrid.usage_plan"),
     ("hybrid.ledger", "hybrid.validation", "hybrid.runs"),
     ("hybrid.plots", "hybrid.compare", "hybrid.benchmark", "hybrid.equal_budget", "hybrid.plan"),
     ("hybrid.demo",),

@@ -11,12 +11,17 @@ works: the result is then decoded with every PUB in clbit order.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..base import TargetError
 from ..circuits import counts_from_pub_result
+from ..usage import JobUsage, UsageEstimate, as_seconds
+
+logger = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("DONE", "ERROR", "CANCELLED")
 FAILED_STATUSES = ("ERROR", "CANCELLED")
@@ -94,7 +99,10 @@ class SubmittedJob:
 
     ``clbit_orders`` holds one clbit order per PUB (:func:`backends.circuits.clbit_order`
     of the circuit that ran); ``points`` the parameter points of each PUB (1 for a bound
-    circuit). ``submit_events`` are the retries made while submitting.
+    circuit). ``submit_events`` are the retries made while submitting. ``usage_estimate``
+    is the usage model's estimate of the job (:class:`backends.usage.UsageEstimate`) and
+    ``usage_estimation_s`` IBM's ``job.usage_estimation`` quantum seconds, read once the
+    job was accepted (None where the service gave none).
     """
 
     job_id: str
@@ -107,6 +115,8 @@ class SubmittedJob:
     physical_qubits: tuple[int, ...] | None = None
     submitted_at: float = 0.0
     submit_events: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    usage_estimate: dict[str, Any] | None = None  # the model's (backends.usage.UsageEstimate.to_dict())
+    usage_estimation_s: float | None = None  # IBM's job.usage_estimation["quantum_seconds"] at submission
 
     def __post_init__(self):
         if not isinstance(self.job_id, str) or not self.job_id:
@@ -134,6 +144,8 @@ class SubmittedJob:
             "physical_qubits": None if self.physical_qubits is None else list(self.physical_qubits),
             "submitted_at": self.submitted_at,
             "submit_events": [dict(e) for e in self.submit_events],
+            "usage_estimate": None if self.usage_estimate is None else dict(self.usage_estimate),
+            "usage_estimation_s": self.usage_estimation_s,
         }
 
     @classmethod
@@ -151,6 +163,10 @@ class SubmittedJob:
                 physical_qubits=None if qubits is None else tuple(int(q) for q in qubits),
                 submitted_at=float(data.get("submitted_at", 0.0)),
                 submit_events=tuple(dict(e) for e in data.get("submit_events", ())),
+                usage_estimate=None if data.get("usage_estimate") is None else dict(data["usage_estimate"]),
+                usage_estimation_s=(
+                    None if data.get("usage_estimation_s") is None else float(data["usage_estimation_s"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TargetError(
@@ -192,3 +208,33 @@ def decode_result(result: Any, record: SubmittedJob | None) -> tuple[tuple[dict[
         ]
     counts = tuple(c for piece, _ in pieces for c in piece)
     return counts, pieces[-1][1]
+
+
+def ibm_figure(read: Callable[[], Any], what: str, job_id: str, scrub: Callable[[Any], str] = str) -> Any:
+    """One of IBM's usage figures of a job, or None when the service gives none (logged, never fatal)."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - usage figures are informative; the job itself is fine
+        logger.warning("could not read %s of job %s: %s", what, job_id, scrub(exc))
+        return None
+
+
+def job_usage(job: Any, job_id: str, record: SubmittedJob | None, scrub: Callable[[Any], str] = str) -> dict[str, Any]:
+    """The :class:`~backends.usage.JobUsage` dict of a job that ended: the model's estimate
+    and IBM's figures (``usage_estimation`` read at submission, ``usage()`` and the
+    ``usage``/``timestamps`` of ``metrics()`` read now; a usage IBM still reports
+    ``pending`` is left None)."""
+    metrics = ibm_figure(job.metrics, "metrics()", job_id, scrub)
+    kept = None
+    if isinstance(metrics, dict):
+        kept = json.loads(json.dumps({k: metrics.get(k) for k in ("usage", "timestamps")}, default=str))
+    pending = isinstance(metrics, dict) and (metrics.get("usage") or {}).get("status") == "pending"
+    actual = None if pending else as_seconds(ibm_figure(job.usage, "usage()", job_id, scrub))
+    estimate = None if record is None or record.usage_estimate is None else UsageEstimate.from_dict(record.usage_estimate)
+    return JobUsage(
+        job_id=job_id,
+        estimate=estimate,
+        usage_estimation_s=None if record is None else record.usage_estimation_s,
+        actual_seconds=actual,
+        metrics=kept,
+    ).to_dict()

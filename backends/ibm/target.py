@@ -25,6 +25,7 @@ from ..capabilities import Capability
 from ..circuits import calibration_properties, clbit_order, layout_physical_qubits, measured_qubits_by_clbit
 from ..device import DEFAULT_LAYOUT_TRIALS, DeviceTranspiling, merge_options
 from ..transpile import check_options
+from ..usage import as_seconds
 from . import credentials
 from .credentials import CHANNEL_ENV, CHANNELS, classify_service_error
 from .jobs import (
@@ -36,7 +37,9 @@ from .jobs import (
     default_sampler_factory,
     default_session_factory,
     is_session_closed,
+    ibm_figure,
     is_transient,
+    job_usage,
     status_name,
 )
 
@@ -339,9 +342,10 @@ class IBMTarget(DeviceTranspiling):
         shots = check_shots(shots)
         isa = self.isa_circuit(circuit)
         order = clbit_order(isa)
+        estimate = self.estimate_usage([circuit], shots, [len(values)])
         job_id, job, events = self._submit_pubs([(isa, values)], shots, self.sampler_options)
         qubits = layout_physical_qubits(isa, circuit.num_qubits)
-        record = self._record(job_id, shots, [order], [len(values)], qubits, events)
+        record = self._record(job_id, shots, [order], [len(values)], qubits, events, job, estimate)
         logger.info("submitted job %s to %s (%s mode)", job_id, self.resolved_name, self._mode_kind)
         return record, job
 
@@ -366,9 +370,10 @@ class IBMTarget(DeviceTranspiling):
         self._check_isa(circuits)
         orders = [clbit_order(c) for c in circuits]
         options = merge_options(self.sampler_options, sampler_options)
+        estimate = self.estimate_usage(circuits, shots, isa=True)
         job_id, job, events = self._submit_pubs([(c,) for c in circuits], shots, options)
         qubits = list(measured_qubits_by_clbit(circuits[0]))
-        record = self._record(job_id, shots, orders, [1] * len(circuits), qubits, events)
+        record = self._record(job_id, shots, orders, [1] * len(circuits), qubits, events, job, estimate)
         logger.info(
             "submitted job %s (%d circuits) to %s (%s mode)",
             job_id,
@@ -378,7 +383,11 @@ class IBMTarget(DeviceTranspiling):
         )
         return record, job
 
-    def _record(self, job_id, shots, orders, points, qubits, events) -> SubmittedJob:
+    def _usage_estimation(self, job: Any, job_id: str) -> float | None:
+        figure = ibm_figure(lambda: job.usage_estimation, "usage_estimation", job_id, self._scrub)
+        return as_seconds(figure.get("quantum_seconds")) if isinstance(figure, dict) else None
+
+    def _record(self, job_id, shots, orders, points, qubits, events, job=None, estimate=None) -> SubmittedJob:
         return SubmittedJob(
             job_id=job_id,
             backend=self.resolved_name,
@@ -390,6 +399,8 @@ class IBMTarget(DeviceTranspiling):
             physical_qubits=None if qubits is None else tuple(int(q) for q in qubits),
             submitted_at=time.time(),
             submit_events=tuple(events),
+            usage_estimate=None if estimate is None else estimate.to_dict(),
+            usage_estimation_s=None if job is None else self._usage_estimation(job, job_id),
         )
 
     def _submit_pubs(
@@ -547,6 +558,7 @@ class IBMTarget(DeviceTranspiling):
                 "retries": len(retry_events),
                 "retry_events": retry_events,
                 "seed": None,
+                "usage": [job_usage(job, job_id, record, self._scrub)],
             },
         )
 

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     owner_pid INTEGER,
     owner_host TEXT,
-    heartbeat TEXT
+    heartbeat TEXT,
+    sessions TEXT
 );
 CREATE TABLE IF NOT EXISTS evaluations (
     run_id TEXT NOT NULL,
@@ -69,7 +70,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     detail TEXT,
     finished TEXT,
     resubmit_of TEXT,
-    record TEXT
+    record TEXT,
+    estimated_seconds REAL,
+    ibm_estimated_seconds REAL,
+    actual_seconds REAL,
+    usage TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL,
@@ -81,8 +86,12 @@ CREATE TABLE IF NOT EXISTS results (
 """
 #: Columns added since schema 1 (older ledgers are migrated on a writable open).
 _ADDED_COLUMNS = {
-    "runs": (("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "TEXT")),
-    "jobs": (("finished", "TEXT"), ("resubmit_of", "TEXT"), ("record", "TEXT")),
+    "runs": (("owner_pid", "INTEGER"), ("owner_host", "TEXT"), ("heartbeat", "TEXT"), ("sessions", "TEXT")),
+    "jobs": (
+        ("finished", "TEXT"), ("resubmit_of", "TEXT"), ("record", "TEXT"),
+        # QPU usage (backends.usage): the model's estimate, IBM's usage_estimation, IBM's usage()
+        ("estimated_seconds", "REAL"), ("ibm_estimated_seconds", "REAL"), ("actual_seconds", "REAL"), ("usage", "TEXT"),
+    ),
     "evaluations": (("seconds", "REAL"),),  # wall time of the evaluation (compute only)
 }
 TABLES = ("runs", "evaluations", "jobs", "results")

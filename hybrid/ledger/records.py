@@ -58,6 +58,7 @@ class Ledger(LedgerFile):
         for key in ("owner_pid", "owner_host", "heartbeat"):
             out.setdefault(key, None)
         out["spec"] = json.loads(out.pop("spec_json"))
+        out["sessions"] = json.loads(out["sessions"]) if out.get("sessions") else []
         out["recorded_status"] = out["status"]
         if out["status"] == "running" and not self.owner_alive(out["run_id"], out["owner_pid"], out["owner_host"]):
             out["status"] = "interrupted"
@@ -82,10 +83,13 @@ class Ledger(LedgerFile):
             "SELECT r.*, "
             "(SELECT COUNT(*) FROM results s WHERE s.run_id = r.run_id) AS graphs_done, "
             "(SELECT COUNT(*) FROM evaluations e WHERE e.run_id = r.run_id AND e.status = 'done') AS evaluations, "
-            "(SELECT COUNT(*) FROM jobs j WHERE j.run_id = r.run_id) AS jobs "
+            "(SELECT COUNT(*) FROM jobs j WHERE j.run_id = r.run_id) AS jobs, "
+            "(SELECT SUM(j.estimated_seconds) FROM jobs j WHERE j.run_id = r.run_id) AS qpu_seconds, "
+            "(SELECT SUM(j.actual_seconds) FROM jobs j WHERE j.run_id = r.run_id) AS ibm_usage_seconds "
             "FROM runs r ORDER BY r.created"
         ).fetchall()
-        keys = ("run_id", "created", "status", "target", "graphs_done", "evaluations", "jobs", "error")
+        keys = ("run_id", "created", "status", "target", "graphs_done", "evaluations", "jobs", "error", "sessions",
+                "qpu_seconds", "ibm_usage_seconds")
         out = []
         for r in rows:
             row = self._row(r)
@@ -181,12 +185,14 @@ class Ledger(LedgerFile):
         return [self._evaluation(row) for row in rows]
 
     # ------------------------------------------------------------------ jobs
-    _JOB_KEYS = ("job_id", "run_id", "graph", "idx", "target", "status", "created", "updated", "finished", "detail", "resubmit_of")
+    _JOB_KEYS = ("job_id", "run_id", "graph", "idx", "target", "status", "created", "updated", "finished", "detail",
+                 "resubmit_of", "estimated_seconds", "ibm_estimated_seconds", "actual_seconds")
 
     def _job(self, row: sqlite3.Row) -> dict[str, Any]:
         data = dict(row)
         out = {k: data.get(k) for k in self._JOB_KEYS}
         out["record"] = json.loads(data["record"]) if data.get("record") else None
+        out["usage"] = json.loads(data["usage"]) if data.get("usage") else None
         return out
 
     @_guarded
@@ -219,11 +225,46 @@ class Ledger(LedgerFile):
                 ).fetchone()
                 if last is not None and last[1] in ("failed", "cancelled"):
                     resubmit_of = last[0]
+            usage = record or {}
+            estimate = (usage.get("usage_estimate") or {}).get("quantum_seconds")
             cur.execute(
                 "INSERT OR IGNORE INTO jobs (job_id, run_id, graph, idx, target, status, created, updated, resubmit_of, "
-                "record) VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)",
-                (job_id, run_id, graph, idx, target, now, now, resubmit_of, None if record is None else json.dumps(record)),
+                "record, estimated_seconds, ibm_estimated_seconds) VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)",
+                (job_id, run_id, graph, idx, target, now, now, resubmit_of, None if record is None else json.dumps(record),
+                 estimate, usage.get("usage_estimation_s")),
             )
+
+    @_guarded
+    def record_usage(self, evaluation: dict[str, Any]) -> int:
+        """Write each job's usage (``backends.usage.JobUsage`` dicts in an evaluation record's
+        ``metadata["usage"]``) onto its job row: the model's estimate, IBM's
+        ``usage_estimation`` and ``usage()``, and the metrics kept. Returns the rows updated."""
+        ev = evaluation.get("evaluation", evaluation)
+        updated = 0
+        with self._tx() as cur:
+            for u in (ev.get("metadata") or {}).get("usage") or ():
+                if not u.get("job_id"):
+                    continue
+                cur.execute(
+                    "UPDATE jobs SET estimated_seconds = COALESCE(?, estimated_seconds), "
+                    "ibm_estimated_seconds = COALESCE(?, ibm_estimated_seconds), "
+                    "actual_seconds = COALESCE(?, actual_seconds), usage = ?, updated = ? WHERE job_id = ?",
+                    (u.get("estimated_seconds"), u.get("usage_estimation_s"), u.get("actual_seconds"),
+                     json.dumps(u), _now(), u["job_id"]),
+                )
+                updated += cur.rowcount
+        return updated
+
+    @_guarded
+    def record_session(self, run_id: str, session: dict[str, Any]) -> None:
+        """Append one Runtime session's (or batch's) billed span (``backends.usage.SessionUsage.to_dict()``)."""
+        with self._tx() as cur:
+            row = cur.execute("SELECT sessions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise LedgerError(f"no run {run_id!r} in {self.path}")
+            sessions = json.loads(row[0]) if row[0] else []
+            sessions.append(dict(session))
+            cur.execute("UPDATE runs SET sessions = ? WHERE run_id = ?", (json.dumps(sessions), run_id))
 
     @_guarded
     def update_job(self, job_id: str, status: str, detail: str | None = None) -> None:

@@ -27,7 +27,7 @@ from backends.capabilities import Capability, supports
 from backends.transpile import two_qubit_count
 
 from ..ansatz import qaoa_circuit
-from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch
+from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch, job_qpu_seconds
 from ..oracles.gradients import GRADIENTS, FiniteDifference, gate_level, gradient_rule
 from ..oracles.sampled import bitstring, counts_statistics
 from ..problems import MaxCutProblem, ProblemError, as_rng
@@ -127,6 +127,7 @@ class MitigatedOracle:
 
         # Parametrised templates per scale (two-qubit folding commutes with binding).
         self._templates: list[QuantumCircuit] | None = None
+        self._usage_templates: list[QuantumCircuit] | None = None
         self.noise_scales: tuple[float, ...] = tuple(self.scales)
         if not self.spec.zne:
             self._templates = dd.transform([self.isa], self.spec, self.target)
@@ -223,9 +224,27 @@ class MitigatedOracle:
         if self.shots is None:
             return Charge(count)
         shots = count * len(self.scales) * self.shots
+        per_point = self._usage_circuits()
+        main, main_points, seconds = list(per_point), [count] * len(per_point), 0.0
         if self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None:
-            shots += 2 * (self.spec.calibration_shots or self.shots)
-        return Charge(count, shots)
+            cal_shots = self.spec.calibration_shots or self.shots
+            shots += 2 * cal_shots
+            cal = rem.calibration_circuits(self.isa, self._tt)
+            if cal_shots != self.shots:  # a separate job, run first
+                seconds += job_qpu_seconds(self.target, cal, cal_shots, isa=True)
+            else:
+                main, main_points = cal + main, [1] * len(cal) + main_points
+        seconds += job_qpu_seconds(self.target, main, self.shots, main_points, isa=True)
+        return Charge(count, shots, seconds)
+
+    def _usage_circuits(self) -> list[QuantumCircuit]:
+        """The ISA circuits one point runs (one per scale factor), as the usage model times them."""
+        if self._usage_templates is None:
+            self._usage_templates = (
+                list(self._templates) if self._templates is not None
+                else self._circuits_for_row(np.zeros(len(self._param_index)))
+            )
+        return self._usage_templates
 
     def _run(self, circuits, offset, calibrate, seed, on_submit, attach_job):
         """Run ``circuits`` (the first ``offset`` are calibration); returns outcomes and costs."""
@@ -259,7 +278,9 @@ class MitigatedOracle:
         outcomes = [{"counts": c} for job in jobs for c in job.counts]
         job_ids = tuple(j for job in jobs for j in job.job_ids)
         shots_spent = cal_shots * offset + self.shots * (len(circuits) - offset)
-        return outcomes, job_ids, shots_spent, dict(result.metadata)
+        meta = dict(result.metadata)
+        meta["usage"] = [u for job in jobs for u in job.metadata.get("usage") or ()]
+        return outcomes, job_ids, shots_spent, meta
 
     def evaluate(
         self,
@@ -365,6 +386,7 @@ class MitigatedOracle:
             ),
             "rem": self._calibration,
             "run": run_meta,
+            "usage": run_meta.get("usage") or [],
         }
         return Evaluation(
             params=batch,

@@ -22,7 +22,7 @@ All oracles report the *expected cut* ``<C>`` (maximised); divide by
 ``problem.max_cut`` for the approximation ratio.
 """
 
-from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Oracle, as_batch, exact_gradient_charge
+from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Oracle, as_batch, exact_gradient_charge, job_qpu_seconds
 from .closed_form import P1ClosedForm, p1_expectation
 from .gradients import GRADIENTS, SPSA, FiniteDifference, ParameterShift, fd_value_and_grad, gradient_rule
 from .light_cone import MAX_CONE_QUBITS, ConeClass, LightConeError, LightConeOracle, edge_light_cone
@@ -66,6 +66,7 @@ __all__ = [
     "exact_gradient_charge",
     "fd_value_and_grad",
     "gradient_rule",
+    "job_qpu_seconds",
     "ideal_oracle",
     "make_oracle",
     "resolve_method",

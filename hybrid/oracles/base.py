@@ -26,20 +26,34 @@ DEFAULT_SHOTS = 4000
 
 @dataclass(frozen=True)
 class Charge:
-    """What one oracle call costs: parameter points and shots (calibration included)."""
+    """What one oracle call costs: parameter points, shots (calibration included) and the
+    estimated QPU quantum seconds of its jobs (:mod:`backends.usage`; 0 on simulators
+    that model no QPU and on exact evaluations)."""
 
     evaluations: int
     shots: int = 0
+    qpu_seconds: float = 0.0
 
     def __add__(self, other: "Charge") -> "Charge":
-        return Charge(self.evaluations + other.evaluations, self.shots + other.shots)
+        return Charge(
+            self.evaluations + other.evaluations, self.shots + other.shots, self.qpu_seconds + other.qpu_seconds
+        )
 
-    def to_dict(self) -> dict[str, int]:
-        return {"evaluations": self.evaluations, "shots": self.shots}
+    def to_dict(self) -> dict[str, Any]:
+        return {"evaluations": self.evaluations, "shots": self.shots, "qpu_seconds": self.qpu_seconds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Charge":
-        return cls(int(data["evaluations"]), int(data.get("shots", 0)))
+        return cls(int(data["evaluations"]), int(data.get("shots", 0)), float(data.get("qpu_seconds", 0.0)))
+
+
+def job_qpu_seconds(target: Any, circuits: list, shots: int, points: list[int] | None = None, *, isa: bool = False) -> float:
+    """Estimated quantum seconds of one job of ``circuits`` on ``target`` (0 when it models no QPU)."""
+    from backends.capabilities import Capability, supports
+
+    if target is None or not supports(target, Capability.QPU_USAGE):
+        return 0.0
+    return float(target.estimate_usage(circuits, shots, points, isa=isa).quantum_seconds)
 
 
 @dataclass(frozen=True)

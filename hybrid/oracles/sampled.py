@@ -17,7 +17,7 @@ from backends.capabilities import Capability, supports
 
 from ..ansatz import qaoa_circuit
 from ..problems import MaxCutProblem, ProblemError
-from .base import Charge, Evaluation, as_batch
+from .base import Charge, Evaluation, as_batch, job_qpu_seconds
 from .gradients import GRADIENTS, gate_level, gradient_rule
 from .statevector import STATEVECTOR_MAX_NODES
 
@@ -116,9 +116,11 @@ class SampledOracle:
         return supports(self.target, Capability.JOBS)
 
     def charge(self, kind: str, points: int = 1) -> Charge:
-        """Budget charge of a call: every circuit point is one evaluation of ``shots`` shots."""
+        """Budget charge of a call: every circuit point is one evaluation of ``shots`` shots,
+        all in one job whose quantum seconds the target's usage model estimates."""
         count = points * self.gradient_rule.num_points(self) if kind == "value_and_grad" else points
-        return Charge(count, count * self.shots)
+        circuit = gate_level(self)[0] if self.gradient_rule.gate_level else self.circuit
+        return Charge(count, count * self.shots, job_qpu_seconds(self.target, [circuit], self.shots, [count]))
 
     def evaluate(
         self,

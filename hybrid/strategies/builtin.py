@@ -192,13 +192,18 @@ class RandomStarts:
     def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         return self.k
 
+    def proposals(self, problem, p, seed=None) -> np.ndarray:
+        """The ``K`` points :meth:`start` evaluates, drawn the same way: they do not depend on
+        each other's values, so a run measures them all in one job."""
+        p = check_depth(p)
+        rng = as_rng(seed)
+        return np.array([random_params(problem, p, rng) for _ in range(self.k)])
+
     def start(self, problem, p, *, evaluate=None, seed=None) -> StartResult:
         p = check_depth(p)
         evaluate = _need(evaluate, f"random:{self.k}")
-        rng = as_rng(seed)
         best, best_value = None, -np.inf
-        for _ in range(self.k):
-            theta = random_params(problem, p, rng)
+        for theta in self.proposals(problem, p, seed):
             value = float(evaluate(theta))
             if value > best_value:
                 best, best_value = theta, value

@@ -157,3 +157,24 @@ def test_total_is_the_sum_of_the_jobs():
     est = UsageModel().estimate([1e-6], 10)
     assert total_quantum_seconds([est, est.to_dict(), None]) == pytest.approx(2 * est.quantum_seconds)
     assert math.isclose(total_quantum_seconds([]), 0.0)
+
+
+def test_session_clock_times_only_calls_that_ran_jobs():
+    from backends.usage import SessionClock
+
+    ticks = iter([0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 9.0, 10.0])
+    clock = SessionClock("session", simulated=True, clock=lambda: next(ticks))
+    clock.open()  # 0
+    clock.job_sent()  # 1: an exact call, no job
+    clock.result_in(0.0, 0)  # 2
+    clock.job_sent()  # 3
+    clock.result_in(4.0, 1)  # 5: 2 s simulating a 4 s job
+    clock.job_sent()  # 6
+    clock.result_in(4.0, 1)  # 9
+    usage = clock.close()  # 10
+    assert (usage.first_job_at, usage.last_result_at, usage.jobs) == (3.0, 9.0, 2)
+    assert usage.job_wall_seconds == 5.0 and usage.span_seconds == 7.0
+    assert usage.billed_seconds == pytest.approx(7.0 - 5.0 + 8.0)  # simulation replaced by quantum seconds
+    assert usage.classical_share == pytest.approx(2.0 / 10.0)
+    real = SessionUsage(**{**usage.__dict__, "simulated": False})
+    assert real.billed_seconds == 7.0
