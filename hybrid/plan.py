@@ -188,7 +188,9 @@ def _predict(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mit
     oracle = make_oracle(problem, p, target, mitigation=mitigation, **options)
     evaluation = oracle.evaluate(theta)
     name = evaluation.metadata.get("oracle_method") or evaluation.metadata.get("method") or getattr(oracle, "method", None)
-    return float(evaluation.energies[0]) / problem.max_cut, str(name or type(oracle).__name__)
+    if not name:  # the mitigated oracle on exact noisy distributions names no method of its own
+        name = "density-matrix" if getattr(oracle, "exact", False) else type(oracle).__name__
+    return float(evaluation.energies[0]) / problem.max_cut, str(name)
 
 
 def _attempt(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mitigation: str,

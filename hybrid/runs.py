@@ -182,10 +182,9 @@ class RecordedOracle:
             except Exception as again:
                 self._record_failure(again)
                 raise
-        seconds = time.perf_counter() - started
         if self.clock is not None:
             self.clock.result_in(*usage_of(record))
-        self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record, seconds)
+        self.ledger.finish_evaluation(self.run_id, self.graph, self.index, record, time.perf_counter() - started)
         self._record_finished_jobs(record)
         self.ledger.record_usage(record)
         self.index += 1
