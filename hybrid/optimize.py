@@ -486,7 +486,9 @@ def optimize_graph(
     phase1 = oracle.charge("evaluate", cost) if cost else Charge(0, 0)
     free_evaluations = None if max_evaluations is None else max_evaluations - phase1.evaluations
     free_shots = None if max_shots is None else max_shots - phase1.shots
-    k_final, reserve = final_reserve(oracle, free_evaluations, free_shots) if sampled else (0, Charge(0, 0))
+    free_qpu_seconds = None if max_qpu_seconds is None else max_qpu_seconds - phase1.qpu_seconds
+    k_final, reserve = (final_reserve(oracle, free_evaluations, free_shots, free_qpu_seconds=free_qpu_seconds)
+                        if sampled else (0, Charge(0, 0)))
     budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve, max_qpu_seconds)
     if cost and max_evaluations is not None and cost + reserve.evaluations > max_evaluations:
         raise BudgetError(

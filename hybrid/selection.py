@@ -83,25 +83,23 @@ class EarlyStop:
 RESERVE_FRACTION = 0.5
 
 
-def reserve_points(candidates: int) -> int:
-    """Points the final selection may measure: start + candidates (when any), then start + chosen."""
-    return (candidates + 1 if candidates > 0 else 0) + 2
-
-
-def final_reserve(oracle, free_evaluations: int | None, free_shots: int | None, candidates: int = FINAL_CANDIDATES):
+def final_reserve(oracle, free_evaluations: int | None, free_shots: int | None, candidates: int = FINAL_CANDIDATES,
+                  free_qpu_seconds: float | None = None):
     """``(candidates, Charge)`` to hold back for the selection and report batches.
 
-    ``free_evaluations`` / ``free_shots`` are what the budget leaves after Phase I
-    (``None``: unlimited). The candidate count shrinks until the reserve takes at most
+    ``free_evaluations`` / ``free_shots`` / ``free_qpu_seconds`` are what the budget
+    leaves after Phase I (``None``: unlimited). The candidate count shrinks until the reserve takes at most
     :data:`RESERVE_FRACTION` of them; the two report points are always kept.
     """
 
-    def charge(k: int):
-        return oracle.charge("evaluate", reserve_points(k))
+    def charge(k: int):  # two calls (each a job with its own overhead): select, then final
+        final = oracle.charge("evaluate", 2)
+        return final if k == 0 else oracle.charge("evaluate", k + 1) + final
 
     def fits(c) -> bool:
         return ((free_evaluations is None or c.evaluations <= RESERVE_FRACTION * free_evaluations)
-                and (free_shots is None or c.shots <= RESERVE_FRACTION * free_shots))
+                and (free_shots is None or c.shots <= RESERVE_FRACTION * free_shots)
+                and (free_qpu_seconds is None or c.qpu_seconds <= RESERVE_FRACTION * free_qpu_seconds))
 
     k = candidates
     while k > 0 and not fits(charge(k)):

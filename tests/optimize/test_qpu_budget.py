@@ -9,6 +9,7 @@ import pytest
 from backends import get_target
 from backends.usage import usage_records
 from hybrid.oracles import make_oracle
+from hybrid.selection import final_reserve
 from hybrid.optimize import BudgetError, optimize_graph
 from hybrid.problems import regular_graph
 
@@ -54,7 +55,9 @@ def test_no_call_is_made_past_the_qpu_budget(problem, optimizer):
     assert counting.jobs == res.qpu_jobs == len(res.history)  # every call made is one charged job
     # the next call the optimiser wanted would have overspent: the run stopped at most one call short
     largest = max(oracle.charge("evaluate", 2).qpu_seconds, oracle.charge("value_and_grad", 1).qpu_seconds)
-    assert res.qpu_seconds > budget - largest - one_eval  # the reserve of the final re-measurement
+    _, reserve = final_reserve(oracle, None, None, free_qpu_seconds=budget)  # select + final batches
+    assert reserve.qpu_seconds >= 2 * one_eval  # two jobs, each with its overhead
+    assert res.qpu_seconds > budget - largest - reserve.qpu_seconds
     assert res.history[-1]["phase"] == "final"  # the best point, re-measured inside the budget
     assert res.final_params == res.best_params and res.ar_final is not None
     assert res.max_qpu_seconds == budget
@@ -104,8 +107,10 @@ def test_random_starts_are_measured_in_one_job(problem):
     res = optimize_graph(problem, oracle, p=P, init="random:5", optimizer="spsa:0", seed=SEED)
     phase_one = [h for h in res.history if h["phase"] == "phase1"]
     assert len(phase_one) == 1 and len(phase_one[0]["energies"]) == 5
-    assert res.phase1_evaluations == 5 and counting.jobs == 2  # the five proposals, then the final re-measurement
-    assert res.ar_init == pytest.approx(max(phase_one[0]["energies"]) / problem.max_cut)
+    # the five proposals in one job, then the selection and the final re-measurement (one job each)
+    assert res.phase1_evaluations == 5 and counting.jobs == 3
+    assert [h["phase"] for h in res.history] == ["phase1", "select", "final"]
+    assert res.ar_init == pytest.approx(res.history[-1]["energies"][0] / problem.max_cut)  # a fresh reading
     # the same points start() evaluates one by one
     from hybrid.strategies import get_strategy
 
