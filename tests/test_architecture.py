@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.ledger", "hybrid.validation", "hybrid.runs"),
     ("hybrid.plots", "hybrid.compare", "hybrid.benchmark", "hybrid.equal_budget"),
     ("hybrid.demo",),
-    ("hybrid.cli", "hybrid.cli_jobs"),
+    ("hybrid.cli",),
 )
 
 

@@ -230,7 +230,7 @@ def compare(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the sweep in the ledger (default: time-stamped)"),
 ) -> None:
     """Noisy vs mitigated vs ideal: run the grid (every cell in the ledger), re-score exactly, write table and figures."""
-    from hybrid.cli_jobs import _drive_compare, _finish_compare
+    from hybrid.cli.jobs import _drive_compare, _finish_compare
     from hybrid.compare import CompareConfig, start_compare
     from hybrid.executors import ExecutorError
     from hybrid.ledger import Ledger
@@ -278,7 +278,7 @@ def demo(
     out: Path = typer.Option(Path("results/demo"), "--out", help="where the report, table and figures go"),
 ) -> None:
     """The newcomer's tour, no account or network: the shipped model on FakeTorino, with and without mitigation, vs ideal."""
-    from hybrid.cli_jobs import jobs_show
+    from hybrid.cli.jobs import jobs_show
     from hybrid.demo import run_demo
 
     def show_jobs(run_id: str, ledger_path: Path) -> str:
@@ -512,17 +512,10 @@ def print_benchmark(report: dict) -> None:
     console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")
 
 
-# run, submit and jobs live in hybrid/cli_jobs.py (this file stays under ~600 lines); importing it
-# registers them on ``app``.
-from . import cli_jobs  # noqa: E402,F401
+# run, submit and jobs live in hybrid/cli/jobs.py; importing it registers them on ``app``.
+from . import jobs  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover
     app()
 
-
-if __name__ == "__main__":  # python -m hybrid.cli (used for detached submissions)
-    # the commands of hybrid.cli_jobs are registered on the imported module's app, not on __main__'s
-    from hybrid.cli import main as _main
-
-    _main()

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .cli import (
+from . import (
     LEDGER_OPTION,
     YES_OPTION,
     _ar,
