@@ -1,8 +1,4 @@
-"""``hybrid run``, ``hybrid submit`` and ``hybrid jobs list|show|fetch|resume``: the ledger's commands.
-
-Registered on :data:`hybrid.cli.app` when :mod:`hybrid.cli` is imported (split from it to
-keep each file short); the shared helpers (one-line errors, config merging) live there.
-"""
+"""``hybrid jobs list|show|fetch|resume``: the ledger's runs, whatever command registered them."""
 
 from __future__ import annotations
 
@@ -14,131 +10,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from . import (
-    LEDGER_OPTION,
-    YES_OPTION,
-    _ar,
-    _ask,
-    _config_with_flags,
-    _fail,
-    _on_sigterm,
-    _one_line,
-    _run_errors,
-    app,
-    console,
-)
+from .app import LEDGER_OPTION, _ar, _fail, _on_sigterm, _one_line, _run_errors, app, console
+from .benchmark import drive_benchmark, print_benchmark
+from .compare import _drive_compare, _finish_compare
+from .run import _drive, _print_results, drive_evaluate, print_rows
 
 jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs and compare sweeps.")
 app.add_typer(jobs_app, name="jobs")
-
-
-def _print_results(report: dict) -> None:
-    if report.get("already_done"):
-        console.print(f"run {report['run_id']} is already done; results: {report.get('path')}")
-        return
-    table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
-    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
-        table.add_column(col, justify="right")
-    for g in report["graphs"]:
-        table.add_row(
-            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
-            f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
-            "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
-        )
-    console.print(table)
-    if report.get("path"):
-        console.print(f"results: {report['path']}")
-
-
-@app.command()
-def run(
-    config: Optional[Path] = typer.Option(None, "-c", "--config", help="run YAML (flags override it)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
-    backend: Optional[str] = typer.Option(
-        None, "--backend", help="TARGET[+TECHNIQUE...]: ideal, aer, fake:<dev>, local:<dev>, ibm:<backend>, e.g. fake:torino+zne+rem"
-    ),
-    init: Optional[str] = typer.Option(None, "--init", help="learned[:NAME], fixed, tqa, interp, random"),
-    p: Optional[int] = typer.Option(None, "--p", help="QAOA depth"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
-    mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, dd, zne+rem (or as --backend TARGET+zne+rem)"),
-    shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
-    gradient: Optional[str] = typer.Option(None, "--gradient", help="param_shift or fd (Phase II gradients)"),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
-    ledger: Optional[Path] = LEDGER_OPTION,
-    run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
-    yes: bool = YES_OPTION,
-) -> None:
-    """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
-    from hybrid.ledger import Ledger
-    from hybrid.runs import RunConfig, start_run
-
-    _on_sigterm()
-
-    try:
-        flags = {
-            "graphs": str(graphs) if graphs else None, "backend": backend, "init": init, "p": p,
-            "optimizer": optimizer, "mitigation": mitigation, "shots": shots, "gradient": gradient,
-            "seed": seed, "out": str(out) if out else None,
-        }
-        cfg = _config_with_flags(config, flags, RunConfig)
-        with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = _drive(led, rid)
-    except _run_errors() as exc:
-        _fail(str(exc))
-    _print_results(report)
-
-
-def _drive(led, rid: str) -> dict:
-    from hybrid.runs import execute_run
-
-    try:
-        return execute_run(led, rid, progress=lambda m: console.print(m))
-    except KeyboardInterrupt:
-        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
-
-
-@app.command()
-def submit(
-    spec: Path = typer.Argument(..., help="job spec YAML (see jobs/)"),
-    ledger: Optional[Path] = LEDGER_OPTION,
-    detach: Optional[bool] = typer.Option(None, "--detach/--foreground", help="default: detach for ibm: targets"),
-    run_id: Optional[str] = typer.Option(None, "--run-id"),
-    yes: bool = YES_OPTION,
-) -> None:
-    """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
-    import subprocess
-
-    from hybrid.ledger import Ledger
-    from hybrid.runs import load_run_config, start_run
-
-    try:
-        if not spec.is_file():
-            _fail(f"job spec {str(spec)!r} does not exist or is not a file")
-        cfg = load_run_config(spec)
-        with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
-            path = led.path
-            background = detach if detach is not None else cfg.backend.startswith("ibm:")
-            if not background:
-                _on_sigterm()
-                console.print(f"run id: {rid}")
-                report = _drive(led, rid)
-                _print_results(report)
-                return
-    except _run_errors() as exc:
-        _fail(str(exc))
-    log_dir = Path(path).parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{rid}.log", "ab")
-    subprocess.Popen(
-        [sys.executable, "-m", "hybrid.cli", "jobs", "resume", rid, "--ledger", str(path)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    console.print(f"submitted run {rid}; follow it with `hybrid jobs show {rid}` (log: {log_dir / (rid + '.log')})")
-
 
 @jobs_app.command("list")
 def jobs_list(ledger: Optional[Path] = LEDGER_OPTION) -> None:
@@ -360,12 +238,8 @@ def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
             if kind == "compare":
                 report = _drive_compare(led, run_id)
             elif kind == "evaluate":
-                from hybrid.cli import drive_evaluate
-
                 report = drive_evaluate(led, run_id)
             elif kind in BENCHMARK_KINDS:
-                from hybrid.cli import drive_benchmark
-
                 report = drive_benchmark(led, run_id)
             else:
                 report = _drive(led, run_id)
@@ -374,41 +248,8 @@ def jobs_resume(run_id: str, ledger: Optional[Path] = LEDGER_OPTION) -> None:
     if kind == "compare":
         _finish_compare(report)
     elif kind == "evaluate":
-        from hybrid.cli import print_rows
-
         print_rows(report)
     elif kind in BENCHMARK_KINDS:
-        from hybrid.cli import print_benchmark
-
         print_benchmark(report)
     else:
         _print_results(report)
-
-
-def _drive_compare(led, rid: str) -> dict:
-    from hybrid.compare import execute_compare
-
-    try:
-        return execute_compare(led, rid)
-    except KeyboardInterrupt:
-        _fail(f"compare sweep {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
-
-
-def _finish_compare(report: dict, plots: bool = True) -> None:
-    """Summary table, where the files are, and the figures."""
-    from hybrid.cli import print_summary
-
-    out = Path(report["config"]["out"])
-    if report.get("already_done"):
-        console.print(f"compare sweep {report['run_id']} is already done; report: {out / 'compare.json'}")
-        return
-    wall = report.get("wall_time", 0.0)
-    print_summary(report, f"compare {report['run_id']} ({len(report['cells'])} runs, {wall:.0f} s)")
-    console.print(f"table: {out / 'compare.csv'}, report: {out / 'compare.json'}")
-    if plots:
-        from hybrid.plots import plot_directory
-
-        paths = plot_directory(out)
-        console.print(f"{len(paths)} figure files in {out / 'figures'}")
-
-

@@ -1,0 +1,125 @@
+"""The ``hybrid`` application, its shared options and its one-line errors; it imports no command.
+
+Every command module (:mod:`hybrid.cli.run`, :mod:`hybrid.cli.jobs`, ...) registers its commands
+on :data:`app`; :mod:`hybrid.cli` imports them all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+
+DEBUG_ENV = "HYBRID_DEBUG"
+
+
+def _one_line(message: str) -> str:
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+class _App(typer.Typer):
+    """Every error leaves as one ``error: ...`` line on stderr and a non-zero exit code."""
+
+    def __call__(self, *args, **kwargs):
+        if "standalone_mode" in kwargs:
+            return super().__call__(*args, **kwargs)
+        from typer._click.exceptions import ClickException
+
+        try:
+            code = super().__call__(*args, standalone_mode=False, **kwargs)
+        except ClickException as exc:  # usage errors: bad flags, bad values, unknown commands
+            print(f"error: {_one_line(exc.format_message())} (see --help)", file=sys.stderr)
+            sys.exit(exc.exit_code or 2)
+        except typer.Abort:
+            print("error: aborted", file=sys.stderr)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - one line, the traceback on request
+            if os.environ.get(DEBUG_ENV):
+                raise
+            print(
+                f"error: {type(exc).__name__}: {_one_line(exc)} (set {DEBUG_ENV}=1 for the traceback)",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = _App(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Learned warm starts for QAOA Max-Cut on IBM devices.",
+)
+# Tables are wide; when output is not a terminal (logs, CI) do not squeeze them to 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _fail(message: str) -> None:
+    print(f"error: {_one_line(message)}", file=sys.stderr)
+    raise typer.Exit(code=2)
+
+
+def _on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: recorded as interrupted, resumable."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _ask(question: str) -> bool:
+    return typer.confirm(question.rstrip(" ?[y/N]") + "?", default=False)
+
+
+# ---------------------------------------------------------------------------- shared by the commands
+YES_OPTION = typer.Option(False, "--yes", "-y", help="run even when the estimate says it will take long (no prompt)")
+
+LEDGER_OPTION = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)")
+
+
+def _run_errors():
+    from backends import TargetError
+    from hybrid.config import ConfigError
+    from hybrid.ledger import LedgerError
+    from hybrid.meta import CheckpointError
+    from hybrid.mitigation import MitigationError
+    from hybrid.problems import ProblemError
+
+    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError, MitigationError)
+
+
+def _config_with_flags(config: Optional[Path], flags: dict, cls):
+    """A validated config from an optional YAML file, with the flags that were given on top."""
+    import yaml
+
+    from hybrid.config import ConfigError, parse_config
+
+    base = {}
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"-c: config file {str(config)!r} does not exist or is not a file")
+        try:
+            base = yaml.safe_load(config.read_text()) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"-c {config}: not valid YAML ({_one_line(exc)})") from None
+        if not isinstance(base, dict):
+            raise ConfigError(f"-c {config}: expected a mapping of options, got {type(base).__name__}")
+    merged = {**base, **{k: v for k, v in flags.items() if v is not None}}
+    if "graphs" not in merged:
+        raise ConfigError("give --graphs FILE.json (or a config with 'graphs')")
+    return parse_config(merged, cls, where=str(config or "flags"))
+
+
+def _ar(value) -> str:
+    """An AR for a table; ``-`` where nothing was measured (a zero budget)."""
+    return "-" if value is None else f"{value:.4f}"
