@@ -115,7 +115,7 @@ def cell_key(index: int, unit: dict[str, Any]) -> str:
 def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None):
     from backends import cached_target
 
-    from .oracles import make_oracle
+    from .oracle_factory import make_oracle
 
     return make_oracle(problem, p, cached_target(spec), shots=shots, mitigation=mitigation)
 
@@ -222,7 +222,8 @@ def summarise(cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
     """p = 1 AR over gamma in [0, pi/w) and beta in [-pi/4, pi/4), ideal and (exact) noisy."""
     from .ansatz import weight_scale
-    from .oracles import ideal_oracle, make_oracle
+    from .oracle_factory import make_oracle
+    from .oracles import ideal_oracle
 
     gammas = np.linspace(0, np.pi / weight_scale(problem), points, endpoint=False)
     betas = np.linspace(-np.pi / 4, np.pi / 4, points, endpoint=False)

@@ -55,7 +55,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .oracles import ideal_oracle, make_oracle
+from .oracle_factory import make_oracle
+from .oracles import ideal_oracle
 from .families import FAMILIES, SPLIT_NODES, classify, split_graphs
 from .problems import MaxCutProblem, ProblemError, load_graphs
 from .strategies import get_strategy, optimise_angles, target_kind

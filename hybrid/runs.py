@@ -240,7 +240,7 @@ def run_cell(
     ``label`` is the target named in the result (``fake:torino+zne`` in a compare grid).
     Returns the :class:`~hybrid.optimize.RunResult`; the caller records it.
     """
-    from .oracles import make_oracle
+    from .oracle_factory import make_oracle
 
     inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation, gradient=gradient)
     oracle = RecordedOracle(inner, ledger, run_id, key, target_spec or label, target=target)
@@ -520,7 +520,8 @@ def start_evaluate(cfg: EvaluateConfig, ledger: Ledger, run_id: str | None = Non
 def evaluate_start(ledger: Ledger, run_id: str, key: str, problem, target, *, p: int, init: str, seed: int,
                    label: str, shots: int | None = None, mitigation: str = "none") -> dict[str, Any]:
     """One graph's start on ``target``, every oracle call recorded under ``key``; its AR there and ideally."""
-    from .oracles import ideal_oracle, make_oracle
+    from .oracle_factory import make_oracle
+    from .oracles import ideal_oracle
     from .strategies import get_strategy
 
     inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation)

@@ -137,7 +137,7 @@ def main() -> None:
 def noisy_section() -> None:
     from backends import get_target
     from hybrid.device_graphs import heavy_hex_graph
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     print("\n== noisy light cones on fake:torino (energy + autograd gradient)")
     target = get_target("fake:torino")

@@ -19,7 +19,8 @@ from hybrid import mitigation as mit
 from hybrid.mitigation import dd, rem, zne
 from hybrid.mitigation._circuits import basis_of
 from hybrid.ansatz import qaoa_circuit
-from hybrid.oracles import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import NoisyExactOracle, SampledOracle, p1_expectation
 from hybrid.mitigation import (
     MitigatedOracle,
     MitigationError,

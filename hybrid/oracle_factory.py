@@ -1,30 +1,26 @@
-"""The one oracle constructor, :func:`make_oracle`, and the choice of the fastest exact ideal oracle.
+"""The one oracle constructor, :func:`make_oracle`.
 
-It lives above the oracle modules and :mod:`hybrid.mitigation` because it composes them:
-:func:`ideal_oracle` picks among the closed form, the statevector and the light cones
-(the light-cone oracle itself builds on the statevector), and :func:`make_oracle` adds a
-target, shots, mitigation and a gradient rule.
+It lives above :mod:`hybrid.oracles` and :mod:`hybrid.mitigation` because it composes
+them: the fastest exact ideal oracle (:func:`hybrid.oracles.ideal_oracle`), the noisy exact
+and sampled oracles, or a :class:`~hybrid.mitigation.MitigatedOracle`, with a target, shots
+and a gradient rule. Neither package imports it, so there is no loop between them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from backends import get_target
 from backends.capabilities import Capability, supports
 
-from ..mitigation.oracle import MitigatedOracle
-from ..mitigation.spec import OPTIONS as MITIGATION_OPTIONS
-from ..mitigation.spec import parse_mitigation
-from ..problems import MaxCutProblem, ProblemError
-from .base import DEFAULT_SHOTS
-from .closed_form import P1ClosedForm
-from .light_cone import LightConeOracle
-from .noisy_exact import NoisyExactOracle
-from .sampled import SampledOracle
-from .statevector import STATEVECTOR_MAX_NODES, IdealOracle
+from .mitigation.oracle import MitigatedOracle
+from .mitigation.spec import OPTIONS as MITIGATION_OPTIONS
+from .mitigation.spec import parse_mitigation
+from .oracles.base import DEFAULT_SHOTS
+from .oracles.ideal import ideal_oracle
+from .oracles.noisy_exact import NoisyExactOracle
+from .oracles.sampled import SampledOracle
+from .problems import MaxCutProblem, ProblemError
 
 #: Options ``make_oracle`` passes to the oracle it builds (besides the mitigation options).
 ORACLE_OPTIONS = ("seed", "fd_step", "fd_mode", "method", "cvar_alpha")
@@ -43,21 +39,6 @@ def _build(cls, *args, **options):
             f"{cls.__name__} does not take {', '.join(map(repr, extra))}; it takes {', '.join(_TAKES[cls.__name__])}"
         )
     return cls(*args, **options)
-
-
-def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu"):
-    """The fastest exact ideal oracle.
-
-    The closed form at p = 1 (n > 12), the statevector while it fits
-    (n <= :data:`STATEVECTOR_MAX_NODES`), else the light-cone oracle
-    (:class:`hybrid.oracles.LightConeOracle`), which raises
-    :class:`hybrid.oracles.LightConeError` when an edge's cone is too large.
-    """
-    if p == 1 and problem.n > 12:
-        return P1ClosedForm(problem, device=device)
-    if problem.n <= STATEVECTOR_MAX_NODES:
-        return IdealOracle(problem, p, device=device)
-    return LightConeOracle(problem, p, device=device)
 
 
 def make_oracle(
