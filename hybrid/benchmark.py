@@ -216,13 +216,19 @@ def paper_benchmark(
     return report
 
 
-def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: str | None = None, *,
-                          graphs_path: str | Path | None = None, reference_path: str | Path | None = None,
-                          seed: int = 0, limit: int | None = None, depths: Sequence[int] = (2, 3),
-                          families: bool = True, out: str | Path | None = None) -> str:
-    """Check the inputs (graphs, reference, models) and register the benchmark in ``ledger``; nothing runs yet."""
+def validate_paper_benchmark(models: Sequence[str] = ("learned",), run_id: str = "", *,
+                             graphs_path: str | Path | None = None, reference_path: str | Path | None = None,
+                             seed: int = 0, limit: int | None = None, depths: Sequence[int] = (2, 3),
+                             families: bool = True, out: str | Path | None = None) -> tuple[dict[str, Any], str]:
+    """Every check the paper benchmark can fail, before the ledger is opened: ``(spec, target label)``.
+
+    The run id, the graphs, the reference, every model, and ``out``: a new file (a user's file
+    is never replaced).
+    """
+    from . import outputs
     from .meta import load_pretrained
 
+    outputs.check_run_id(run_id)
     if not models:
         raise ValueError("--models must name at least one model, e.g. learned")
     if graphs_path is None or reference_path is None:
@@ -234,11 +240,23 @@ def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: 
     load_graphs(graphs_path)
     for spec in models:
         load_pretrained(spec, 1)
+    if out is not None:
+        outputs.check_new_file(out, run_id, flag="--out")
     spec = {"kind": PAPER_KIND, "models": list(models), "graphs_path": str(Path(graphs_path).resolve()),
             "reference_path": str(Path(reference_path).resolve()), "seed": seed, "limit": limit,
             "depths": [int(d) for d in depths], "families": families,
             "out": None if out is None else str(Path(out).resolve())}
-    return ledger.create_run(spec, f"{PAPER_KIND}:ideal", run_id=run_id)
+    return spec, f"{PAPER_KIND}:ideal"
+
+
+def start_paper_benchmark(ledger, models: Sequence[str] = ("learned",), run_id: str | None = None,
+                          **options: Any) -> str:
+    """Validate (:func:`validate_paper_benchmark`) and register the benchmark in ``ledger``; nothing runs yet."""
+    from .ledger import new_run_id
+
+    run_id = run_id or new_run_id()
+    spec, label = validate_paper_benchmark(models, run_id, **options)
+    return ledger.create_run(spec, label, run_id=run_id)
 
 
 def execute_paper_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -247,21 +265,24 @@ def execute_paper_benchmark(ledger, run_id: str, *, log: Callable[[str], None] =
     Writes the report to the run's ``out`` (when it has one) and returns it with ``kind``
     and ``out``; a finished run is assembled from its cells, nothing computed again.
     """
-    from .ledger.sweeps import Cells, claimed, tracked
+    from . import outputs
+    from .ledger.sweeps import Cells, drive
 
-    with claimed(ledger, run_id, PAPER_KIND) as record:
-        spec = ledger.run(run_id)["spec"]
-        args = dict(models=spec["models"], graphs_path=spec["graphs_path"], reference_path=spec["reference_path"],
-                    seed=spec["seed"], limit=spec["limit"], depths=spec["depths"], families=spec["families"], log=log)
-        if record is None:  # finished: assembled from its recorded cells
-            return {**paper_benchmark(**args, cells=Cells(ledger, run_id)), "run_id": run_id, "kind": PAPER_KIND,
-                    "out": spec["out"], "already_done": True}
-        with tracked(ledger, run_id):
-            report = {"run_id": run_id, **paper_benchmark(**args, cells=Cells(ledger, run_id))}
-            if spec["out"]:
-                Path(spec["out"]).parent.mkdir(parents=True, exist_ok=True)
-                Path(spec["out"]).write_text(json.dumps(report, indent=1))
-    return {**report, "kind": PAPER_KIND, "out": spec["out"]}
+    spec = ledger.run(run_id)["spec"]
+    args = dict(models=spec["models"], graphs_path=spec["graphs_path"], reference_path=spec["reference_path"],
+                seed=spec["seed"], limit=spec["limit"], depths=spec["depths"], families=spec["families"], log=log)
+
+    def already_done(record: dict[str, Any]) -> dict[str, Any]:  # assembled from its recorded cells
+        return {**paper_benchmark(**args, cells=Cells(ledger, run_id)), "run_id": run_id, "kind": PAPER_KIND,
+                "out": spec["out"], "already_done": True}
+
+    def execute(record: dict[str, Any]) -> dict[str, Any]:
+        report = {"run_id": run_id, **paper_benchmark(**args, cells=Cells(ledger, run_id))}
+        if spec["out"]:
+            outputs.write_json(outputs.check_new_file(spec["out"], run_id, flag="--out"), report)
+        return {**report, "kind": PAPER_KIND, "out": spec["out"]}
+
+    return drive(ledger, run_id, PAPER_KIND, execute, already_done)
 
 
 def load_pretrained_steps(spec: str, p: int) -> int:

@@ -220,10 +220,15 @@ def run_demo(
         console.print(f"demo: {len(demo_graphs())} graphs x {len(DEMO_BACKENDS)} targets x {len(DEMO_INITS)} starts on FakeTorino's noise model")
     from .ledger import Ledger
 
-    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm"):  # a fresh ledger per demo
+    from .ledger import new_run_id
+    from .outputs import RECORD_FILE, claim_folder
+
+    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm", RECORD_FILE):  # a fresh ledger per demo
         (out / name).unlink(missing_ok=True)
+    run_id = new_run_id()
+    claim_folder(out, run_id, out / "ledger.db", "compare")  # the demo's folder is its sweep's folder
     with Ledger(out / "ledger.db") as led:
-        report = run_compare(cfg, progress=console is not None, ledger=led)
+        report = run_compare(cfg, progress=console is not None, ledger=led, run_id=run_id)
     figures = plot_directory(out)
     (out / "summary.json").write_text(json.dumps(report["summary"], indent=1))
     if console is not None:

@@ -545,17 +545,37 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
     return out
 
 
-def start_benchmark(config: BenchmarkConfig, ledger, out: str | Path, run_id: str | None = None, *,
-                    best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
-                    write_auto: bool = True) -> str:
-    """Check that every slice's graphs load, then register the benchmark in ``ledger``; nothing runs yet."""
+def validate_benchmark(config: BenchmarkConfig, run_id: str, ledger_path, out: str | Path | None = None, *,
+                       best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
+                       write_auto: bool = True) -> tuple[dict[str, Any], str]:
+    """Every check a benchmark can fail, before the ledger is opened: ``(spec, target label)``.
 
+    The run id, every slice's graphs, and the out folder (``results/<run_id>`` when None):
+    empty, or already this benchmark's in this ledger.
+    """
+    from . import outputs
+
+    outputs.check_run_id(run_id)
     for sl in config.slices:
         slice_graphs(sl, paper_path)
+    folder = Path(out) if out is not None else outputs.default_folder(run_id)
+    outputs.check_folder(folder, run_id, ledger_path, flag="--out")
     resolve = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731 - resume from anywhere
-    spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(out),
+    spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(folder),
             "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": write_auto}
-    return ledger.create_run(spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices)), run_id)
+    return spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices))
+
+
+def start_benchmark(config: BenchmarkConfig, ledger, out: str | Path | None = None, run_id: str | None = None, *,
+                    best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
+                    write_auto: bool = True) -> str:
+    """Validate (:func:`validate_benchmark`) and register the benchmark in ``ledger``; nothing runs yet."""
+    from .ledger import new_run_id
+
+    run_id = run_id or new_run_id()
+    spec, label = validate_benchmark(config, run_id, ledger.path, out, best_known_path=best_known_path,
+                                     paper_path=paper_path, write_auto=write_auto)
+    return ledger.create_run(spec, label, run_id)
 
 
 def execute_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -564,18 +584,16 @@ def execute_benchmark(ledger, run_id: str, *, log: Callable[[str], None] = print
     Writes ``results.json``, ``tables.md``, the figures and (if asked) ``auto``'s table, as an
     uninterrupted run does; a finished run is not run again (``already_done`` in the report).
     """
-    from .ledger.sweeps import Cells, claimed, tracked
+    from . import outputs
+    from .ledger.sweeps import Cells, drive
 
-    with claimed(ledger, run_id, BENCHMARK_KIND) as record:
-        if record is not None:
-            with tracked(ledger, run_id):
-                return _run(record, Cells(ledger, run_id), log)
-    record = ledger.run(run_id)
-    path = Path(record["spec"]["out"]) / "results.json"
-    report = json.loads(path.read_text()) if path.exists() else None
-    if report is None or report.get("run_id") != run_id:
-        report = partial_report(ledger, run_id)
-    return {**report, "already_done": True, "out": record["spec"]["out"]}
+    def already_done(record: dict[str, Any]) -> dict[str, Any]:
+        path = Path(record["spec"]["out"]) / "results.json"
+        report = json.loads(path.read_text()) if outputs.owned_by(path, run_id) else partial_report(ledger, run_id)
+        return {**report, "already_done": True, "out": record["spec"]["out"]}
+
+    return drive(ledger, run_id, BENCHMARK_KIND, lambda record: _run(record, Cells(ledger, run_id), log, ledger.path),
+                 already_done)
 
 
 def partial_report(ledger, run_id: str) -> dict[str, Any]:
@@ -590,15 +608,15 @@ def partial_report(ledger, run_id: str) -> dict[str, Any]:
             "auto": auto_table(summary, config.shots, config.auto_budget)}
 
 
-def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[str, Any]:
+def _run(record: dict[str, Any], recorded, log: Callable[[str], None], ledger_path=None) -> dict[str, Any]:
+    from . import outputs
     from .plots import plot_ar_vs_budget
     from .strategies.fit import AUTO_PATH, write_json
 
     spec = record["spec"]
     config, paper_path = BenchmarkConfig.from_dict(spec["config"]), spec["paper_path"]
     torch.set_num_threads(1)
-    out = Path(spec["out"])
-    out.mkdir(parents=True, exist_ok=True)
+    out = outputs.claim_folder(spec["out"], record["run_id"], ledger_path, BENCHMARK_KIND, flag="--out")
     best_known = BestKnown(spec["best_known"] or out / "best_known.json")
     (out / "cells.jsonl").unlink(missing_ok=True)
     started = time.perf_counter()
@@ -622,8 +640,8 @@ def _run(record: dict[str, Any], recorded, log: Callable[[str], None]) -> dict[s
         "summary": summary,
         "auto": auto_table(summary, config.shots, config.auto_budget),
     }
-    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out / "tables.md").write_text(markdown(report))
+    outputs.write_json(out / "results.json", report)
+    outputs.atomic_write(out / "tables.md", markdown(report))
     for target in dict.fromkeys(c["target"] for c in cells):
         plot_ar_vs_budget(curves(summary, target), out / "figures", target)
     if spec["write_auto"]:

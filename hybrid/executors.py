@@ -179,6 +179,14 @@ class _OracleActor:
         return float(value), np.asarray(grad)
 
 
+def check_executor(spec: str | None, flag: str = "--executor") -> str:
+    """The executor spec when :func:`get_executor` knows it (nothing is started), else :class:`ExecutorError`."""
+    text = (spec or "local").strip()
+    if text != "local" and text.partition(":")[0] != "ray":
+        raise ExecutorError(f"{flag}: unknown executor {spec!r}; use local, ray or ray:ADDRESS")
+    return text
+
+
 def get_executor(spec: str | None = "local", **options: Any):
     """``local`` (default), ``ray`` (a local Ray instance) or ``ray:ADDRESS`` (an existing cluster)."""
     spec = (spec or "local").strip()

@@ -430,6 +430,26 @@ def check_memory(estimate: Estimate, cfg, limit: float | None = None) -> None:
     )
 
 
+# ---------------------------------------------------------------------------- the target fits
+def check_target_fits(target, problems, *, shots: int | None, mitigation: str = "none", flag: str = "--backend",
+                      label: str | None = None) -> None:
+    """Every graph fits ``target`` (one line naming ``--graphs`` and ``flag``): the one target-fits check.
+
+    Exact ideal runs (no shots, no mitigation) never touch the target's simulator: their
+    limit is the light cone (:func:`estimate_run`), so they are not checked here.
+    """
+    from backends import TargetError
+
+    if target.kind == "ideal" and shots is None and mitigation == "none":
+        return
+    for pr in problems:
+        try:
+            target.check_fits(pr.n)
+        except TargetError as exc:
+            where = f" on {label}" if label else ""
+            raise TargetError(f"--graphs: graph {pr.id!r}{where}: {exc}; use smaller graphs or another {flag}") from None
+
+
 # ---------------------------------------------------------------------------- the whole run
 def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id: str | None = None):
     """``(cfg, problems, target, estimate)``: the normalised config, its graphs and target.
@@ -463,37 +483,20 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
             raise TargetError(f"--backend {cfg.backend}: {exc}") from None
         except TypeError as exc:
             raise InputError(f"options for --backend {cfg.backend}: {exc}") from None
-    # exact ideal runs never touch the target's simulator: their limit is the light cone (estimate_run)
-    ideal_exact = target.kind == "ideal" and cfg.shots is None and cfg.mitigation == "none"
-    for pr in problems:
-        try:
-            if not ideal_exact:
-                target.check_fits(pr.n)
-        except TargetError as exc:
-            raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
+    check_target_fits(target, problems, shots=cfg.shots, mitigation=cfg.mitigation)
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
     return cfg, problems, target, estimate
 
 
-def check_out(out: str, run_id: str | None = None) -> None:
-    """``--out`` must be a folder that holds no other run's results."""
-    import json
+def check_out(out: str, run_id: str | None = None, ledger=None) -> None:
+    """``--out`` must be a folder that is empty or already this run's (:func:`hybrid.outputs.check_folder`)."""
+    from .outputs import OutputError, check_folder
 
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"--out {out!r} is a file; give a folder (results.json goes inside)")
-    existing = path / "results.json"
-    if existing.exists():
-        try:
-            other = json.loads(existing.read_text()).get("run_id")
-        except (OSError, ValueError, AttributeError):
-            other = None
-        if other != run_id:
-            raise InputError(
-                f"--out {out!r} already holds results.json{f' of run {other}' if other else ''}; "
-                "pick another --out (or leave it out: results/<run_id>/)"
-            )
+    try:
+        check_folder(out, run_id or "", ledger, flag="--out")
+    except OutputError as exc:
+        raise InputError(str(exc)) from None
 
 
 def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None) -> None:

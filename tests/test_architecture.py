@@ -27,7 +27,7 @@ MAX_LINES = 600
 #: layers are where the imports put each entry (test_layers_as_they_are checks the bottom one).
 LAYERS: tuple[tuple[str, ...], ...] = (
     # import nothing of the project
-    ("hybrid.config", "hybrid.maxcut", "hybrid.ledger", "hybrid.plots", "hybrid.models", "backends"),
+    ("hybrid.config", "hybrid.outputs", "hybrid.maxcut", "hybrid.ledger", "hybrid.plots", "hybrid.models", "backends"),
     ("hybrid.problems",),
     ("hybrid.families", "hybrid.ansatz", "hybrid.device_graphs"),
     ("hybrid.schedules", "hybrid.oracles"),
@@ -37,8 +37,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.optimize",),
     ("hybrid.validation", "hybrid.benchmark"),
     ("hybrid.runs", "hybrid.equal_budget"),
+    ("hybrid.evaluate",),
     ("hybrid.compare",),
-    ("hybrid.demo",),
+    ("hybrid.kinds", "hybrid.demo"),
     ("hybrid.cli",),
 )
 

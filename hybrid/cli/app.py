@@ -77,6 +77,32 @@ def _on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def ledger_path(ledger: Optional[Path]) -> Path:
+    """The ledger ``--ledger`` names (default ``jobs/ledger.db`` or ``$HYBRID_LEDGER``), not opened."""
+    from hybrid.ledger import default_path
+
+    return Path(ledger) if ledger is not None else default_path()
+
+
+def new_run_id(run_id: Optional[str]) -> str:
+    """``--run-id``, or a time-stamped one (validated with the rest of the run, before anything opens)."""
+    from hybrid.ledger import new_run_id as fresh
+
+    return run_id if run_id is not None else fresh()
+
+
+def drive(kind, led, run_id: str) -> dict:
+    """The one drive wrapper of every command: run or resume ``run_id`` of ``kind`` (a
+    :class:`hybrid.kinds.RunKind`) with SIGTERM treated like Ctrl-C; an interrupted run says how
+    to resume it. The kind's ``execute`` holds the lock and tracks the status
+    (:func:`hybrid.ledger.sweeps.drive`)."""
+    _on_sigterm()
+    try:
+        return kind.execute(led, run_id, lambda m: console.print(m))
+    except KeyboardInterrupt:
+        _fail(f"{kind.name} {run_id} interrupted; resume it with `hybrid jobs resume {run_id}`")
+
+
 def _ask(question: str) -> bool:
     return typer.confirm(question.rstrip(" ?[y/N]") + "?", default=False)
 
@@ -93,9 +119,10 @@ def _run_errors():
     from hybrid.ledger import LedgerError
     from hybrid.meta import CheckpointError
     from hybrid.mitigation import MitigationError
+    from hybrid.outputs import OutputError
     from hybrid.problems import ProblemError
 
-    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError, MitigationError)
+    return (ConfigError, TargetError, LedgerError, CheckpointError, ProblemError, MitigationError, OutputError)
 
 
 def _config_with_flags(config: Optional[Path], flags: dict, cls):

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .app import LEDGER_OPTION, _fail, _on_sigterm, _run_errors, app, console
+from .app import LEDGER_OPTION, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
 
 
 @app.command("paper-benchmark")
@@ -26,25 +26,25 @@ def paper_benchmark_cmd(
     """The paper's 90-graph benchmark: Phase I / Phase II ARs and iterations, ours vs the paper's.
 
     A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
-    from hybrid.benchmark import start_paper_benchmark
+    from hybrid.kinds.paper_benchmark import KIND
     from hybrid.ledger import Ledger
 
     try:
         depth_list = [int(d) for d in depths.split(",") if d.strip()]
     except ValueError:
         _fail(f"--depths must be comma-separated integers, got {depths!r}")
-    _on_sigterm()
     try:
+        plan = KIND.validate(
+            [m.strip() for m in models.split(",") if m.strip()], new_run_id(run_id), graphs_path=graphs,
+            reference_path=reference, seed=seed, limit=limit, depths=depth_list, out=out,
+        )
         with Ledger(ledger) as led:
-            rid = start_paper_benchmark(
-                led, [m.strip() for m in models.split(",") if m.strip()], run_id, graphs_path=graphs,
-                reference_path=reference, seed=seed, limit=limit, depths=depth_list, out=out,
-            )
+            rid = KIND.register(led, plan)
             console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive_benchmark(led, rid)
+            report = drive(KIND, led, rid)
     except (*_run_errors(), OSError, ValueError) as exc:
         _fail(str(exc))
-    print_benchmark(report)
+    KIND.report(report, console)
 
 
 @app.command("fit-baselines")
@@ -82,7 +82,7 @@ def fit_baselines_cmd(
 def benchmark_cmd(
     quick: bool = typer.Option(False, "--quick", help="the small form (< 15 min on 2 cores): few graphs, p <= 3"),
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="a benchmark config JSON (BenchmarkConfig.to_dict)"),
-    out: Path = typer.Option(Path("results/benchmark"), "--out", help="results.json, tables.md, figures/"),
+    out: Optional[Path] = typer.Option(None, "--out", help="an empty folder for results.json, tables.md, figures/ (default results/<run_id>)"),
     best_known: Optional[Path] = typer.Option(None, "--best-known", help="best-known AR cache (default OUT/best_known.json)"),
     graphs: Optional[Path] = typer.Option(None, "--graphs", help="the paper's graphs (default: shared/benchmarks)"),
     write_auto: bool = typer.Option(True, "--write-auto/--no-write-auto", help="write the `auto` strategy's table"),
@@ -92,7 +92,8 @@ def benchmark_cmd(
     """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam.
 
     A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
-    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig, start_benchmark
+    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig
+    from hybrid.kinds.benchmark import KIND
     from hybrid.ledger import Ledger
 
     if config is not None:
@@ -102,47 +103,13 @@ def benchmark_cmd(
             _fail(f"--config {config}: {exc}")
     else:
         cfg = QUICK if quick else FULL
-    _on_sigterm()
     try:
+        plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), out, best_known=best_known, graphs=graphs,
+                             write_auto=write_auto)
         with Ledger(ledger) as led:
-            rid = start_benchmark(cfg, led, out, run_id, best_known_path=best_known, paper_path=graphs,
-                                  write_auto=write_auto)
+            rid = KIND.register(led, plan)
             console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive_benchmark(led, rid)
+            report = drive(KIND, led, rid)
     except (*_run_errors(), OSError) as exc:
         _fail(str(exc))
-    print_benchmark(report)
-
-
-def drive_benchmark(led, rid: str) -> dict:
-    """Run or resume a ``benchmark`` or ``paper-benchmark`` run (``hybrid jobs resume`` uses it too)."""
-    from hybrid.benchmark import PAPER_KIND, execute_paper_benchmark
-    from hybrid.equal_budget import execute_benchmark
-    from hybrid.ledger.sweeps import run_kind
-
-    log = lambda m: console.print(m)  # noqa: E731
-    try:
-        if run_kind(led.run(rid)) == PAPER_KIND:
-            return execute_paper_benchmark(led, rid, log=log)
-        return execute_benchmark(led, rid, log=log)
-    except KeyboardInterrupt:
-        _fail(f"benchmark {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
-
-
-def print_benchmark(report: dict) -> None:
-    """What ``hybrid benchmark`` / ``paper-benchmark`` print at the end (also after ``hybrid jobs resume``)."""
-    from hybrid.benchmark import PAPER_KIND, render_report
-
-    if report.get("kind") == PAPER_KIND:
-        render_report(report, console)
-        if report.get("already_done"):
-            console.print(f"paper benchmark {report['run_id']} is already done (tables above from its recorded cells)")
-        elif report.get("out"):
-            console.print(f"report written to {report['out']}")
-        return
-    out = Path(report["out"])
-    if report.get("already_done"):
-        console.print(f"benchmark {report['run_id']} is already done; results: {out / 'results.json'}")
-        return
-    console.print((out / "tables.md").read_text())
-    console.print(f"{len(report['cells'])} cells in {report['wall_time']:.0f} s; written to {out}")
+    KIND.report(report, console)

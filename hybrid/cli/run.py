@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
-
-from .app import LEDGER_OPTION, YES_OPTION, _ar, _ask, _config_with_flags, _fail, _on_sigterm, _run_errors, app, console
-
-
-def _print_results(report: dict) -> None:
-    if report.get("already_done"):
-        console.print(f"run {report['run_id']} is already done; results: {report.get('path')}")
-        return
-    table = Table(title=f"run {report['run_id']} on {report['spec']['backend']} ({report['spec']['init']} start, {report['spec']['optimizer']})")
-    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots", "best cut"):
-        table.add_column(col, justify="right")
-    for g in report["graphs"]:
-        table.add_row(
-            str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
-            f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
-            "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
-        )
-    console.print(table)
-    if report.get("path"):
-        console.print(f"results: {report['path']}")
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
 
 
 @app.command()
@@ -51,10 +30,9 @@ def run(
     yes: bool = YES_OPTION,
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
+    from hybrid.kinds.run import KIND
     from hybrid.ledger import Ledger
-    from hybrid.runs import RunConfig, start_run
-
-    _on_sigterm()
+    from hybrid.runs import RunConfig
 
     try:
         flags = {
@@ -63,22 +41,14 @@ def run(
             "seed": seed, "out": str(out) if out else None,
         }
         cfg = _config_with_flags(config, flags, RunConfig)
+        plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), yes=yes, ask=_ask, announce=console.print)
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            rid = KIND.register(led, plan)
             console.print(f"run id: {rid} (ledger {led.path})")
-            report = _drive(led, rid)
+            report = drive(KIND, led, rid)
     except _run_errors() as exc:
         _fail(str(exc))
-    _print_results(report)
-
-
-def _drive(led, rid: str) -> dict:
-    from hybrid.runs import execute_run
-
-    try:
-        return execute_run(led, rid, progress=lambda m: console.print(m))
-    except KeyboardInterrupt:
-        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
+    KIND.report(report, console)
 
 
 @app.command()
@@ -92,22 +62,23 @@ def submit(
     """Register a run from a job spec; QPU runs continue in the background and return the run id at once."""
     import subprocess
 
+    from hybrid.kinds.run import KIND
     from hybrid.ledger import Ledger
-    from hybrid.runs import load_run_config, start_run
+    from hybrid.runs import load_run_config
 
     try:
         if not spec.is_file():
             _fail(f"job spec {str(spec)!r} does not exist or is not a file")
         cfg = load_run_config(spec)
+        plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), yes=yes, ask=_ask, announce=console.print)
         with Ledger(ledger) as led:
-            rid = start_run(cfg, led, run_id, yes=yes, ask=_ask, announce=console.print)
+            rid = KIND.register(led, plan)
             path = led.path
             background = detach if detach is not None else cfg.backend.startswith("ibm:")
             if not background:
-                _on_sigterm()
                 console.print(f"run id: {rid}")
-                report = _drive(led, rid)
-                _print_results(report)
+                report = drive(KIND, led, rid)
+                KIND.report(report, console)
                 return
     except _run_errors() as exc:
         _fail(str(exc))
@@ -136,43 +107,19 @@ def evaluate(
     """Warm-start every graph on a target: the start (learned, random:K: their Phase I) and its AR there and ideally.
 
     A run without Phase II: its oracle calls and rows are in the ledger (`hybrid jobs resume` finishes it)."""
+    from hybrid.kinds.evaluate import KIND, write_rows
     from hybrid.ledger import Ledger
-    from hybrid.runs import EvaluateConfig, start_evaluate
+    from hybrid.evaluate import EvaluateConfig
 
-    _on_sigterm()
     try:
         flags = {"graphs": str(graphs), "backend": backend, "p": p, "init": init, "shots": shots or None, "seed": seed}
         cfg = _config_with_flags(None, flags, EvaluateConfig)
+        plan = KIND.validate(cfg, new_run_id(run_id), out)
         with Ledger(ledger) as led:
-            rid = start_evaluate(cfg, led, run_id)
-            report = drive_evaluate(led, rid)
+            rid = KIND.register(led, plan)
+            report = drive(KIND, led, rid)
+        KIND.report(report, console)
+        if out:
+            console.print(f"rows written to {write_rows(report, out)}")
     except (*_run_errors(), ValueError) as exc:
         _fail(str(exc))
-    print_rows(report)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report["rows"], indent=1))
-        console.print(f"rows written to {out}")
-
-
-def drive_evaluate(led, rid: str) -> dict:
-    from hybrid.runs import execute_evaluate
-
-    try:
-        return execute_evaluate(led, rid)
-    except KeyboardInterrupt:
-        _fail(f"run {rid} interrupted; resume it with `hybrid jobs resume {rid}`")
-
-
-def print_rows(report: dict) -> None:
-    """The table of ``hybrid evaluate`` (also printed by ``hybrid jobs resume`` of such a run)."""
-    spec = report["spec"]
-    table = Table(title=f"{spec['init']} start on {spec['backend']} (p={spec['p']}), run {report['run_id']}")
-    for col in ("id", "n", "max cut", "params (gammas, betas)", f"AR on {spec['backend']}", "AR ideal", "evaluations"):
-        table.add_column(col, justify="right")
-    for r in report["rows"]:
-        table.add_row(
-            str(r["id"]), str(r["n"]), f"{r['max_cut']:g}", ", ".join(f"{x:.3f}" for x in r["params"]),
-            f"{r['ar_target']:.4f}", f"{r['ar_ideal']:.4f}", str(r["evaluations"]),
-        )
-    console.print(table)

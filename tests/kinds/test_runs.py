@@ -537,7 +537,7 @@ def test_backend_with_techniques_means_backend_and_mitigation(graphs, tmp_path):
 def test_evaluate_is_a_recorded_run_without_phase_two(graphs, tmp_path):
     from hybrid.oracle_factory import make_oracle
     from hybrid.problems import load_graphs
-    from hybrid.runs import EvaluateConfig, execute_evaluate, start_evaluate
+    from hybrid.evaluate import EvaluateConfig, execute_evaluate, start_evaluate
     from hybrid.strategies import get_strategy
 
     init = "random:3"
