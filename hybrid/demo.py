@@ -221,12 +221,12 @@ def run_demo(
     from .ledger import Ledger
 
     from .ledger import new_run_id
-    from .outputs import RECORD_FILE, claim_folder
+    from .outputs import hand_over
 
-    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm", RECORD_FILE):  # a fresh ledger per demo
+    for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm"):  # a fresh ledger per demo
         (out / name).unlink(missing_ok=True)
     run_id = new_run_id()
-    claim_folder(out, run_id, out / "ledger.db", "compare")  # the demo's folder is its sweep's folder
+    hand_over(out, run_id, out / "ledger.db", "compare")  # the demo's folder is its sweep's folder
     with Ledger(out / "ledger.db") as led:
         report = run_compare(cfg, progress=console is not None, ledger=led, run_id=run_id)
     figures = plot_directory(out)

@@ -98,6 +98,15 @@ def claim_folder(folder: str | Path, run_id: str, ledger: str | Path | None, kin
     return path
 
 
+def hand_over(folder: str | Path, run_id: str, ledger: str | Path | None, kind: str) -> Path:
+    """Record ``folder`` as ``run_id``'s, whatever it holds: for a command that owns the folder
+    itself (``hybrid demo`` runs its sweep in its own output folder)."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    write_json(path / RECORD_FILE, _owner(check_run_id(run_id), ledger, kind))
+    return path
+
+
 def owned_by(path: str | Path, run_id: str) -> bool:
     """Whether ``path`` is a JSON file written for ``run_id`` (its ``run_id`` field says so)."""
     try:

@@ -59,9 +59,10 @@ class RunConfig(_Strict):
     tol: float = 1e-6
     mitigation: str = "none"
     shots: int | None = None  # None: exact where the target allows it, else 4000
-    # Phase II gradients: param_shift (exact rule per gate, unbiased) or fd (central
-    # differences, fewer circuits); default: fd on exact simulators, param_shift with shots
-    gradient: Literal["param_shift", "fd"] | None = None
+    # Phase II gradients, a rule of hybrid.oracles.GRADIENTS: param_shift (exact rule per gate,
+    # unbiased), fd (central differences, fewer circuits) or spsa (two evaluations at any depth);
+    # default: fd on exact simulators, param_shift with shots (checked by validation.check_gradient)
+    gradient: str | None = None
     max_evaluations: int | None = None
     max_shots: int | None = None
     seed: int = 0

@@ -165,6 +165,14 @@ def check_optimizer(text: str) -> tuple[str, int]:
     return name, steps
 
 
+def check_gradient(gradient: str | None, flag: str = "--gradient") -> None:
+    """``None`` (the default rule) or a rule of :data:`hybrid.oracles.GRADIENTS`."""
+    from .oracles.gradients import GRADIENTS
+
+    if gradient is not None and gradient not in GRADIENTS:
+        raise InputError(f"{flag} {gradient!r}: use one of {', '.join(GRADIENTS)} (or leave it out)")
+
+
 def check_init(init: str, p: int) -> str:
     """The normalised strategy (a ``.pt`` path becomes ``learned:PATH``); loads learned models and fitted data."""
     from .meta import CheckpointError
@@ -307,6 +315,8 @@ def _gradient_evaluations(cfg, sampled: bool, n: int, m: int) -> float:
     gradient = cfg.gradient or ("param_shift" if sampled else "fd")
     if gradient == "param_shift":
         return 1 + 2 * (n + m) * cfg.p
+    if gradient == "spsa":  # two perturbed points, whatever the depth
+        return 3
     return 1 + 4 * cfg.p
 
 
@@ -467,6 +477,7 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     _check_float(cfg.lr, "--lr", positive=True)
     _check_float(cfg.tol, "tol", positive=False)
     check_optimizer(cfg.optimizer)
+    check_gradient(cfg.gradient)
     spec = resolve_target(cfg.backend, cfg.mitigation if "mitigation" in cfg.model_fields_set else None)
     if (spec.target, spec.mitigation) != (cfg.backend, cfg.mitigation):
         cfg = cfg.model_copy(update={"backend": spec.target, "mitigation": spec.mitigation})

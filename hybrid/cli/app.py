@@ -26,6 +26,9 @@ class _App(typer.Typer):
     """Every error leaves as one ``error: ...`` line on stderr and a non-zero exit code."""
 
     def __call__(self, *args, **kwargs):
+        argv = kwargs.get("args") if kwargs.get("args") is not None else sys.argv[1:]
+        if "--help" in argv or not argv:
+            fill_help(self)  # the registries are imported only when help is asked for
         if "standalone_mode" in kwargs:
             return super().__call__(*args, **kwargs)
         from typer._click.exceptions import ClickException
@@ -50,6 +53,57 @@ class _App(typer.Typer):
             )
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def registry_help() -> dict[str, str]:
+    """What the registries hold, for help texts: every strategy, gradient rule, optimiser, target
+    kind, mitigation technique and run kind the code accepts (``{STRATEGIES}`` etc. in a help text)."""
+    from backends import KINDS as TARGET_KINDS
+    from hybrid.kinds import kind_names
+    from hybrid.mitigation.spec import TECHNIQUES
+    from hybrid.optimize import OPTIMIZERS
+    from hybrid.oracles.gradients import GRADIENTS
+    from hybrid.strategies import strategy_names
+
+    return {
+        "STRATEGIES": "; ".join(f"{name}: {text}" for name, text in strategy_names().items()),
+        "GRADIENTS": ", ".join(GRADIENTS),
+        "OPTIMIZERS": ", ".join(f"{name}:STEPS" for name in OPTIMIZERS),
+        "TARGETS": ", ".join(TARGET_KINDS) + " (fake, local: fake:<device>; ibm:<backend>)",
+        "TECHNIQUES": ", ".join(TECHNIQUES),
+        "KINDS": ", ".join(kind_names()),
+    }
+
+
+#: The help texts with their ``{PLACEHOLDERS}``, by the id of the object holding them (filled anew each time).
+_TEMPLATES: dict[int, str] = {}
+
+
+def _filled(holder_id: int, text: str | None, listing: dict[str, str]) -> str | None:
+    template = _TEMPLATES.setdefault(holder_id, text or "") if text and "{" in text else _TEMPLATES.get(holder_id)
+    return template.format_map(listing) if template else text
+
+
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill_help(typer_app: typer.Typer, listing: dict[str, str] | None = None) -> None:
+    """Put the registries' contents into every help text of ``typer_app`` and its groups."""
+    import inspect
+
+    from typer.models import OptionInfo
+
+    listing = _Keep(listing or registry_help())
+    typer_app.info.help = _filled(id(typer_app.info), typer_app.info.help, listing)
+    for command in typer_app.registered_commands:
+        for param in inspect.signature(command.callback).parameters.values():
+            default = param.default
+            if isinstance(default, OptionInfo):
+                default.help = _filled(id(default), default.help, listing)
+    for group in typer_app.registered_groups:
+        fill_help(group.typer_instance, listing)
 
 
 app = _App(

@@ -14,16 +14,16 @@ from .app import LEDGER_OPTION, _config_with_flags, _fail, _run_errors, app, con
 @app.command()
 def compare(
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="compare YAML (flags override it)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="a graph JSON file, or heavyhex:DEVICE[:N][:weighted][:seed=S]"),
     backends: Optional[str] = typer.Option(
-        None, "--backends", help="comma-separated TARGET[+TECHNIQUE...], e.g. ideal,fake:torino,fake:torino+zne+rem"
+        None, "--backends", help="comma-separated TARGET[+TECHNIQUE...], e.g. ideal,fake:torino+zne+rem; targets: {TARGETS}; techniques: {TECHNIQUES}"
     ),
-    init: Optional[str] = typer.Option(None, "--init", help="comma-separated strategies, e.g. learned,fixed,tqa,random"),
+    init: Optional[str] = typer.Option(None, "--init", help="comma-separated start strategies, NAME[:ARG]: {STRATEGIES}"),
     p: Optional[str] = typer.Option(None, "--p", help="comma-separated depths, e.g. 1,2"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="Phase II optimiser: {OPTIMIZERS}"),
     shots: Optional[int] = typer.Option(None, "--shots", help="default: exact where the target allows it"),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    out: Optional[Path] = typer.Option(None, "--out", help="directory for compare.json, compare.csv and figures/"),
+    out: Optional[Path] = typer.Option(None, "--out", help="an empty folder (or this sweep's own) for compare.json, compare.csv and figures/ (default results/<run_id>)"),
     executor: Optional[str] = typer.Option(None, "--executor", help="local (default), ray or ray:ADDRESS"),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the figures into OUT/figures"),
     ledger: Optional[Path] = LEDGER_OPTION,

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from .app import LEDGER_OPTION, _fail, _run_errors, app, console, drive
 
-jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs and compare sweeps.")
+jobs_app = typer.Typer(no_args_is_help=True, help="The job ledger: list, show, fetch and resume runs of every kind ({KINDS}).")
 app.add_typer(jobs_app, name="jobs")
 
 @jobs_app.command("list")

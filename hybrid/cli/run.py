@@ -13,18 +13,18 @@ from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _ru
 @app.command()
 def run(
     config: Optional[Path] = typer.Option(None, "-c", "--config", help="run YAML (flags override it)"),
-    graphs: Optional[Path] = typer.Option(None, "--graphs", help="graph JSON file"),
+    graphs: Optional[Path] = typer.Option(None, "--graphs", help="a graph JSON file, or heavyhex:DEVICE[:N][:weighted][:seed=S]"),
     backend: Optional[str] = typer.Option(
-        None, "--backend", help="TARGET[+TECHNIQUE...]: ideal, aer, fake:<dev>, local:<dev>, ibm:<backend>, e.g. fake:torino+zne+rem"
+        None, "--backend", help="TARGET[+TECHNIQUE...], e.g. fake:torino+zne+rem; targets: {TARGETS}; techniques: {TECHNIQUES}"
     ),
-    init: Optional[str] = typer.Option(None, "--init", help="learned[:NAME], fixed, tqa, interp, random"),
+    init: Optional[str] = typer.Option(None, "--init", help="the start strategy, NAME[:ARG]: {STRATEGIES}"),
     p: Optional[int] = typer.Option(None, "--p", help="QAOA depth"),
-    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam:STEPS, sgd:STEPS, spsa:STEPS, cobyla:STEPS"),
-    mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, zne, rem, dd, zne+rem (or as --backend TARGET+zne+rem)"),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="Phase II optimiser: {OPTIMIZERS}"),
+    mitigation: Optional[str] = typer.Option(None, "--mitigation", help="none, or techniques joined by +: {TECHNIQUES} (or as --backend TARGET+zne+rem)"),
     shots: Optional[int] = typer.Option(None, "--shots", help="shots per circuit (default: exact where possible)"),
-    gradient: Optional[str] = typer.Option(None, "--gradient", help="param_shift or fd (Phase II gradients)"),
+    gradient: Optional[str] = typer.Option(None, "--gradient", help="Phase II gradient rule: {GRADIENTS} (default: fd exact, param_shift with shots)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
-    out: Optional[Path] = typer.Option(None, "--out", help="directory for results.json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="an empty folder (or this run's own) for results.json (default results/<run_id>)"),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run (default: time-stamped)"),
     yes: bool = YES_OPTION,
@@ -94,13 +94,13 @@ def submit(
 
 @app.command()
 def evaluate(
-    graphs: Path = typer.Option(..., "--graphs", help="graph JSON file"),
-    backend: str = typer.Option("ideal", "--backend", help="TARGET[+TECHNIQUE...], e.g. ideal, fake:torino or fake:torino+rem"),
+    graphs: Path = typer.Option(..., "--graphs", help="a graph JSON file, or heavyhex:DEVICE[:N][:weighted][:seed=S]"),
+    backend: str = typer.Option("ideal", "--backend", help="TARGET[+TECHNIQUE...], e.g. fake:torino+rem; targets: {TARGETS}; techniques: {TECHNIQUES}"),
     p: int = typer.Option(1, "--p", help="QAOA depth"),
-    init: str = typer.Option("learned", "--init", help="a start strategy: learned[:NAME], fixed, tqa, regression, auto, random:K, ..."),
+    init: str = typer.Option("learned", "--init", help="the start strategy, NAME[:ARG]: {STRATEGIES}"),
     shots: int = typer.Option(0, "--shots", help="0 = exact where the target allows it"),
     seed: int = typer.Option(0, "--seed"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON here"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the rows as JSON to this new file (an existing file is never replaced)"),
     ledger: Optional[Path] = typer.Option(None, "--ledger", help="ledger database (default jobs/ledger.db or $HYBRID_LEDGER)"),
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the run in the ledger (default: time-stamped)"),
 ) -> None:

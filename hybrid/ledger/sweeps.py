@@ -26,7 +26,7 @@ def run_kind(record: dict[str, Any]) -> str:
 
 
 def _a_run_of(kind: str) -> str:
-    noun = "run" if kind == "run" else f"{kind} run"
+    noun = f"{kind} run".replace("run run", "run")  # a plain run is "a run"
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
