@@ -168,7 +168,7 @@ def slice_graphs(sl: Slice, paper_path: str | Path | None = None) -> list[tuple[
         graphs = split_graphs("test", sl.per_family, nodes={**SPLIT_NODES["test"], **nodes} if nodes else None)
         out += [("test", g) for g in graphs if g.meta["family"] in sl.families]
     if sl.paper_graphs > 0:
-        from .benchmark import default_paths
+        from .paper_benchmark import default_paths
 
         path = paper_path or default_paths()[0]
         out += [("paper90", g.with_max_cut()) for g in load_graphs(path)[: sl.paper_graphs]]

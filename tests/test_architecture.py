@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.oracle_factory", "hybrid.meta"),
     ("hybrid.strategies",),
     ("hybrid.optimize",),
-    ("hybrid.validation", "hybrid.benchmark"),
+    ("hybrid.validation", "hybrid.paper_benchmark"),
     ("hybrid.runs", "hybrid.equal_budget"),
     ("hybrid.evaluate",),
     ("hybrid.compare",),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import outputs
-from ..benchmark import PAPER_KIND, execute_paper_benchmark, render_report, validate_paper_benchmark
+from ..paper_benchmark import PAPER_KIND, execute_paper_benchmark, render_report, validate_paper_benchmark
 from .base import Plan, RunKind, register
 from .benchmark import render as render_cell
 
@@ -14,7 +14,7 @@ CELLS_FILE = "cells.json"
 
 
 def validate(models: Sequence[str], run_id: str, **options: Any) -> Plan:
-    """Every check (:func:`hybrid.benchmark.validate_paper_benchmark`); nothing opened, nothing created."""
+    """Every check (:func:`hybrid.paper_benchmark.validate_paper_benchmark`); nothing opened, nothing created."""
     spec, label = validate_paper_benchmark(models, run_id, **options)
     return Plan(run_id, PAPER_KIND, spec, label)
 

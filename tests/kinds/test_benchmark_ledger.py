@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hybrid import benchmark
-from hybrid.benchmark import execute_paper_benchmark, start_paper_benchmark
+from hybrid.paper_benchmark import execute_paper_benchmark, start_paper_benchmark
 from hybrid.cli import app
 from hybrid.equal_budget import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
 from hybrid.ledger import Ledger, LedgerError
