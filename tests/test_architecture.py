@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hybrid.strategies",),
     ("hybrid.optimize",),
     ("hybrid.validation", "hybrid.paper_benchmark"),
-    ("hybrid.runs", "hybrid.equal_budget"),
+    ("hybrid.runs", "hybrid.benchmark"),
     ("hybrid.evaluate",),
     ("hybrid.compare",),
     ("hybrid.kinds", "hybrid.demo"),
@@ -167,14 +167,14 @@ def test_no_import_cycle_between_packages():
 
 
 def test_the_checker_catches_a_cycle_inside_one_layer(tmp_path):
-    # runs and equal_budget share a layer, so the layer test allows runs -> equal_budget -> runs;
+    # runs and benchmark share a layer, so the layer test allows runs -> benchmark -> runs;
     # the cycle test must not, even when one side imports lazily.
-    assert layer_of("hybrid.runs") == layer_of("hybrid.equal_budget")
-    runs, other = tmp_path / "runs.py", tmp_path / "equal_budget.py"
-    runs.write_text("from .equal_budget import QUICK\n")
+    assert layer_of("hybrid.runs") == layer_of("hybrid.benchmark")
+    runs, other = tmp_path / "runs.py", tmp_path / "benchmark.py"
+    runs.write_text("from .benchmark import QUICK\n")
     other.write_text("def f():\n    from .runs import RunConfig\n")
-    planted = {**MODULES, "hybrid.runs": runs, "hybrid.equal_budget": other}
-    assert ["hybrid.equal_budget", "hybrid.runs"] in find_cycles(import_graph(planted))
+    planted = {**MODULES, "hybrid.runs": runs, "hybrid.benchmark": other}
+    assert ["hybrid.benchmark", "hybrid.runs"] in find_cycles(import_graph(planted))
     assert find_cycles(package_graph(import_graph(planted)))
     # and a cycle between two packages through their submodules
     a, b = tmp_path / "a.py", tmp_path / "b.py"

@@ -92,7 +92,7 @@ def benchmark_cmd(
     """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam.
 
     A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
-    from hybrid.equal_budget import FULL, QUICK, BenchmarkConfig
+    from hybrid.benchmark import FULL, QUICK, BenchmarkConfig
     from hybrid.kinds.benchmark import KIND
     from hybrid.ledger import Ledger
 

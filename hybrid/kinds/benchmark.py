@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import outputs
-from ..equal_budget import BENCHMARK_KIND, BenchmarkConfig, execute_benchmark, partial_report, validate_benchmark
+from ..benchmark import BENCHMARK_KIND, BenchmarkConfig, execute_benchmark, partial_report, validate_benchmark
 from .base import Plan, RunKind, register
 
 RESULTS_FILE = "results.json"
@@ -15,7 +15,7 @@ RESULTS_FILE = "results.json"
 
 def validate(config: BenchmarkConfig, run_id: str, ledger_path: str | Path | None, out: Path | None = None, *,
              best_known: Path | None = None, graphs: Path | None = None, write_auto: bool = True) -> Plan:
-    """Every check (:func:`hybrid.equal_budget.validate_benchmark`); nothing opened, nothing created."""
+    """Every check (:func:`hybrid.benchmark.validate_benchmark`); nothing opened, nothing created."""
     spec, label = validate_benchmark(config, run_id, ledger_path, out, best_known_path=best_known, paper_path=graphs,
                                      write_auto=write_auto)
     return Plan(run_id, BENCHMARK_KIND, spec, label)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from hybrid import benchmark
 from hybrid.paper_benchmark import execute_paper_benchmark, start_paper_benchmark
 from hybrid.cli import app
-from hybrid.equal_budget import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
+from hybrid.benchmark import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
 from hybrid.ledger import Ledger, LedgerError
 from killing import cli, cli_env, kill_when, without
 
