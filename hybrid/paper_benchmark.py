@@ -110,10 +110,6 @@ def method_run(name: str, rows: Sequence[dict[str, Any]], evals: int) -> MethodR
     return MethodRun(name, np.array([r["ar_phase1"] for r in rows]), evals, ar("sgd"), its("sgd"), ar("adam"), its("adam"))
 
 
-def run_method(name: str, problems: Sequence[MaxCutProblem], starts: Sequence[np.ndarray], evals: int, phase2: bool = True) -> MethodRun:
-    return method_run(name, [graph_run(pr, theta, phase2) for pr, theta in zip(problems, starts)], evals)
-
-
 def _compute(key: str, compute: Callable[[], Any]) -> Any:
     return compute()
 

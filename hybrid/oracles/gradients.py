@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,15 +38,6 @@ GRADIENTS = ("param_shift", "fd", "spsa")
 FD_MODES = ("central", "forward")
 #: SPSA perturbation size (radians).
 SPSA_STEP = 0.1
-
-
-class CircuitOracle(Protocol):
-    """What a rule needs from an oracle: one batch evaluation of parameter points, and
-    for ``param_shift`` of gate-level points with the gate Jacobian."""
-
-    p: int
-
-    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None, **job_hooks) -> Evaluation: ...
 
 
 def gate_level(oracle) -> tuple:

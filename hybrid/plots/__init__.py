@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .compare import plot_ar_bars, plot_convergence, plot_landscapes, plot_report
+from .compare_figures import plot_ar_bars, plot_convergence, plot_landscapes, plot_report
 from .training import plot_ar_vs_budget, plot_meta_history
 
 __all__ = [
