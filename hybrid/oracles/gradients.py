@@ -31,7 +31,7 @@ import numpy as np
 
 from ..ansatz import qaoa_gate_circuit
 from ..problems import ProblemError, as_rng
-from .base import FD_STEP, Evaluation, as_batch
+from .base import FD_STEP, as_batch
 
 #: Gradient rules by name (``make_oracle(..., gradient=NAME)``).
 GRADIENTS = ("param_shift", "fd", "spsa")
