@@ -66,6 +66,7 @@ def test_compare_grid_writes_table_and_report(graphs, tmp_path):
     assert len(pngs) == 3  # convergence, bars, landscape; redrawn from the saved report only
 
 
+@pytest.mark.slow  # the whole demo: minutes on 2 cores
 def test_demo_writes_report_with_figures(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
@@ -157,6 +158,7 @@ def two_graphs(tmp_path):
     return save_graphs([p.with_max_cut() for p in problems], tmp_path / "g2.json")
 
 
+@pytest.mark.slow  # a killed subprocess (in-process resume: tests/kinds/test_resume.py)
 def test_killed_compare_sweep_resumes_to_the_uninterrupted_report(two_graphs, tmp_path):
     ledger = tmp_path / "ledger.db"
     common = ["compare", "--graphs", str(two_graphs), "--backends", "ideal,fake:manila+rem",
