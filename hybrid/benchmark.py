@@ -297,6 +297,9 @@ def run_slice(
 
     ``cells(key, compute)`` (a :class:`hybrid.ledger.sweeps.Cells`) records each cell the
     moment it finishes and returns the recorded one instead of computing it again.
+
+    Longer than 80 lines: one loop over graphs x depths x starts x optimisers x budgets x seeds
+    whose blocks share the start, the scorer and the best-known AR of their graph.
     """
     from backends import get_target
 

@@ -372,94 +372,134 @@ def optimize_graph(
     ``oracle`` offers ``evaluate``, ``value_and_grad`` and ``charge`` (see
     :mod:`hybrid.oracles`); its randomness (shots) is seeded per call from
     ``seed``. ``tol`` applies to the energy normalised by the total edge weight.
-    Returns the best evaluated point (see the module doc).
+    Returns the best evaluated point (see the module doc). The steps: the budget
+    (:func:`_budget`), the start (:func:`_budgeted_start`), the Phase II loop
+    (:func:`_phase_two`) and the report (:func:`_report`).
     """
-    from .oracles import ideal_oracle
     from .problems import as_rng
+    from .strategies.builtin import for_target
 
     start_time = time.perf_counter()
     name, steps = parse_optimizer(optimizer)
+    rng = as_rng(seed)
+    budget, sampled = _budget(oracle, max_evaluations, max_shots, seed, rng)
+    init = for_target(init, target, sampled)
+    start = _budgeted_start(init, problem, p, budget, rng, max_evaluations)
+    phase = _PhaseTwo(budget, start.theta, start.value, problem.total_weight)
+    converged, last = _phase_two(phase, name, steps, rng, lr, tol)
+    return _report(problem, p, oracle, budget, start, phase.e_start, converged, last, sampled=sampled, init=init,
+                   optimizer=optimizer, target=target, mitigation=mitigation, max_evaluations=max_evaluations,
+                   max_shots=max_shots, started=start_time)
+
+
+def _budget(oracle, max_evaluations: int | None, max_shots: int | None, seed, rng) -> tuple[Budget, bool]:
+    """The run's :class:`Budget` (one evaluation reserved for the final re-measurement when sampled)."""
     if max_evaluations is not None and max_evaluations < 0:
         raise BudgetError(f"max_evaluations must be >= 0, got {max_evaluations}")
     if max_shots is not None and max_shots < 0:
         raise BudgetError(f"max_shots must be >= 0, got {max_shots}")
-    rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
     sampled = not oracle.exact
     reserve = oracle.charge("evaluate", 1) if sampled else Charge(0, 0)
-    budget = Budget(oracle, max_evaluations, max_shots, base_seed, reserve)
-    from .strategies.builtin import for_target
+    return Budget(oracle, max_evaluations, max_shots, base_seed, reserve), sampled
 
-    init = for_target(init, target, sampled)
+
+def _budgeted_start(init: str, problem, p: int, budget: Budget, rng, max_evaluations: int | None):
+    """Phase I: the start, refused up front when its evaluations do not fit the budget."""
     cost = start_cost(init, p, problem)
+    reserve = budget.reserve
     if cost and max_evaluations is not None and cost + reserve.evaluations > max_evaluations:
         raise BudgetError(
             f"start {init!r} spends {cost} evaluations in Phase I but max_evaluations={max_evaluations}"
             f"{' (1 more is kept for the final re-measurement)' if reserve.evaluations else ''}; "
             "raise max_evaluations or choose a zero-evaluation start"
         )
-    start = _start(init, problem, p, budget, rng)
-    theta0 = start.theta
-    scale = problem.total_weight
-    converged = False
-    last = theta0
-    e_start = start.value
+    return _start(init, problem, p, budget, rng)
 
-    def measure_start() -> float | None:
-        nonlocal e_start
-        if e_start is None:
+
+class _PhaseTwo:
+    """What the Phase II loop shares: the budget, the start and its measured value (``e_start``)."""
+
+    def __init__(self, budget: Budget, theta0: np.ndarray, e_start: float | None, scale: float):
+        self.budget, self.theta0, self.e_start, self.scale = budget, theta0, e_start, scale
+
+    def measure_start(self) -> float | None:
+        if self.e_start is None:
             try:
-                e_start = float(budget.evaluate(theta0, "init")[0])
+                self.e_start = float(self.budget.evaluate(self.theta0, "init")[0])
             except BudgetExhausted:
                 return None
-        return e_start
+        return self.e_start
 
+
+def _phase_two(phase: _PhaseTwo, name: str, steps: int, rng, lr: float | None, tol: float) -> tuple[bool, np.ndarray]:
+    """The Phase II loop of optimiser ``name``: ``(converged, last point)``."""
     if name in ("adam", "sgd") and steps > 0:
-        first = True
+        return _phase_two_gradient(phase, name, steps, lr, tol)
+    if name == "spsa" and steps > 0:
+        return False, _phase_two_spsa(phase, steps, rng)
+    if name == "cobyla" and steps > 0:
+        return _phase_two_cobyla(phase, steps)
+    phase.measure_start()
+    return False, phase.theta0
 
-        def value_and_grad(theta):
-            nonlocal first, e_start
-            value, grad = budget.value_and_grad(theta, "phase2")
-            if first and e_start is None:
-                e_start = value
-            first = False
-            return value, grad
 
-        traj = ascend(value_and_grad, theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
-                      max_steps=steps, tol=tol, scale=scale)
-        converged, last = traj.converged, traj.theta
-    elif name == "spsa" and steps > 0:
-        measure_start()
-        theta = theta0.copy()
-        try:
-            for k in range(steps):
-                a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
-                c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
-                delta = rng.choice([-1.0, 1.0], size=theta.size)
-                plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
-                # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
-                theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
-        except BudgetExhausted:
-            pass
-        last = theta
-    elif name == "cobyla" and steps > 0:
-        from scipy.optimize import minimize
+def _phase_two_gradient(phase: _PhaseTwo, name: str, steps: int, lr: float | None, tol: float) -> tuple[bool, np.ndarray]:
+    first = True
 
-        def objective(x):
-            x = np.asarray(x, float)
-            if e_start is not None and np.array_equal(x, theta0):
-                return -e_start / scale  # the start's value is already measured
-            return -float(budget.evaluate(x, "phase2")[0]) / scale
+    def value_and_grad(theta):
+        nonlocal first
+        value, grad = phase.budget.value_and_grad(theta, "phase2")
+        if first and phase.e_start is None:
+            phase.e_start = value
+        first = False
+        return value, grad
 
-        measure_start()
-        try:
-            res = minimize(objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
-            last, converged = np.asarray(res.x, float), bool(res.success)
-        except BudgetExhausted:
-            last = budget.history[-1]["params"] if budget.history else theta0
-    else:
-        measure_start()
+    traj = ascend(value_and_grad, phase.theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
+                  max_steps=steps, tol=tol, scale=phase.scale)
+    return traj.converged, traj.theta
 
+
+def _phase_two_spsa(phase: _PhaseTwo, steps: int, rng) -> np.ndarray:
+    phase.measure_start()
+    theta = phase.theta0.copy()
+    try:
+        for k in range(steps):
+            a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
+            c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
+            delta = rng.choice([-1.0, 1.0], size=theta.size)
+            plus, minus = phase.budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
+            # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
+            theta = theta + a_k * (plus - minus) / (2 * c_k * phase.scale) * delta
+    except BudgetExhausted:
+        pass
+    return theta
+
+
+def _phase_two_cobyla(phase: _PhaseTwo, steps: int) -> tuple[bool, np.ndarray]:
+    from scipy.optimize import minimize
+
+    def objective(x):
+        x = np.asarray(x, float)
+        if phase.e_start is not None and np.array_equal(x, phase.theta0):
+            return -phase.e_start / phase.scale  # the start's value is already measured
+        return -float(phase.budget.evaluate(x, "phase2")[0]) / phase.scale
+
+    phase.measure_start()
+    try:
+        res = minimize(objective, phase.theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+        return bool(res.success), np.asarray(res.x, float)
+    except BudgetExhausted:
+        return False, phase.budget.history[-1]["params"] if phase.budget.history else phase.theta0
+
+
+def _report(problem, p: int, oracle, budget: Budget, start, e_start: float | None, converged: bool, last, *,
+            sampled: bool, init: str, optimizer: str, target: str, mitigation: str, max_evaluations: int | None,
+            max_shots: int | None, started: float) -> RunResult:
+    """The best measured point, re-measured once when sampled, and its ideal AR: the :class:`RunResult`."""
+    from .oracles import ideal_oracle
+
+    theta0 = start.theta
     if budget.best_params is None:  # nothing measured: the start is the answer
         best, best_value = theta0, None
     else:
@@ -496,7 +536,7 @@ def optimize_graph(
         best_bitstring=budget.best_bitstring,
         job_ids=budget.job_ids,
         history=budget.history,
-        wall_time=time.perf_counter() - start_time,
+        wall_time=time.perf_counter() - started,
         mitigation=mitigation,
         phase1_evaluations=start.evaluations,
         converged=converged,

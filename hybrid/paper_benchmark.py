@@ -179,29 +179,8 @@ def paper_benchmark(
     runs.append(_average_runs(f"random (mean of {RANDOM_STARTS} starts)", rand_runs))
     paper = paper_rows(reference, [pr.id for pr in problems])
 
-    ns = sorted({pr.n for pr in problems})
-    for n in ns + ["all"]:
-        mask = np.array([n == "all" or pr.n == n for pr in problems])
-        table = {}
-        for run in runs:
-            table[run.name] = {
-                "ar_phase1": float(run.ar_phase1[mask].mean()),
-                "phase1_evaluations": run.phase1_evaluations,
-                "sgd_ar": {str(k): float(v[mask].mean()) for k, v in run.sgd_ar.items()},
-                "sgd_iters_mean": float(run.sgd_iters[mask].mean()),
-                "sgd_iters_median": float(np.median(run.sgd_iters[mask])),
-                "adam_ar": {str(k): float(v[mask].mean()) for k, v in run.adam_ar.items()},
-                "adam_iters_mean": float(run.adam_iters[mask].mean()),
-                "adam_iters_median": float(np.median(run.adam_iters[mask])),
-            }
-        for label, row in paper.items():
-            entry = {"ar_phase1": float(row["ar_phase1"][mask].mean())}
-            if "ar_final" in row:
-                entry["sgd_ar"] = {"300": float(row["ar_final"][mask].mean())}
-                entry["sgd_iters_mean"] = float(row["iters"][mask].mean())
-                entry["sgd_iters_median"] = float(np.median(row["iters"][mask]))
-            table[label] = entry
-        report["p1"][str(n)] = table
+    for n in sorted({pr.n for pr in problems}) + ["all"]:
+        report["p1"][str(n)] = p1_table(runs, paper, np.array([n == "all" or pr.n == n for pr in problems]))
 
     for p in depths:
         report["depths"][str(p)] = cells(f"depth|p{p}", lambda p=p: depth_comparison(models[0], problems, p, constant=None))
@@ -210,6 +189,30 @@ def paper_benchmark(
         report["families"] = family_comparison(models[0], constant, seed=seed, cells=cells)
     report["wall_time"] = time.perf_counter() - started
     return report
+
+
+def p1_table(runs: Sequence[MethodRun], paper: dict[str, dict[str, np.ndarray]], mask: np.ndarray) -> dict[str, Any]:
+    """The p = 1 table of the graphs in ``mask``: each method's Phase I and Phase II means, and the paper's."""
+    table = {}
+    for run in runs:
+        table[run.name] = {
+            "ar_phase1": float(run.ar_phase1[mask].mean()),
+            "phase1_evaluations": run.phase1_evaluations,
+            "sgd_ar": {str(k): float(v[mask].mean()) for k, v in run.sgd_ar.items()},
+            "sgd_iters_mean": float(run.sgd_iters[mask].mean()),
+            "sgd_iters_median": float(np.median(run.sgd_iters[mask])),
+            "adam_ar": {str(k): float(v[mask].mean()) for k, v in run.adam_ar.items()},
+            "adam_iters_mean": float(run.adam_iters[mask].mean()),
+            "adam_iters_median": float(np.median(run.adam_iters[mask])),
+        }
+    for label, row in paper.items():
+        entry = {"ar_phase1": float(row["ar_phase1"][mask].mean())}
+        if "ar_final" in row:
+            entry["sgd_ar"] = {"300": float(row["ar_final"][mask].mean())}
+            entry["sgd_iters_mean"] = float(row["iters"][mask].mean())
+            entry["sgd_iters_median"] = float(np.median(row["iters"][mask]))
+        table[label] = entry
+    return table
 
 
 def validate_paper_benchmark(models: Sequence[str] = ("learned",), run_id: str = "", *,

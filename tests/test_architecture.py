@@ -9,7 +9,8 @@
 * ``backends`` never imports ``hybrid``.
 * No ``hasattr`` probes: targets declare capabilities (``backends.capabilities``).
 * No source file over ``MAX_LINES`` lines unless its module docstring says why
-  (a sentence starting "Longer than").
+  (a sentence starting "Longer than"), and no function over ``MAX_FUNCTION_LINES`` lines
+  unless its docstring says why the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("hybrid", "backends")
 MAX_LINES = 600
+MAX_FUNCTION_LINES = 80
 
 #: Lowest first. A module belongs to the first entry whose name is a prefix of its own. The
 #: layers are where the imports put each entry (test_layers_as_they_are checks the bottom one).
@@ -245,6 +247,31 @@ def test_long_files_say_why():
         if lines > MAX_LINES and "Longer than" not in doc:
             bad.append(f"{path.relative_to(ROOT)} ({lines} lines)")
     assert not bad, f"files over {MAX_LINES} lines without a reason in their docstring: {bad}"
+
+
+def long_functions(path: Path) -> list[str]:
+    """Functions of ``path`` over ``MAX_FUNCTION_LINES`` lines whose docstring gives no reason ("Longer than")."""
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.lineno + 1
+            if lines > MAX_FUNCTION_LINES and "Longer than" not in (ast.get_docstring(node) or ""):
+                bad.append(f"{node.name} ({lines} lines, line {node.lineno})")
+    return bad
+
+
+def test_long_functions_say_why():
+    bad = [f"{path.relative_to(ROOT)}: {fn}" for path in MODULES.values() for fn in long_functions(path)]
+    assert not bad, f"functions over {MAX_FUNCTION_LINES} lines without a reason in their docstring: {bad}"
+
+
+def test_the_long_function_check_sees_one(tmp_path):
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    path = tmp_path / "long.py"
+    path.write_text(f"def long():\n    \"\"\"No reason.\"\"\"\n{body}\n\ndef short():\n    return 1\n")
+    assert [name.split()[0] for name in long_functions(path)] == ["long"]
+    path.write_text(f"def long():\n    \"\"\"Longer than {MAX_FUNCTION_LINES} lines: a table.\"\"\"\n{body}")
+    assert long_functions(path) == []
 
 
 def test_the_checker_catches_an_upward_import(tmp_path):

@@ -102,6 +102,11 @@ def train(
 
     Without ``resume``, an existing ``out/checkpoint.pt`` is never overwritten unless
     ``overwrite=True`` (``--force``).
+
+    Longer than 80 lines: its steps (data per stage, the episode, the optimiser step,
+    validation, the checkpoint) share the training state that one checkpoint saves together
+    (stage, iteration, best weights, patience, both RNGs, the optimiser); cutting it at those
+    steps first needs that state as one object.
     """
     existing = Path(cfg.out) / "checkpoint.pt"
     if resume is None and not overwrite and existing.exists():

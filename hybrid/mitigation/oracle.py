@@ -80,6 +80,12 @@ class MitigatedOracle:
         fd_step: float | None = None,
         gradient: str | None = None,
     ):
+        """Check the target, shots and gradient against the techniques, then prepare each technique.
+
+        Longer than 80 lines: the checks and the preparation of ZNE, REM and DD run in the order
+        they depend on each other (the shots decide the REM source, the ISA circuit the DD
+        padding); cutting it is part of composing the techniques around one ``run_isa``.
+        """
         self.problem, self.p = problem, int(p)
         self.target = _resolve_target(target)
         self.spec = parse_mitigation(spec)
@@ -290,6 +296,13 @@ class MitigatedOracle:
         return self._evaluate_rows(np.atleast_2d(np.asarray(points, float)), seed, **job_hooks)
 
     def _evaluate_rows(self, batch: np.ndarray, seed, on_submit=None, attach_job=None) -> Evaluation:
+        """Every row's folded (and padded) circuits plus REM calibration in one ``run_isa`` job, then
+        each technique's post-processing.
+
+        Longer than 80 lines: the submit/attach/run dispatch, the calibration offset and the
+        per-row extrapolation share the job's outcome list; the dispatch is the part shared with
+        :class:`hybrid.oracles.SampledOracle`.
+        """
         start = time.perf_counter()
         num_scales = len(self.scales)
         circuits: list[QuantumCircuit] = []
