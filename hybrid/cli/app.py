@@ -27,8 +27,8 @@ class _App(typer.Typer):
 
     def __call__(self, *args, **kwargs):
         argv = kwargs.get("args") if kwargs.get("args") is not None else sys.argv[1:]
-        if "--help" in argv or not argv:
-            fill_help(self)  # the registries are imported only when help is asked for
+        if "--help" in argv and argv[0] != "--help":
+            fill_help(self)  # a command's help: the registries are imported only then
         if "standalone_mode" in kwargs:
             return super().__call__(*args, **kwargs)
         from typer._click.exceptions import ClickException
