@@ -27,7 +27,7 @@ from backends.capabilities import Capability, supports
 from backends.transpile import two_qubit_count
 
 from ..ansatz import qaoa_circuit
-from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch
+from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch, run_or_attach
 from ..oracles.gradients import GRADIENTS, FiniteDifference, gate_level, gradient_rule
 from ..oracles.sampled import bitstring, counts_statistics
 from ..problems import MaxCutProblem, ProblemError, as_rng
@@ -247,20 +247,17 @@ class MitigatedOracle:
             main = circuits[offset:]
         else:
             main = circuits
-        if attach_job is not None:
-            result = self.target.fetch(attach_job)
-            if len(result.counts) != len(main):
-                raise MitigationError(
-                    f"job {', '.join(result.job_ids) or 'attached'} holds {len(result.counts)} circuits but this evaluation needs "
-                    f"{len(main)} (calibration circuits are only in an oracle's first job); "
-                    "evaluate again without attach_job"
-                )
-        elif on_submit is not None and self.supports_jobs:
-            job = self.target.submit_isa(main, self.shots, **self._run_kwargs)
-            on_submit(job)
-            result = self.target.fetch(job)
-        else:
-            result = self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs)
+        result = run_or_attach(
+            self.target, attach_job=attach_job, on_submit=on_submit, jobs=self.supports_jobs,
+            submit=lambda: self.target.submit_isa(main, self.shots, **self._run_kwargs),
+            run=lambda: self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs),
+        )
+        if attach_job is not None and len(result.counts) != len(main):
+            raise MitigationError(
+                f"job {', '.join(result.job_ids) or 'attached'} holds {len(result.counts)} circuits but this evaluation needs "
+                f"{len(main)} (calibration circuits are only in an oracle's first job); "
+                "evaluate again without attach_job"
+            )
         jobs.append(result)
         outcomes = [{"counts": c} for job in jobs for c in job.counts]
         job_ids = tuple(j for job in jobs for j in job.job_ids)
@@ -299,9 +296,9 @@ class MitigatedOracle:
         """Every row's folded (and padded) circuits plus REM calibration in one ``run_isa`` job, then
         each technique's post-processing.
 
-        Longer than 80 lines: the submit/attach/run dispatch, the calibration offset and the
-        per-row extrapolation share the job's outcome list; the dispatch is the part shared with
-        :class:`hybrid.oracles.SampledOracle`.
+        Longer than 80 lines: the calibration offset, the per-row outcomes and each technique's
+        post-processing share the job's outcome list (the submit / attach / run dispatch is
+        :func:`hybrid.oracles.base.run_or_attach`, shared with :class:`hybrid.oracles.SampledOracle`).
         """
         start = time.perf_counter()
         num_scales = len(self.scales)
