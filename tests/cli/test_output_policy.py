@@ -4,6 +4,7 @@ refusal after registration (each case refused before the ledger is opened for wr
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -71,13 +72,15 @@ def test_same_run_id_on_two_ledgers_cannot_overwrite(world):
     assert not (world / "two.db").exists()
 
 
-@pytest.mark.parametrize("run_id", ["../escaped", "/tmp/absolute", "new\nline", "x y", "a/b", "..", ".hidden", "x" * 65])
+@pytest.mark.parametrize("run_id", ["../escaped", "ABSOLUTE", "new\nline", "x y", "a/b", "..", ".hidden", "x" * 65])
 def test_unsafe_run_ids_are_refused_before_anything(world, run_id):
-    before = files(world)
-    result = hybrid("run", "--graphs", "g.json", *RUN, "--ledger", "L.db", "--run-id", run_id)
+    (world / "in").mkdir()
+    os.chdir(world / "in")
+    outside = world / "absolute"
+    run_id = str(outside) if run_id == "ABSOLUTE" else run_id
+    result = hybrid("run", "--graphs", "../g.json", *RUN, "--ledger", "L.db", "--run-id", run_id)
     refused(result, r"--run-id .* is not a valid run id")
-    assert files(world) == before  # no ledger, no lock, no results anywhere under here
-    assert not Path("/tmp/absolute").exists() or run_id != "/tmp/absolute"
+    assert sorted(p.name for p in world.rglob("*")) == ["g.json", "in"]  # nothing created, inside or out
 
 
 def test_ids_that_used_to_share_a_lock_file(world):
@@ -96,12 +99,16 @@ def test_ids_that_used_to_share_a_lock_file(world):
     ("out under a file", ["run", "--graphs", "g.json", *RUN, "--out", "afile/sub"], "--out .*afile.* is a file"),
     ("out a folder of a results.json", ["run", "--graphs", "g.json", *RUN, "--out", "foreign"], "--out 'foreign'"),
     ("evaluate out a folder", ["evaluate", "--graphs", "g.json", "--init", "fixed", "--out", "adir"], "--out .* is a folder"),
+    ("depth 0", ["run", "--graphs", "g.json", *RUN, "--p", "0"], "--p"),
+    ("benchmark out of another run", ["benchmark", "--quick", "--out", "taken"], "--out 'taken' belongs to run 'other'"),
 ])
 def test_refused_before_the_ledger_is_opened(world, case, argv, pattern):
     (world / "afile").write_text("x")
     (world / "adir").mkdir()
     (world / "foreign").mkdir()
     (world / "foreign" / "results.json").mkdir()
+    (world / "taken").mkdir()
+    (world / "taken" / ".hybrid-run.json").write_text(json.dumps({"run_id": "other", "kind": "run", "ledger": None}))
     before = files(world)
     result = hybrid(*argv, "--ledger", "L.db")
     refused(result, pattern)
