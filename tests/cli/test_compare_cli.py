@@ -96,8 +96,10 @@ def test_cli_errors_are_clear(tmp_path, graphs):
     assert result.exit_code == 2 and "unknown fake device 'nowhere'" in result.output
     result = runner.invoke(app, ["run", "--graphs", str(graphs), "--optimizer", "newton:3", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 2 and "unknown optimizer" in result.output
+    assert not (tmp_path / "l.db").exists()  # refused before the ledger was opened
     result = runner.invoke(app, ["plot", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to plot" in result.output
+    Ledger(tmp_path / "l.db").close()
     result = runner.invoke(app, ["jobs", "show", "missing", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 2 and "no run 'missing'" in result.output
     result = runner.invoke(app, ["meta-train", "-c", str(tmp_path / "none.yaml")])
