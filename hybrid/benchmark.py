@@ -298,12 +298,10 @@ def run_slice(
     ``cells(key, compute)`` (a :class:`hybrid.ledger.sweeps.Cells`) records each cell the
     moment it finishes and returns the recorded one instead of computing it again.
 
-    Longer than 80 lines: one loop over graphs x depths x starts x optimisers x budgets x seeds
-    whose blocks share the start, the scorer and the best-known AR of their graph.
+    A cell is a start alone (:func:`_start_alone`) or a start then Phase II at one budget
+    (:func:`_phase_two_cell`).
     """
     from backends import get_target
-
-    from .optimize import BudgetError, optimize_graph
 
     cells = cells or (lambda key, compute: compute())
     backend_spec, sampled = TARGETS[sl.target]
@@ -328,14 +326,8 @@ def run_slice(
                     cell({"method": method}, lambda exc=exc: {**block.base, "method": method, "error": str(exc)})
                     continue
                 if 0 in sl.budgets and cost == 0:
-                    def alone():
-                        start = strategy.start(problem, p, seed=0)
-                        return {**block.base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
-                                "ar_target": block.score(start.theta),
-                                "ar_ideal": float(block.ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
-                                "evaluations": 0, "shots": 0, "trace": [[0, 0, block.score(start.theta)]]}
-
-                    cell({"method": method, "optimizer": "-", "budget": 0, "seed": 0}, alone)
+                    cell({"method": method, "optimizer": "-", "budget": 0, "seed": 0},
+                         lambda strategy=strategy, method=method: _start_alone(block, strategy, method))
                 for opt in sl.optimizers:
                     for budget in (b for b in sl.budgets if b > 0):
                         if cost > budget:
@@ -343,30 +335,8 @@ def run_slice(
                         for seed in sl.seeds:
                             name = {"method": method, "optimizer": opt, "budget": budget, "seed": seed}
 
-                            def run(name=name):
-                                opt, budget, seed = name["optimizer"], name["budget"], name["seed"]
-                                row = {**block.base, **name}
-                                try:
-                                    result = optimize_graph(
-                                        problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
-                                        max_evaluations=budget, max_shots=budget * shots if sampled else None,
-                                        seed=seed, target=sl.target,
-                                    )
-                                except BudgetError as exc:  # the start (plus the re-measurement) does not fit
-                                    return {**row, "error": str(exc), "skipped": True}
-                                except (StrategyError, ValueError) as exc:
-                                    return {**row, "error": str(exc)}
-                                # ar_final is None when the budget allowed no measurement: the start is returned unmeasured
-                                measured = result.ar_final is not None
-                                return {**row, "label": getattr(result, "start_label", "") or method,
-                                        "ar_target": result.ar_final if measured else block.score(result.final_params),
-                                        "measured": measured,
-                                        "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
-                                        "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
-                                        "final_params": result.final_params,
-                                        "trace": incumbent_trace(result.history, block.score)}
-
-                            cell(name, run)
+                            cell(name, lambda name=name, method=method: _phase_two_cell(
+                                block, method, name, sl.target, shots if sampled else None))
             log(f"  {sl.target} {problem.id} (n={problem.n}, {family}) p={p}: {time.perf_counter() - t0:.0f} s")
             if cell_log is not None:
                 with open(cell_log, "a") as fh:
@@ -374,6 +344,45 @@ def run_slice(
                         fh.write(json.dumps(row) + "\n")
                 done = len(rows)
     return rows
+
+
+def _start_alone(block: _Block, strategy, method: str) -> dict[str, Any]:
+    """A zero-evaluation start at budget 0: its AR on the target and ideally."""
+    problem, p = block.problem, block.p
+    start = strategy.start(problem, p, seed=0)
+    return {**block.base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
+            "ar_target": block.score(start.theta),
+            "ar_ideal": float(block.ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
+            "evaluations": 0, "shots": 0, "trace": [[0, 0, block.score(start.theta)]]}
+
+
+def _phase_two_cell(block: _Block, method: str, name: dict[str, Any], target: str,
+                    shots_per_evaluation: int | None) -> dict[str, Any]:
+    """A start, then Phase II with ``name``'s optimiser, budget and seed (a skipped or failed cell says why)."""
+    from .optimize import BudgetError, optimize_graph
+
+    problem, p = block.problem, block.p
+    opt, budget, seed = name["optimizer"], name["budget"], name["seed"]
+    row = {**block.base, **name}
+    try:
+        result = optimize_graph(
+            problem, block.oracle, p=p, init=method, optimizer=f"{opt}:{budget}",
+            max_evaluations=budget, max_shots=None if shots_per_evaluation is None else budget * shots_per_evaluation,
+            seed=seed, target=target,
+        )
+    except BudgetError as exc:  # the start (plus the re-measurement) does not fit
+        return {**row, "error": str(exc), "skipped": True}
+    except (StrategyError, ValueError) as exc:
+        return {**row, "error": str(exc)}
+    # ar_final is None when the budget allowed no measurement: the start is returned unmeasured
+    measured = result.ar_final is not None
+    return {**row, "label": getattr(result, "start_label", "") or method,
+            "ar_target": result.ar_final if measured else block.score(result.final_params),
+            "measured": measured,
+            "ar_ideal": result.ideal_ar_final, "evaluations": result.evaluations,
+            "shots": result.shots, "phase1_evaluations": result.phase1_evaluations,
+            "final_params": result.final_params,
+            "trace": incumbent_trace(result.history, block.score)}
 
 
 def finish(rows: list[dict[str, Any]], best_known: BestKnown | None, problems: dict[str, MaxCutProblem]) -> None:
