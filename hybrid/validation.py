@@ -484,8 +484,6 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     init = check_init(cfg.init, cfg.p)
     if init != cfg.init:
         cfg = cfg.model_copy(update={"init": init})
-    if cfg.out is not None:
-        check_out(cfg.out, run_id)
     problems = load_checked_graphs(cfg.graphs)
     if target is None:
         try:
@@ -495,6 +493,8 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
         except TypeError as exc:
             raise InputError(f"options for --backend {cfg.backend}: {exc}") from None
     check_target_fits(target, problems, shots=cfg.shots, mitigation=cfg.mitigation)
+    if cfg.out is not None:  # after the inputs: a wrong flag is named before the folder
+        check_out(cfg.out, run_id)
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
     return cfg, problems, target, estimate
