@@ -341,7 +341,7 @@ def _float_arg(name: str, arg: str) -> float:
     except ValueError:
         raise StrategyError(f"strategy {name}:{arg}: the argument must be a number, e.g. {name}:0.75") from None
     if not (value > 0 and np.isfinite(value)):
-        raise StrategyError(f"strategy {name}:{arg}: the argument must be a finite number > 0")
+        raise StrategyError(f"strategy {name}:{arg}: the argument must be > 0 and finite")
     return value
 
 
