@@ -100,7 +100,7 @@ def test_ids_that_used_to_share_a_lock_file(world):
     ("out a folder of a results.json", ["run", "--graphs", "g.json", *RUN, "--out", "foreign"], "--out 'foreign'"),
     ("evaluate out a folder", ["evaluate", "--graphs", "g.json", "--init", "fixed", "--out", "adir"], "--out .* is a folder"),
     ("depth 0", ["run", "--graphs", "g.json", *RUN, "--p", "0"], "--p"),
-    ("benchmark out of another run", ["benchmark", "--quick", "--out", "taken"], "--out 'taken' belongs to run 'other'"),
+    ("benchmark out of another run", ["benchmark", "-c", "bench.json", "--out", "taken"], "--out 'taken' belongs to run 'other'"),
 ])
 def test_refused_before_the_ledger_is_opened(world, case, argv, pattern):
     (world / "afile").write_text("x")
@@ -108,6 +108,12 @@ def test_refused_before_the_ledger_is_opened(world, case, argv, pattern):
     (world / "foreign").mkdir()
     (world / "foreign" / "results.json").mkdir()
     (world / "taken").mkdir()
+    from hybrid.benchmark import BenchmarkConfig, Slice
+
+    tiny = BenchmarkConfig("tiny", (Slice("ideal", depths=(1,), per_family=1, families=("regular",),
+                                          nodes={"regular": [6]}, paper_graphs=0, methods=("fixed",),
+                                          optimizers=("cobyla",), budgets=(0,), seeds=(0,)),))
+    (world / "bench.json").write_text(json.dumps(tiny.to_dict()))
     (world / "taken" / ".hybrid-run.json").write_text(json.dumps({"run_id": "other", "kind": "run", "ledger": None}))
     before = files(world)
     result = hybrid(*argv, "--ledger", "L.db")
