@@ -166,22 +166,6 @@ def resolve_seed(seed: int | np.random.Generator | None) -> int | None:
     return int(seed)
 
 
-# ----------------------------------------------------------------------------- bound ISA circuits
-@runtime_checkable
-class IsaTarget(Target, Protocol):
-    """A target that also runs already-transpiled, bound ISA circuits (``run_isa``).
-
-    Every built-in target implements it; mitigation (folded or padded circuits) needs it.
-    """
-
-    def run_isa(
-        self,
-        circuits: Sequence[QuantumCircuit],
-        shots: int,
-        seed: int | np.random.Generator | None = None,
-    ) -> SampleResult:
-        """Run bound ISA ``circuits`` in one job; ``counts[i]`` belongs to ``circuits[i]``."""
-
 
 #: Instructions accepted in any ISA circuit, whatever the device supports.
 ISA_ALWAYS_ALLOWED = frozenset({"barrier"})

@@ -234,6 +234,7 @@ class AerTarget:
         max_parallel_threads: int = 0,
         cache_size: int = DEFAULT_CACHE_SIZE,
         seed_transpiler: int = 0,
+        max_bond_dimension: int | None = None,
         **options: Any,
     ):
         from qiskit_aer import AerSimulator
@@ -241,12 +242,16 @@ class AerTarget:
         check_options(
             "aer",
             options,
-            ("method", "max_qubits", "max_parallel_threads", "cache_size", "seed_transpiler"),
+            ("method", "max_qubits", "max_parallel_threads", "cache_size", "seed_transpiler", "max_bond_dimension"),
         )
         self.method = method
         self.max_qubits = int(max_qubits)
         self.seed_transpiler = int(seed_transpiler)
-        self._sim = AerSimulator(method=method, max_parallel_threads=max_parallel_threads)
+        # matrix_product_state only: a cap on the bond dimension makes the state approximate beyond it
+        self.max_bond_dimension = None if max_bond_dimension is None else int(max_bond_dimension)
+        extra = {} if self.max_bond_dimension is None else {
+            "matrix_product_state_max_bond_dimension": self.max_bond_dimension}
+        self._sim = AerSimulator(method=method, max_parallel_threads=max_parallel_threads, **extra)
         self._cache = LRUCache(cache_size)
 
     def check_fits(self, num_qubits: int) -> None:
@@ -333,5 +338,6 @@ class AerTarget:
             "exact": self.exact,
             "simulator": "qiskit_aer.AerSimulator",
             "method": self.method,
+            "max_bond_dimension": self.max_bond_dimension,
             "qiskit_aer": qiskit_aer.__version__,
         }

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 from pydantic import Field
 
+from . import outputs
 from .config import ConfigError, _Strict
 from .runs import graph_seed, run_cell
 
@@ -59,8 +60,9 @@ class CompareConfig(_Strict):
     shots: int | None = None  # None: exact where the target allows it
     objective: str = "expectation"  # or cvar:ALPHA (every cell maximises it; results keep <C> apart)
     seed: int = 0
-    out: str = "results/compare"
+    out: str | None = None  # None: results/<run_id>/
     executor: str = "local"  # local, ray or ray:ADDRESS (see hybrid.executors)
+    plots: bool = True  # draw the figures into OUT/figures when the sweep ends (also after a resume)
     landscape: LandscapeConfig = Field(default_factory=LandscapeConfig)
     plots: bool = True  # draw OUT/figures at the end (--no-plots: recorded, so a resumed sweep keeps it)
 
@@ -123,7 +125,7 @@ def _oracle(problem, p: int, spec: str, mitigation: str, shots: int | None, obje
     from backends import cached_target
 
     from .device_graphs import place_on_device
-    from .oracles.objective import objective_oracle
+    from .oracle_factory import objective_oracle
 
     target = cached_target(spec)
     (problem,) = place_on_device([problem], target)  # a device-native graph file onto its qubits
@@ -255,7 +257,8 @@ def refine(oracle, start) -> np.ndarray:
 def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], with_noisy: bool) -> dict[str, Any]:
     """p = 1 AR over gamma in [0, pi/w) and beta in [-pi/4, pi/4), ideal and (exact) noisy."""
     from .ansatz import weight_scale
-    from .oracles import ideal_oracle, make_oracle
+    from .oracle_factory import make_oracle
+    from .oracles import ideal_oracle
 
     gammas = np.linspace(0, np.pi / weight_scale(problem), points, endpoint=False)
     betas = np.linspace(-np.pi / 4, np.pi / 4, points, endpoint=False)
@@ -287,40 +290,59 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
 
 
 def check_targets(cfg: CompareConfig, units: Sequence[dict[str, Any]]) -> None:
-    """Every target of the grid resolves and fits every graph (one line naming ``--backends``)."""
+    """Every target of the grid resolves and fits every graph (one line naming ``--backends``);
+    the fit is :func:`hybrid.validation.check_target_fits`, the rule ``hybrid run`` uses."""
     from backends import TargetError, cached_target
 
-    sizes = {u["graph"]["id"]: u["graph"]["n"] for u in units}
-    for spec in dict.fromkeys(u["backend"] for u in units):
+    from .problems import MaxCutProblem
+    from .validation import check_target_fits
+
+    problems = {u["graph"]["id"]: MaxCutProblem.from_dict(u["graph"]) for u in units}
+    for spec, mitigation in dict.fromkeys((u["backend"], u["mitigation"]) for u in units):
         try:
             target = cached_target(spec)
         except TargetError as exc:
             raise TargetError(f"--backends {spec}: {exc}") from None
-        if target.kind == "ideal":
-            continue
-        for gid, n in sizes.items():
-            try:
-                target.check_fits(n)
-            except TargetError as exc:
-                raise TargetError(f"--graphs: graph {gid!r}: {exc}; use smaller graphs or another --backends") from None
+        check_target_fits(target, problems.values(), shots=cfg.shots, mitigation=mitigation, flag="--backends",
+                          label=spec)
 
 
-def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
-    """Validate the grid and register the sweep in ``ledger``; nothing runs yet."""
-    from .ledger import new_run_id
-    from .validation import check_init
+def validate_compare(cfg: CompareConfig, run_id: str, ledger_path) -> tuple[dict[str, Any], str]:
+    """Every check a sweep can fail, before the ledger is opened: ``(spec, target label)`` to register.
 
-    from .executors import check_executor_spec
+    The run id, the grid (graphs, starts at every depth, every target fits every graph), the
+    executor and the out folder (empty, or already this sweep's in this ledger).
+    """
+    from .executors import check_executor
+    from .validation import InputError, check_init
 
-    check_executor_spec(cfg.executor)
+    try:
+        outputs.check_run_id(run_id)
+    except outputs.OutputError as exc:
+        raise InputError(str(exc)) from None
     units = make_units(cfg)
     for init in cfg.inits:
         for p in cfg.ps:
             check_init(init, int(p))
     check_targets(cfg, units)
-    run_id = run_id or new_run_id()
+    check_executor(cfg.executor)
     spec = {"kind": COMPARE_KIND, **json.loads(cfg.model_dump_json())}
-    return ledger.create_run(spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends), run_id=run_id)
+    if spec["out"] is None:
+        spec["out"] = str(outputs.default_folder(run_id))
+    try:
+        outputs.check_folder(spec["out"], run_id, ledger_path, flag="--out" if cfg.out else "--run-id (results/<run_id>)")
+    except outputs.OutputError as exc:
+        raise InputError(str(exc)) from None
+    return spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends)
+
+
+def start_compare(cfg: CompareConfig, ledger, run_id: str | None = None) -> str:
+    """Validate the grid (:func:`validate_compare`) and register the sweep in ``ledger``; nothing runs yet."""
+    from .ledger import new_run_id
+
+    run_id = run_id or new_run_id()
+    spec, label = validate_compare(cfg, run_id, ledger.path)
+    return ledger.create_run(spec, label, run_id=run_id)
 
 
 def compare_config(record: dict[str, Any]) -> CompareConfig:
@@ -337,23 +359,20 @@ def execute_compare(ledger, run_id: str, *, executor=None, progress: bool = True
     Cells the ledger holds are taken from it, the cell that was cut short replays its
     recorded calls; a finished sweep is not run again (``already_done`` in the report).
     """
-    from .ledger.sweeps import claimed
-    from .runs import tracked
+    from .ledger.sweeps import drive
 
-    with claimed(ledger, run_id, COMPARE_KIND) as record:
-        if record is None:
-            return _compare_done(ledger, ledger.run(run_id))
-        cfg = compare_config(record)
-        with tracked(ledger, run_id):
-            report = _sweep(cfg, ledger, run_id, executor, progress)
-    return report
+    def execute(record: dict[str, Any]) -> dict[str, Any]:
+        return _sweep(compare_config(record), ledger, run_id, executor, progress)
+
+    return drive(ledger, run_id, COMPARE_KIND, execute, lambda record: _compare_done(ledger, record))
 
 
 def _compare_done(ledger, record: dict[str, Any]) -> dict[str, Any]:
     cfg = compare_config(record)
     path = Path(cfg.out) / REPORT_FILE
-    report = json.loads(path.read_text()) if path.exists() else None
-    if report is None or report.get("run_id") != record["run_id"]:
+    if outputs.owned_by(path, record["run_id"]):
+        report = json.loads(path.read_text())
+    else:
         report = partial_report(ledger, record["run_id"])
     report["already_done"] = True
     return report
@@ -387,6 +406,7 @@ def _sweep(cfg: CompareConfig, ledger, run_id: str, executor, progress: bool) ->
     from .executors import LocalExecutor, get_executor
 
     started = time.perf_counter()
+    folder = outputs.claim_folder(cfg.out, run_id, ledger.path, COMPARE_KIND, flag="--out")
     units = make_units(cfg)
     keys = [cell_key(i, u) for i, u in enumerate(units)]
     done = ledger.results(run_id)
@@ -427,7 +447,7 @@ def _sweep(cfg: CompareConfig, ledger, run_id: str, executor, progress: bool) ->
         "landscapes": landscapes,
         "wall_time": time.perf_counter() - started,
     }
-    write_report(report, Path(cfg.out))
+    write_report(report, folder)
     return report
 
 
@@ -487,15 +507,17 @@ SUMMARY_COLUMNS = (
 
 
 def write_report(report: dict[str, Any], out: Path) -> None:
+    """``compare.json`` and ``compare.csv`` into the folder ``out`` (claimed by the caller), each atomically."""
     import csv
+    import io
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
-    with open(out / TABLE_FILE, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in report["summary"]:
-            writer.writerow(row)
+    outputs.write_json(out / REPORT_FILE, report)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in report["summary"]:
+        writer.writerow(row)
+    outputs.atomic_write(out / TABLE_FILE, table.getvalue())
 
 
 def load_report(path: str | Path) -> dict[str, Any]:

@@ -243,8 +243,13 @@ def run_demo(
         console.print(f"demo: {len(demo_graphs())} graphs x {len(DEMO_BACKENDS)} targets x {len(DEMO_INITS)} starts on FakeTorino's noise model")
     from .ledger import Ledger
 
+    from .ledger import new_run_id
+    from .outputs import hand_over
+
+    run_id = new_run_id()
+    hand_over(out, run_id, out / "ledger.db", "compare")  # the demo's folder is this demo's sweep's folder
     with Ledger(out / "ledger.db") as led:  # earlier demos' runs stay in it: the report cites only live ids
-        report = run_compare(cfg, progress=console is not None, ledger=led)
+        report = run_compare(cfg, progress=console is not None, ledger=led, run_id=run_id)
     figures = plot_directory(out)
     (out / "summary.json").write_text(json.dumps(report["summary"], indent=1))
     if console is not None:

@@ -179,7 +179,7 @@ class _OracleActor:
         return float(value), np.asarray(grad)
 
 
-def check_executor_spec(spec: Any, flag: str = "--executor") -> str:
+def check_executor(spec: Any, flag: str = "--executor") -> str:
     """``spec`` normalised if it names an executor (``local``, ``ray``, ``ray:ADDRESS``); nothing is started."""
     if spec is None:
         return "local"

@@ -464,6 +464,9 @@ def optimize_graph(
     Returns the best evaluated point (see the module doc). ``score_ideal=False`` leaves
     the ideal re-scoring (classical work) to :func:`ideal_scores`, e.g. after a Runtime
     session that would bill it has closed.
+
+    Longer than 80 lines: the budget, the start, the three Phase II loops (their closures
+    share the start's value and the progress bar) and the report read top to bottom.
     """
     from .oracles import ideal_oracle
     from .problems import as_rng

@@ -37,7 +37,8 @@ import numpy as np
 from backends.capabilities import Capability, supports
 
 from .mitigation.spec import parse_mitigation
-from .oracles import ideal_oracle, make_oracle
+from .oracles import ideal_oracle
+from .oracle_factory import make_oracle
 from .problems import MaxCutProblem, ProblemError
 
 #: Zero-evaluation starts tried before the ideal refinement (the best on the ideal oracle is kept).

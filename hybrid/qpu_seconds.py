@@ -4,7 +4,7 @@ A run on a sampled target makes one job per oracle call (:mod:`hybrid.oracles.sa
 a batch of parameter points is one job; every point is one circuit execution at the
 run's shots). Given the run's calls as cumulative ``[evaluations, shots]`` pairs (the
 history of :class:`hybrid.optimize.RunResult`, see
-:func:`hybrid.equal_budget.job_calls`), the quantum seconds of each call follow from the
+:func:`hybrid.benchmark.job_calls`), the quantum seconds of each call follow from the
 target's usage model (:mod:`backends.usage`: per job, per circuit, and per shot x
 (scheduled circuit duration + rep delay)).
 

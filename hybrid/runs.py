@@ -7,7 +7,7 @@ CLI: it validates a run config, opens the target (inside one Runtime ``Session``
 for ``ibm:``), wraps every oracle so each call is written to the ledger, and writes
 the results JSON. :func:`run_cell` is the per-graph execution that ``hybrid run``,
 every cell of ``hybrid compare`` (:mod:`hybrid.compare`) and, without Phase II,
-``hybrid evaluate`` (:func:`evaluate_start`) share; the ledger tells them apart by
+``hybrid evaluate`` (:func:`hybrid.evaluate.evaluate_start`) share; the ledger tells them apart by
 ``spec["kind"]`` (:func:`hybrid.ledger.sweeps.run_kind`).
 
 Resuming (``hybrid jobs resume ID``) re-runs the same deterministic program:
@@ -40,6 +40,7 @@ from backends.capabilities import Capability, supports
 from backends.usage import SessionClock
 from backends.usage import recorded_usage as usage_of
 
+from . import outputs
 from .config import _Strict, load_config, parse_config
 from .oracles import Evaluation
 from .ledger import Ledger, LedgerError, new_run_id, sweeps
@@ -64,9 +65,10 @@ class RunConfig(_Strict):
     mitigation: str = "none"
     objective: str = "expectation"  # or cvar:ALPHA: what Phase II maximises (results keep <C> apart)
     shots: int | None = None  # None: exact where the target allows it, else 4000
-    # Phase II gradients: param_shift (exact rule per gate, unbiased) or fd (central
-    # differences, fewer circuits); default: fd on exact simulators, param_shift with shots
-    gradient: Literal["param_shift", "fd"] | None = None
+    # Phase II gradients, a rule of hybrid.oracles.GRADIENTS: param_shift (exact rule per gate,
+    # unbiased), fd (central differences, fewer circuits) or spsa (two evaluations at any depth);
+    # default: fd on exact simulators, param_shift with shots (checked by validation.check_gradient)
+    gradient: str | None = None
     max_evaluations: int | None = None
     max_shots: int | None = None
     max_qpu_seconds: float | None = None  # estimated QPU quantum seconds per graph (backends.usage)
@@ -259,7 +261,7 @@ def run_cell(
     ``label`` is the target named in the result (``fake:torino+zne`` in a compare grid).
     Returns the :class:`~hybrid.optimize.RunResult`; the caller records it.
     """
-    from .oracles.objective import objective_oracle
+    from .oracle_factory import objective_oracle
 
     inner = oracle or objective_oracle(problem, p, target, objective=objective, shots=shots, mitigation=mitigation,
                                        gradient=gradient)
@@ -283,11 +285,52 @@ def run_cell(
     )
 
 
-def _execution(target, cfg: RunConfig, num_graphs: int):
+def _execution(target, cfg: RunConfig):
     mode = execution_mode(target, cfg.execution)
     if mode in ("session", "batch"):
         return target.session() if mode == "session" else target.batch()
     return contextlib.nullcontext(target)
+
+
+def validate_run_start(
+    cfg: RunConfig,
+    run_id: str,
+    ledger_path: str | Path | None,
+    *,
+    target=None,
+    yes: bool = False,
+    ask: Callable[[str], bool] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Every check a run can fail, before the ledger is opened: ``(spec, target label)`` to register.
+
+    The run id, the config (:func:`hybrid.validation.validate_run_config`), the run's folder
+    (empty, or already this run's in this ledger) and the time estimate: a run estimated longer
+    than :data:`hybrid.validation.LONG_RUN_S`, or over ``LONG_QPU_S`` QPU seconds, needs
+    ``yes=True`` (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked
+    only on a terminal). On ``ibm:`` and ``local:`` the run's QPU usage is announced first.
+    """
+    from .validation import InputError, confirm, validate_run_config, with_usage
+
+    try:
+        outputs.check_run_id(run_id)
+    except outputs.OutputError as exc:
+        raise InputError(str(exc)) from None
+    cfg, problems, target, estimate = validate_run_config(cfg, target)
+    spec = json.loads(cfg.model_dump_json())
+    if spec["out"] is None:
+        spec["out"] = str(outputs.default_folder(run_id))
+    try:
+        outputs.check_folder(spec["out"], run_id, ledger_path, flag="--out" if cfg.out else "--run-id (results/<run_id>)")
+    except outputs.OutputError as exc:
+        raise InputError(str(exc)) from None
+    estimate = with_usage(estimate, cfg, problems, target)  # ibm: and local: print their QPU usage first
+    if estimate.qpu_seconds is not None and announce is not None and not (estimate.long and yes):
+        announce(estimate.usage_line())
+    if estimate.long and yes and announce is not None:
+        announce(estimate.line())
+    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
+    return spec, cfg.backend
 
 
 def start_run(
@@ -300,30 +343,20 @@ def start_run(
     ask: Callable[[str], bool] | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> str:
-    """Validate and register a run; nothing is submitted yet.
-
-    A run estimated longer than :data:`hybrid.validation.LONG_RUN_S` needs ``yes=True``
-    (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked only on
-    a terminal; otherwise refused with the estimate in the message); so is one over LONG_QPU_S QPU seconds.
-    """
-    from .validation import confirm, validate_run_config, with_usage
-
-    cfg, problems, target, estimate = validate_run_config(cfg, target)
-    estimate = with_usage(estimate, cfg, problems, target)  # ibm: and local: print their QPU usage first
-    if estimate.qpu_seconds is not None and announce is not None and not (estimate.long and yes):
-        announce(estimate.usage_line())
-    if estimate.long and yes and announce is not None:
-        announce(estimate.line())
-    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
+    """Validate (:func:`validate_run_start`) and register a run; nothing is submitted yet."""
     run_id = run_id or new_run_id()
-    spec = json.loads(cfg.model_dump_json())
-    if spec["out"] is None:
-        spec["out"] = str(Path("results") / run_id)
-    return ledger.create_run(spec, cfg.backend, run_id=run_id)
+    spec, label = validate_run_start(cfg, run_id, ledger.path, target=target, yes=yes, ask=ask, announce=announce)
+    return ledger.create_run(spec, label, run_id=run_id)
+
+
+def results_folder(record: dict[str, Any]) -> Path:
+    """The run's own folder: its ``out``, or ``results/<run_id>``."""
+    out = record["spec"].get("out")
+    return Path(out) if out else outputs.default_folder(record["run_id"])
 
 
 def results_path(record: dict[str, Any]) -> Path:
-    return Path(record["spec"].get("out") or Path("results") / record["run_id"]) / RESULTS_FILE
+    return results_folder(record) / RESULTS_FILE
 
 
 def execute_run(
@@ -339,15 +372,13 @@ def execute_run(
     results are. A run driven by another live process raises
     :class:`~hybrid.ledger.RunBusyError`.
     """
-    with sweeps.claimed(ledger, run_id, RUN_KIND) as record:
-        if record is None:
-            return _already_done(ledger, ledger.run(run_id))
-        return _execute(ledger, run_id, record, progress, target)
+    return sweeps.drive(ledger, run_id, RUN_KIND, lambda record: _execute(ledger, run_id, record, progress, target),
+                        lambda record: _already_done(ledger, record), _resubmit_hint(run_id))
 
 
 def _already_done(ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
     path = results_path(record)
-    if path.exists():
+    if outputs.owned_by(path, record["run_id"]):
         report = json.loads(path.read_text())
         report["path"] = str(path)
     else:
@@ -356,15 +387,15 @@ def _already_done(ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def tracked(ledger: Ledger, run_id: str):
-    """:func:`hybrid.ledger.sweeps.tracked`, saying that a failed hardware job is resubmitted on resume."""
+def _resubmit_hint(run_id: str) -> Callable[[BaseException], str | None]:
+    """How ``hybrid jobs resume`` goes on after a failure: a failed hardware job is resubmitted."""
 
     def hint(exc: BaseException) -> str | None:
         if _job_failure(exc) is None:
             return None
         return f"`hybrid jobs resume {run_id}` resubmits the failed call as a new job"
 
-    return sweeps.tracked(ledger, run_id, hint)
+    return hint
 
 
 def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
@@ -373,46 +404,45 @@ def _execute(ledger, run_id, record, progress, target) -> dict[str, Any]:
     done = ledger.results(run_id)
     started = time.perf_counter()
     results = []
-    with tracked(ledger, run_id):
-        # classical work (oracles: transpilation, folding, calibration circuits; starts' data) before a session
-        mode = execution_mode(target, cfg.execution)
-        oracles = {} if mode == "job" else prepare(
-            problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
-            init=cfg.init, skip=set(done), objective=cfg.objective,
-        )
-        clock = SessionClock(mode, simulated=target.kind != "ibm")
-        in_session, scored_later = mode == "session", []  # a session bills classical work: score ideally after it
+    # classical work (oracles: transpilation, folding, calibration circuits; starts' data) before a session
+    mode = execution_mode(target, cfg.execution)
+    oracles = {} if mode == "job" else prepare(
+        problems, target, p=cfg.p, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+        init=cfg.init, skip=set(done), objective=cfg.objective,
+    )
+    clock = SessionClock(mode, simulated=target.kind != "ibm")
+    in_session, scored_later = mode == "session", []  # a session bills classical work: score ideally after it
 
-        def finish(key, problem, result) -> None:
-            payload = result.to_dict()
-            ledger.record_result(run_id, key, payload)
-            results.append(payload)
-            if progress:
-                progress(progress_line(problem, result, cfg.backend))
+    def finish(key, problem, result) -> None:
+        payload = result.to_dict()
+        ledger.record_result(run_id, key, payload)
+        results.append(payload)
+        if progress:
+            progress(progress_line(problem, result, cfg.backend))
 
-        try:  # a graph finished in the session is recorded even when a later one is interrupted
-            with timed_execution(ledger, run_id, clock, _execution(target, cfg, len(problems))):
-                for index, problem in enumerate(problems):
-                    key = f"{index}:{problem.id}"
-                    if key in done:
-                        results.append(done[key])
-                        continue
-                    result = run_cell(
-                        ledger, run_id, key, problem, target,
-                        p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
-                        label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
-                        lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
-                        max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
-                        score_ideal=not in_session, objective=cfg.objective,
-                    )
-                    if in_session:
-                        scored_later.append((key, problem, result))
-                    else:
-                        finish(key, problem, result)
-        finally:
-            for key, problem, result in scored_later:
-                finish(key, problem, ideal_scores(result, problem))
-    report = write_results(ledger, run_id, target.describe())
+    try:  # a graph finished in the session is recorded even when a later one is interrupted
+        with timed_execution(ledger, run_id, clock, _execution(target, cfg)):
+            for index, problem in enumerate(problems):
+                key = f"{index}:{problem.id}"
+                if key in done:
+                    results.append(done[key])
+                    continue
+                result = run_cell(
+                    ledger, run_id, key, problem, target,
+                    p=cfg.p, init=cfg.init, optimizer=cfg.optimizer, seed=graph_seed(cfg.seed, index),
+                    label=cfg.backend, shots=cfg.shots, mitigation=cfg.mitigation, gradient=cfg.gradient,
+                    lr=cfg.lr, tol=cfg.tol, max_evaluations=cfg.max_evaluations, max_shots=cfg.max_shots,
+                    max_qpu_seconds=cfg.max_qpu_seconds, clock=clock, oracle=oracles.get(key),
+                    score_ideal=not in_session, objective=cfg.objective,
+                )
+                if in_session:
+                    scored_later.append((key, problem, result))
+                else:
+                    finish(key, problem, result)
+    finally:
+        for key, problem, result in scored_later:
+            finish(key, problem, ideal_scores(result, problem))
+    report = write_results(ledger, run_id, target.describe(), final=True)
     report["wall_time"] = time.perf_counter() - started
     return report
 
@@ -446,17 +476,22 @@ def _pending(ledger: Ledger, run_id: str, problems_done: set[str], spec: dict[st
     return list(by_graph.values())
 
 
-def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The results known so far; ``complete`` is False and ``pending`` lists the rest when unfinished."""
+def results_report(
+    ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None, *, final: bool = False
+) -> dict[str, Any]:
+    """The results known so far; ``complete`` is False and ``pending`` lists the rest when unfinished.
+
+    ``final``: the report that finishes the run (written before the ledger marks it done).
+    """
     from .optimize import RunResult
 
     record = ledger.run(run_id)
     stored = ledger.results(run_id)
     rows = [RunResult.from_dict(r) for r in stored.values()]
-    complete = record["status"] == "done"
+    complete = final or record["status"] == "done"
     return {
         "run_id": run_id,
-        "status": record["status"],
+        "status": "done" if complete else record["status"],
         "complete": complete,
         "spec": record["spec"],
         "target": target_info or {"spec": record["target"]},
@@ -468,22 +503,26 @@ def results_report(ledger: Ledger, run_id: str, target_info: dict[str, Any] | No
 
 
 def write_results(
-    ledger: Ledger, run_id: str, target_info: dict[str, Any] | None = None, out: str | Path | None = None
+    ledger: Ledger,
+    run_id: str,
+    target_info: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    *,
+    final: bool = False,
 ) -> dict[str, Any]:
-    """Write the report to ``OUT/results.json`` (``out`` overrides the file); never over another run's."""
-    report = results_report(ledger, run_id, target_info)
-    path = Path(out) if out is not None else results_path({"run_id": run_id, "spec": report["spec"]})
-    if path.exists():
-        try:
-            other = json.loads(path.read_text()).get("run_id")
-        except (OSError, ValueError, AttributeError):
-            other = None
-        if other != run_id:
-            path = path.parent / run_id / RESULTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    tmp.replace(path)
+    """Write the report to the run's folder (``OUT/results.json``), or to the new file ``out``.
+
+    The folder is claimed for the run first (:func:`hybrid.outputs.claim_folder`): a folder of
+    another run, or a user's file at ``out``, is refused, never replaced. The write is atomic.
+    """
+    report = results_report(ledger, run_id, target_info, final=final)
+    if out is not None:
+        path = outputs.check_new_file(out, run_id)
+    else:
+        folder = outputs.claim_folder(results_folder({"run_id": run_id, "spec": report["spec"]}), run_id,
+                                      ledger.path, RUN_KIND, flag="out")
+        path = folder / RESULTS_FILE
+    outputs.write_json(path, report)
     report["path"] = str(path)
     return report
 
@@ -510,98 +549,3 @@ def live_job_states(ledger: Ledger, run_id: str, target=None) -> dict[str, str]:
         if terminal and not ledger.readonly:
             ledger.update_job(j["job_id"], terminal, f"the service reports the job {state}")
     return states
-
-
-# ---------------------------------------------------------------------------- hybrid evaluate: starts alone
-EVALUATE_KIND = "evaluate"
-
-
-class EvaluateConfig(_Strict):
-    """``hybrid evaluate``: every graph's start (a learned or ``random:K`` start: its Phase I), no Phase II."""
-
-    kind: Literal["evaluate"] = EVALUATE_KIND
-    graphs: str
-    backend: str = "ideal"  # TARGET[+TECHNIQUE...]
-    p: int = 1
-    init: str = "learned"
-    shots: int | None = None  # None: exact where the target allows it
-    seed: int = 0
-
-
-def start_evaluate(cfg: EvaluateConfig, ledger: Ledger, run_id: str | None = None) -> str:
-    """Validate and register an evaluation of starts; nothing runs yet."""
-    from backends import TargetError, get_target
-
-    from .validation import MAX_P, MAX_SHOTS, _check_int, check_init, check_seed, load_checked_graphs, parse_target_spec
-
-    check_seed(cfg.seed)
-    _check_int(cfg.p, "--p", 1, MAX_P)
-    _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")
-    spec = parse_target_spec(cfg.backend)
-    init = check_init(cfg.init, cfg.p)
-    problems = load_checked_graphs(cfg.graphs)
-    try:
-        target = get_target(spec.target)
-    except TargetError as exc:
-        raise TargetError(f"--backend {cfg.backend}: {exc}") from None
-    if not (target.kind == "ideal" and cfg.shots is None and spec.mitigation == "none"):
-        for pr in problems:
-            try:
-                target.check_fits(pr.n)
-            except TargetError as exc:
-                raise TargetError(f"--graphs: {exc}; use smaller graphs or another --backend") from None
-    run_id = run_id or new_run_id()
-    return ledger.create_run(json.loads(cfg.model_copy(update={"init": init}).model_dump_json()), cfg.backend, run_id=run_id)
-
-
-def evaluate_start(ledger: Ledger, run_id: str, key: str, problem, target, *, p: int, init: str, seed: int,
-                   label: str, shots: int | None = None, mitigation: str = "none") -> dict[str, Any]:
-    """One graph's start on ``target``, every oracle call recorded under ``key``; its AR there and ideally."""
-    from .oracles import ideal_oracle, make_oracle
-    from .strategies import get_strategy
-
-    inner = make_oracle(problem, p, target, shots=shots, mitigation=mitigation)
-    oracle = RecordedOracle(inner, ledger, run_id, key, label, target=target)
-    result = get_strategy(init).start(
-        problem, p, evaluate=lambda th: float(oracle.evaluate(th, seed=seed).energies[0]), seed=seed
-    )
-    theta, energy, evals = result.theta, result.value, result.evaluations
-    if energy is None:
-        energy, evals = float(oracle.evaluate(theta, seed=seed).energies[0]), evals + 1
-    ideal = float(ideal_oracle(problem, p).evaluate(theta).energies[0])
-    return {
-        "id": problem.id,
-        "n": problem.n,
-        "max_cut": problem.max_cut,
-        "params": [round(x, 6) for x in theta.tolist()],
-        "ar_target": energy / problem.max_cut,
-        "ar_ideal": ideal / problem.max_cut,
-        "evaluations": evals,
-    }
-
-
-def execute_evaluate(ledger: Ledger, run_id: str) -> dict[str, Any]:
-    """Run (or resume) the evaluation ``run_id``: ``{"run_id", "spec", "rows"}``, one row per graph."""
-    from backends import get_target
-
-    from .validation import load_checked_graphs, parse_target_spec, place_graphs
-
-    with sweeps.claimed(ledger, run_id, EVALUATE_KIND) as record:
-        if record is None:
-            record = ledger.run(run_id)
-            return {"run_id": run_id, "spec": record["spec"], "rows": list(ledger.results(run_id).values()),
-                    "already_done": True}
-        cfg = parse_config(record["spec"], EvaluateConfig, where=f"run {run_id} spec")
-        spec = parse_target_spec(cfg.backend)
-        target = get_target(spec.target)
-        problems = place_graphs([pr.with_max_cut() for pr in load_checked_graphs(cfg.graphs)], target, cfg.graphs)
-        cells = sweeps.Cells(ledger, run_id)
-        with tracked(ledger, run_id):
-            rows = [
-                cells(f"{index}:{problem.id}", lambda: evaluate_start(
-                    ledger, run_id, f"{index}:{problem.id}", problem, target, p=cfg.p, init=cfg.init,
-                    seed=cfg.seed, label=spec.target, shots=cfg.shots, mitigation=spec.mitigation,
-                ))
-                for index, problem in enumerate(problems)
-            ]
-    return {"run_id": run_id, "spec": record["spec"], "rows": rows}

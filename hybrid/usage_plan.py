@@ -91,7 +91,7 @@ def prepare(problems: Iterable, target, *, p: int, shots: int | None, mitigation
             objective: str = "expectation") -> dict[str, Any]:
     """Every graph's oracle keyed ``"INDEX:ID"`` (the run's graph keys), built now, with the
     usage model's durations and the start's data loaded; graphs in ``skip`` are left out."""
-    from .oracles.objective import objective_oracle
+    from .oracle_factory import objective_oracle
     from .strategies import get_strategy
     from .strategies.builtin import for_target
 

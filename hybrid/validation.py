@@ -191,6 +191,14 @@ def check_optimizer(text: str) -> tuple[str, int]:
     return name, steps
 
 
+def check_gradient(gradient: str | None, flag: str = "--gradient") -> None:
+    """``None`` (the default rule) or a rule of :data:`hybrid.oracles.GRADIENTS`."""
+    from .oracles.gradients import GRADIENTS
+
+    if gradient is not None and gradient not in GRADIENTS:
+        raise InputError(f"{flag} {gradient!r}: use one of {', '.join(GRADIENTS)} (or leave it out)")
+
+
 def check_init(init: str, p: int) -> str:
     """The normalised strategy (a ``.pt`` path becomes ``learned:PATH``); loads learned models and fitted data."""
     from .meta import CheckpointError
@@ -334,20 +342,27 @@ def load_checked_graphs(path: Any) -> list:
     return problems
 
 
-def place_graphs(problems: list, target, graphs: Any) -> list:
+def place_graphs(problems: list, target, graphs: Any, shots: int | None = None) -> list:
     """Graphs too large for ``target``'s exact density matrix, laid SWAP-free onto its device.
 
     :func:`hybrid.device_graphs.place_on_device`: a graph file whose graph is a subgraph of
     a ``fake:`` device's healthy coupling map gets physical qubits, as a ``heavyhex:`` spec
-    has; one that does not embed is refused in one line naming ``--graphs`` and the fix.
+    has. One that does not embed is sampled on a routed layout when ``shots`` are given, and
+    refused otherwise in one line naming ``--graphs`` and the fix.
     """
     from .device_graphs import place_on_device
     from .problems import ProblemError
 
-    try:
-        return place_on_device(problems, target, where=f"--graphs {graphs}")
-    except ProblemError as exc:
-        raise InputError(str(exc)) from None
+    out = []
+    for pr in problems:
+        try:
+            out.extend(place_on_device([pr], target, where=f"--graphs {graphs}"))
+        except ProblemError as exc:
+            if shots is not None:  # sampled: Aer routes it, as on hardware
+                out.append(pr)
+                continue
+            raise InputError(f"{exc}; or sample it on a routed layout with --shots N") from None
+    return out
 
 
 # ---------------------------------------------------------------------------- estimates
@@ -355,6 +370,8 @@ def _gradient_evaluations(cfg, sampled: bool, n: int, m: int) -> float:
     gradient = cfg.gradient or ("param_shift" if sampled else "fd")
     if gradient == "param_shift":
         return 1 + 2 * (n + m) * cfg.p
+    if gradient == "spsa":  # two perturbed points, whatever the depth
+        return 3
     return 1 + 4 * cfg.p
 
 
@@ -503,6 +520,30 @@ def check_memory(estimate: Estimate, cfg, limit: float | None = None) -> None:
     )
 
 
+# ---------------------------------------------------------------------------- the target fits
+def check_target_fits(target, problems, *, shots: int | None, mitigation: str = "none", flag: str = "--backend",
+                      label: str | None = None, p: int | None = None) -> None:
+    """Every graph fits ``target`` (one line naming ``--graphs`` and ``flag``): the one target-fits check.
+
+    Exact ideal runs (no shots, no mitigation) never touch the target's simulator: their
+    limit is the light cone (:func:`estimate_run`), so they are not checked here. With the
+    depth ``p`` the refusal names the exact ideal run that holds the graph, when one does.
+    """
+    from backends import TargetError
+
+    if target.kind == "ideal" and shots is None and mitigation == "none":
+        return
+    for pr in problems:
+        try:
+            target.check_fits(pr.n)
+        except TargetError as exc:
+            where = f" on {label}" if label else ""
+            route = _exact_ideal_route(pr, p) if p is not None else None
+            advice = f"; use smaller graphs or another {flag}" + (f", or run it exactly with {route}" if route else "")
+            noisy = "" if target.kind == "ideal" else f" (noisy simulation of {pr.n} qubits is out of reach here)"
+            raise TargetError(f"--graphs: graph {pr.id!r}{where}: {exc}{advice}{noisy}") from None
+
+
 # ---------------------------------------------------------------------------- the whole run
 def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id: str | None = None):
     """``(cfg, problems, target, estimate)``: the normalised config, its graphs and target.
@@ -521,6 +562,7 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     _check_float(cfg.lr, "--lr", positive=True)
     _check_float(cfg.tol, "tol", positive=False)
     check_optimizer(cfg.optimizer)
+    check_gradient(cfg.gradient)
     spec = resolve_target(cfg.backend, cfg.mitigation if "mitigation" in cfg.model_fields_set else None)
     if (spec.target, spec.mitigation) != (cfg.backend, cfg.mitigation):
         cfg = cfg.model_copy(update={"backend": spec.target, "mitigation": spec.mitigation})
@@ -530,8 +572,6 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
     init = check_init(cfg.init, cfg.p)
     if init != cfg.init:
         cfg = cfg.model_copy(update={"init": init})
-    if cfg.out is not None:
-        check_out(cfg.out, run_id)
     problems = load_checked_graphs(cfg.graphs)
     if target is None:
         try:
@@ -540,19 +580,10 @@ def validate_run_config(cfg, target=None, *, limit: float | None = None, run_id:
             raise TargetError(f"--backend {cfg.backend}: {exc}") from None
         except TypeError as exc:
             raise InputError(f"options for --backend {cfg.backend}: {exc}") from None
-    # exact ideal runs never touch the target's simulator: their limit is the light cone (estimate_run)
-    ideal_exact = target.kind == "ideal" and cfg.shots is None and cfg.mitigation == "none"
-    for pr in problems:
-        try:
-            if not ideal_exact:
-                target.check_fits(pr.n)
-        except TargetError as exc:
-            route = _exact_ideal_route(pr, cfg.p)
-            raise TargetError(
-                f"--graphs: {exc}; use smaller --graphs, or run it exactly with {route}"
-                + ("" if target.kind == "ideal" else f" (noisy simulation of {pr.n} qubits is out of reach here)")
-            ) from None
-    problems = place_graphs(problems, target, cfg.graphs)
+    check_target_fits(target, problems, shots=cfg.shots, mitigation=cfg.mitigation, p=cfg.p)
+    problems = place_graphs(problems, target, cfg.graphs, cfg.shots)
+    if cfg.out is not None:  # after the inputs: a wrong flag is named before the folder
+        check_out(cfg.out, run_id)
     estimate = estimate_run(cfg, problems, target)
     check_memory(estimate, cfg, limit)
     return cfg, problems, target, estimate
@@ -595,24 +626,14 @@ def check_objective(objective: str, mitigation: str = "none", gradient: str | No
     return obj.spec()
 
 
-def check_out(out: str, run_id: str | None = None) -> None:
-    """``--out`` must be a folder that holds no other run's results."""
-    import json
+def check_out(out: str, run_id: str | None = None, ledger=None) -> None:
+    """``--out`` must be a folder that is empty or already this run's (:func:`hybrid.outputs.check_folder`)."""
+    from .outputs import OutputError, check_folder
 
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"--out {out!r} is a file; give a folder (results.json goes inside)")
-    existing = path / "results.json"
-    if existing.exists():
-        try:
-            other = json.loads(existing.read_text()).get("run_id")
-        except (OSError, ValueError, AttributeError):
-            other = None
-        if other != run_id:
-            raise InputError(
-                f"--out {out!r} already holds results.json{f' of run {other}' if other else ''}; "
-                "pick another --out (or leave it out: results/<run_id>/)"
-            )
+    try:
+        check_folder(out, run_id or "", ledger, flag="--out")
+    except OutputError as exc:
+        raise InputError(str(exc)) from None
 
 
 def as_file_keys(message: str, path: str | Path, keys) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..outputs import OutputError, check_run_id
 from . import locks
 from .database import JOB_STATES, RUN_STATES, TERMINAL_JOB_STATES, LedgerError, LedgerFile, _guarded, _now, new_run_id
 from .scrub import scrub, scrub_text
@@ -28,6 +29,10 @@ class Ledger(LedgerFile):
     @_guarded
     def create_run(self, spec: dict[str, Any], target: str, run_id: str | None = None) -> str:
         run_id = run_id or new_run_id()
+        try:
+            check_run_id(run_id)  # an id names a lock file and a results folder: never a path
+        except OutputError as exc:
+            raise LedgerError(str(exc)) from None
         now = _now()
         with self._tx() as cur:
             if cur.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():

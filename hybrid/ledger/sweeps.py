@@ -26,7 +26,7 @@ def run_kind(record: dict[str, Any]) -> str:
 
 
 def _a_run_of(kind: str) -> str:
-    noun = "run" if kind == "run" else f"{kind} run"
+    noun = f"{kind} run".replace("run run", "run")  # a plain run is "a run"
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
@@ -88,3 +88,22 @@ def tracked(ledger: Ledger, run_id: str, hint: Callable[[BaseException], str | N
         ledger.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}; {how}")
         raise
     ledger.set_status(run_id, "done")
+
+
+def drive(
+    ledger: Ledger,
+    run_id: str,
+    kind: str,
+    execute: Callable[[dict[str, Any]], Any],
+    already_done: Callable[[dict[str, Any]], Any],
+    hint: Callable[[BaseException], str | None] | None = None,
+) -> Any:
+    """The one drive wrapper of every run kind: check the kind and hold the lock (:func:`claimed`),
+    then ``already_done(record)`` for a finished run, or ``execute(record)`` with the status
+    tracked (:func:`tracked`): the run is marked done only when ``execute`` returned, so a run
+    whose results could not be written is not done."""
+    with claimed(ledger, run_id, kind) as record:
+        if record is not None:
+            with tracked(ledger, run_id, hint):
+                return execute(record)
+    return already_done(ledger.run(run_id))

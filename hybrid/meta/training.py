@@ -96,11 +96,11 @@ def check_meta_config(cfg: MetaConfig, ship: str | None = None) -> MetaConfig:
     from backends import TargetError, parse_spec
 
     from ..config import ConfigError
-    from ..executors import ExecutorError, check_executor_spec
+    from ..executors import ExecutorError, check_executor
     from .pretrained import check_ship_name
 
     try:
-        check_executor_spec(cfg.executor, "executor (or --executor)")
+        check_executor(cfg.executor, "executor (or --executor)")
     except ExecutorError as exc:
         raise ConfigError(str(exc)) from None
     for i, stage in enumerate(cfg.stages):
@@ -125,6 +125,11 @@ def train(
 
     Without ``resume``, an existing ``out/checkpoint.pt`` is never overwritten unless
     ``overwrite=True`` (``--force``).
+
+    Longer than 80 lines: its steps (data per stage, the episode, the optimiser step,
+    validation, the checkpoint) share the training state that one checkpoint saves together
+    (stage, iteration, best weights, patience, both RNGs, the optimiser); cutting it at those
+    steps first needs that state as one object.
     """
     check_meta_config(cfg)
     existing = Path(cfg.out) / "checkpoint.pt"

@@ -12,14 +12,10 @@ a result post-processor:
   the Runtime Sampler option (``run_options``);
 * :mod:`.spec`: :class:`MitigationSpec` and :func:`parse_mitigation`;
 * :mod:`.oracle`: :class:`MitigatedOracle`, which composes them around one ``run_isa``
-  batch (build it with :func:`hybrid.oracles.make_oracle`).
+  batch (build it with :func:`hybrid.oracle_factory.make_oracle`).
 
 mitiq's own DDD and Pauli twirling insert non-ISA gates and are not used.
 """
-
-# hybrid.oracles (whose make_oracle composes this package) is loaded first, so that the
-# oracle types this package builds on are complete whichever package is imported first.
-from .. import oracles as _oracles  # noqa: F401  isort: skip
 
 from backends.transpile import two_qubit_count
 

@@ -27,7 +27,7 @@ from backends.capabilities import Capability, supports
 from backends.transpile import two_qubit_count
 
 from ..ansatz import qaoa_circuit
-from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch, job_qpu_seconds
+from ..oracles.base import DEFAULT_SHOTS, FD_STEP, Charge, Evaluation, as_batch, job_qpu_seconds, run_or_attach
 from ..oracles.gradients import GRADIENTS, FiniteDifference, gate_level, gradient_rule
 from ..oracles.sampled import bitstring, counts_statistics, top_samples
 from ..problems import MaxCutProblem, ProblemError, as_rng
@@ -80,6 +80,12 @@ class MitigatedOracle:
         fd_step: float | None = None,
         gradient: str | None = None,
     ):
+        """Check the target, shots and gradient against the techniques, then prepare each technique.
+
+        Longer than 80 lines: the checks and the preparation of ZNE, REM and DD run in the order
+        they depend on each other (the shots decide the REM source, the ISA circuit the DD
+        padding); cutting it is part of composing the techniques around one ``run_isa``.
+        """
         self.problem, self.p = problem, int(p)
         self.target = _resolve_target(target)
         self.spec = parse_mitigation(spec)
@@ -260,20 +266,17 @@ class MitigatedOracle:
             main = circuits[offset:]
         else:
             main = circuits
-        if attach_job is not None:
-            result = self.target.fetch(attach_job)
-            if len(result.counts) != len(main):
-                raise MitigationError(
-                    f"job {', '.join(result.job_ids) or 'attached'} holds {len(result.counts)} circuits but this evaluation needs "
-                    f"{len(main)} (calibration circuits are only in an oracle's first job); "
-                    "evaluate again without attach_job"
-                )
-        elif on_submit is not None and self.supports_jobs:
-            job = self.target.submit_isa(main, self.shots, **self._run_kwargs)
-            on_submit(job)
-            result = self.target.fetch(job)
-        else:
-            result = self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs)
+        result = run_or_attach(
+            self.target, attach_job=attach_job, on_submit=on_submit, jobs=self.supports_jobs,
+            submit=lambda: self.target.submit_isa(main, self.shots, **self._run_kwargs),
+            run=lambda: self.target.run_isa(main, self.shots, seed=run_seed, **self._run_kwargs),
+        )
+        if attach_job is not None and len(result.counts) != len(main):
+            raise MitigationError(
+                f"job {', '.join(result.job_ids) or 'attached'} holds {len(result.counts)} circuits but this evaluation needs "
+                f"{len(main)} (calibration circuits are only in an oracle's first job); "
+                "evaluate again without attach_job"
+            )
         jobs.append(result)
         outcomes = [{"counts": c} for job in jobs for c in job.counts]
         job_ids = tuple(j for job in jobs for j in job.job_ids)
@@ -311,6 +314,13 @@ class MitigatedOracle:
         return self._evaluate_rows(np.atleast_2d(np.asarray(points, float)), seed, **job_hooks)
 
     def _evaluate_rows(self, batch: np.ndarray, seed, on_submit=None, attach_job=None) -> Evaluation:
+        """Every row's folded (and padded) circuits plus REM calibration in one ``run_isa`` job, then
+        each technique's post-processing.
+
+        Longer than 80 lines: the calibration offset, the per-row outcomes and each technique's
+        post-processing share the job's outcome list (the submit / attach / run dispatch is
+        :func:`hybrid.oracles.base.run_or_attach`, shared with :class:`hybrid.oracles.SampledOracle`).
+        """
         start = time.perf_counter()
         num_scales = len(self.scales)
         circuits: list[QuantumCircuit] = []

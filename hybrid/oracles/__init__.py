@@ -1,6 +1,7 @@
 """Cost oracles: QAOA parameters (a batch) -> expected cuts (+ gradients), on any target.
 
-Build every oracle with :func:`make_oracle` (:mod:`.factory`); the modules:
+Build every oracle with :func:`hybrid.oracle_factory.make_oracle` (above this package and
+:mod:`hybrid.mitigation`, which it composes); the modules:
 
 * :mod:`.base`: :class:`Evaluation`, the :class:`Oracle` Protocol, :class:`Charge`
   (budget accounting), batching;
@@ -25,13 +26,11 @@ All oracles report the *expected cut* ``<C>`` (maximised); divide by
 from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Oracle, as_batch, exact_gradient_charge, job_qpu_seconds
 from .closed_form import P1ClosedForm, p1_expectation
 from .gradients import GRADIENTS, SPSA, FiniteDifference, ParameterShift, fd_value_and_grad, gradient_rule
+from .ideal import ideal_oracle
 from .light_cone import MAX_CONE_QUBITS, ConeClass, LightConeError, LightConeOracle, edge_light_cone
 from .noisy_exact import NOISY_METHODS, NoisyExactOracle
 from .sampled import SampledOracle, bitstring, counts_statistics
 from .statevector import MIXER_BLOCK_QUBITS, STATEVECTOR_MAX_NODES, IdealOracle, StackedIdealOracle
-
-from .pauli_prop import PauliPropOracle  # isort: skip  (extrapolates with hybrid.mitigation.zne)
-from .factory import ORACLE_METHODS, ORACLE_OPTIONS, ideal_oracle, make_oracle, resolve_method  # isort: skip  (composes the above and mitigation)
 
 __all__ = [
     "DEFAULT_SHOTS",
@@ -40,8 +39,6 @@ __all__ = [
     "MAX_CONE_QUBITS",
     "MIXER_BLOCK_QUBITS",
     "NOISY_METHODS",
-    "ORACLE_METHODS",
-    "ORACLE_OPTIONS",
     "SPSA",
     "STATEVECTOR_MAX_NODES",
     "AutogradOracle",
@@ -55,7 +52,6 @@ __all__ = [
     "NoisyExactOracle",
     "Oracle",
     "P1ClosedForm",
-    "PauliPropOracle",
     "ParameterShift",
     "SampledOracle",
     "StackedIdealOracle",
@@ -68,6 +64,4 @@ __all__ = [
     "gradient_rule",
     "job_qpu_seconds",
     "ideal_oracle",
-    "make_oracle",
-    "resolve_method",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -174,3 +174,22 @@ class AutogradOracle:
         energy = np.array([float(value.detach())])
         ev = Evaluation(t.detach().numpy()[None, :], energy, np.zeros(1), wall_time=time.perf_counter() - start)
         return float(energy[0]), grad.numpy(), ev
+
+
+def run_or_attach(target, *, attach_job: Any = None, on_submit: Callable[[Any], None] | None = None, jobs: bool,
+                  submit: Callable[[], Any], run: Callable[[], Any]):
+    """The one submit / attach / run dispatch of every circuit oracle (sampled and mitigated).
+
+    ``attach_job`` (a stored job record or id): fetch that job, never resubmit it. Otherwise, on a
+    job-based target (``jobs``) with ``on_submit``: ``submit()`` a job, hand its record to
+    ``on_submit`` the moment it is accepted (the ledger writes it), then fetch its result.
+    Otherwise ``run()`` in process. Returns the target's ``SampleResult``.
+    """
+    if attach_job is not None:
+        return target.fetch(attach_job)
+    if on_submit is not None and jobs:
+        job = submit()
+        on_submit(job)
+        return target.fetch(job)
+    return run()
+

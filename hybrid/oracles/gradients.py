@@ -25,28 +25,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..ansatz import qaoa_gate_circuit
 from ..problems import ProblemError, as_rng
-from .base import FD_STEP, Evaluation, as_batch
+from .base import FD_STEP, as_batch
 
 #: Gradient rules by name (``make_oracle(..., gradient=NAME)``).
 GRADIENTS = ("param_shift", "fd", "spsa")
 FD_MODES = ("central", "forward")
 #: SPSA perturbation size (radians).
 SPSA_STEP = 0.1
-
-
-class CircuitOracle(Protocol):
-    """What a rule needs from an oracle: one batch evaluation of parameter points, and
-    for ``param_shift`` of gate-level points with the gate Jacobian."""
-
-    p: int
-
-    def evaluate(self, params: Any, seed: int | np.random.Generator | None = None, **job_hooks) -> Evaluation: ...
 
 
 def gate_level(oracle) -> tuple:

@@ -181,34 +181,3 @@ def with_objective(oracle, objective: Any):
         f"--objective {obj.spec()} needs the output distribution: ideal statevector, exact fake:<device> "
         f"or shots without mitigation (got {type(oracle).__name__}); use --objective expectation or drop --mitigation"
     )
-
-
-def objective_oracle(problem: MaxCutProblem, p: int, target: Any, *, objective: Any = EXPECTATION,
-                     shots: int | None = None, mitigation: Any = "none", gradient: str | None = None, **options):
-    """:func:`hybrid.oracles.make_oracle` for ``objective``: CVaR sampled at its alpha, gradients by fd."""
-    from .factory import make_oracle
-
-    obj = parse_objective(objective)
-    if obj.cvar:
-        if str(mitigation) not in ("none", "") and mitigation is not None:
-            raise ProblemError(f"--objective {obj.spec()} with --mitigation {mitigation}: mitigation corrects "
-                               "expectation values, not distributions; use one or the other")
-        if shots is not None or not _exact(target):
-            options["cvar_alpha"] = obj.alpha
-        gradient = objective_gradient(obj, gradient)
-        if shots is None and _is_ideal(target) and problem.n <= STATEVECTOR_MAX_NODES:
-            return CVaRIdealOracle(problem, p, obj.alpha)  # the statevector, also where p = 1 would take the closed form
-    return with_objective(make_oracle(problem, p, target, shots=shots, mitigation=mitigation,
-                                      gradient=gradient, **options), obj)
-
-
-def _is_ideal(target: Any) -> bool:
-    return target == "ideal" if isinstance(target, str) else target.kind == "ideal"
-
-
-def _exact(target: Any) -> bool:
-    if isinstance(target, str):
-        from backends import get_target
-
-        target = get_target(target)
-    return bool(target.exact)

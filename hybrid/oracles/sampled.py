@@ -17,7 +17,7 @@ from backends.capabilities import Capability, supports
 
 from ..ansatz import qaoa_circuit
 from ..problems import MaxCutProblem, ProblemError
-from .base import Charge, Evaluation, as_batch, job_qpu_seconds
+from .base import Charge, Evaluation, as_batch, job_qpu_seconds, run_or_attach
 from .gradients import GRADIENTS, gate_level, gradient_rule
 from .statevector import STATEVECTOR_MAX_NODES
 
@@ -167,14 +167,11 @@ class SampledOracle:
 
     def _sample(self, circuit, batch: np.ndarray, seed, on_submit=None, attach_job=None) -> Evaluation:
         start = time.perf_counter()
-        if attach_job is not None:
-            result = self.target.fetch(attach_job)
-        elif on_submit is not None and self.supports_jobs:
-            job = self.target.submit(circuit, batch, self.shots)
-            on_submit(job)
-            result = self.target.fetch(job)
-        else:
-            result = self.target.sample(circuit, batch, self.shots, seed=seed)
+        result = run_or_attach(
+            self.target, attach_job=attach_job, on_submit=on_submit, jobs=self.supports_jobs,
+            submit=lambda: self.target.submit(circuit, batch, self.shots),
+            run=lambda: self.target.sample(circuit, batch, self.shots, seed=seed),
+        )
         stats = [counts_statistics(self.problem, c, self.cvar_alpha) for c in result.counts]
         best = max(stats, key=lambda s: s["best_cut"])
         return Evaluation(

@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .compare import plot_ar_bars, plot_convergence, plot_landscapes, plot_report
+from .compare_figures import plot_ar_bars, plot_convergence, plot_landscapes, plot_report
 from .training import plot_ar_vs_budget, plot_meta_history
 
 __all__ = [
@@ -53,16 +53,16 @@ def plot_directory(path: str | Path) -> list[Path]:
         raise ValueError(f"{root}: nothing to plot, expected compare.json and/or history.json in this directory")
     out = root / "figures"
     reports = {}
-    for name, file in (("compare", compare), ("history", history)):  # every input checked before drawing
+    for name, file in (("sweep", compare), ("history", history)):  # every input checked before drawing
         if file.is_file():
             reports[name] = _read_json(file)
-    if "compare" in reports:
-        check_compare_report(reports["compare"], compare)
+    if "sweep" in reports:
+        check_compare_report(reports["sweep"], compare)
     if "history" in reports and (not isinstance(reports["history"], list) or not reports["history"]):
         raise ValueError(f"{history}: expected a non-empty JSON list of training records; nothing to plot")
     paths: list[Path] = []
-    if "compare" in reports:
-        paths += plot_report(reports["compare"], out)
+    if "sweep" in reports:
+        paths += plot_report(reports["sweep"], out)
     if "history" in reports:
         paths += plot_meta_history(reports["history"], out)
     return paths

@@ -225,7 +225,11 @@ class Learned:
     def _model(self, p: int):
         from .. import meta
 
-        return meta.load_pretrained(self.spec, p)
+        model, cfg, card = meta.load_pretrained(self.spec, p)
+        if int(cfg.p) != p:  # a model proposes parameters for the depth it was trained at
+            raise StrategyError(f"{self.spec} was trained at p = {cfg.p}, not p = {p}; "
+                                f"pass --p {cfg.p}, or a model trained at p = {p} (e.g. learned, which picks one)")
+        return model, cfg, card
 
     def cost(self, p: int, problem: MaxCutProblem | None = None) -> int:
         trained = int(self._model(check_depth(p))[1].steps)
@@ -341,8 +345,8 @@ def _float_arg(name: str, arg: str) -> float:
         value = float(arg)
     except ValueError:
         raise StrategyError(f"strategy {name}:{arg}: the argument must be a number, e.g. {name}:0.75") from None
-    if not value > 0:
-        raise StrategyError(f"strategy {name}:{arg}: the argument must be > 0")
+    if not (value > 0 and np.isfinite(value)):
+        raise StrategyError(f"strategy {name}:{arg}: the argument must be > 0 and finite")
     return value
 
 

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from ..ansatz import canonical_params, weight_scale
-from ..oracles import StackedIdealOracle, make_oracle
+from ..oracle_factory import make_oracle
+from ..oracles import StackedIdealOracle
 from ..oracles.statevector import IdealOracle
 from ..problems import MaxCutProblem, ProblemError, as_rng, regular_graph
 from ..schedules import fixed_angle_params, lrqaoa_params, mean_degree, normalise, tqa_params

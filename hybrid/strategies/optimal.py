@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..ansatz import canonical_params
-from ..oracles import make_oracle
+from ..oracle_factory import make_oracle
 from ..problems import MaxCutProblem, as_rng
 from ..schedules import fixed_angle_params, interp_params, random_params, tqa_params
 from .base import check_depth

@@ -98,6 +98,6 @@ def test_readout_unfolding_and_noise_scaling(torino, problem):
 
 
 def torino_ideal(problem, theta):
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     return make_oracle(problem, 1, "ideal").evaluate(theta).energies[0]

@@ -10,7 +10,8 @@ from qiskit import QuantumCircuit
 from backends import TargetError, get_target
 from backends.fake_device import MPS_SAMPLE_METHOD
 from backends.noisy_cones import body_instructions, causal_cone
-from hybrid.oracles import NoisyExactOracle, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import NoisyExactOracle
 from hybrid.device_graphs import heavy_hex_graph
 
 SEED = 21

@@ -32,7 +32,8 @@ from backends import get_target
 from backends.local import LocalRuntimeTarget
 from hybrid.ansatz import qaoa_circuit
 from hybrid.schedules import fixed_angle_params
-from hybrid.oracles import counts_statistics, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import counts_statistics
 from hybrid.problems import erdos_renyi, load_graphs
 
 GRAPH = Path(__file__).resolve().parents[2] / "configs" / "graphs" / "torino11.json"

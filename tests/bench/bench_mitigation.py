@@ -21,7 +21,8 @@ import torch
 
 from backends import get_target
 from hybrid.ansatz import qaoa_circuit
-from hybrid.oracles import make_oracle, p1_expectation
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import p1_expectation
 from hybrid.mitigation import parse_mitigation
 from hybrid.problems import regular_graph
 from hybrid.schedules import fixed_angle_params

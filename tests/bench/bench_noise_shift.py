@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from hybrid.oracles import ideal_oracle, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import ideal_oracle
 from hybrid.families import FAMILIES, split_graphs
 from hybrid.strategies import optimise_angles
 

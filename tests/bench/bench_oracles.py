@@ -29,7 +29,8 @@ import torch
 
 from backends import get_target, load_fake_backend
 from hybrid.ansatz import qaoa_circuit
-from hybrid.oracles import IdealOracle, P1ClosedForm, counts_statistics, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import IdealOracle, P1ClosedForm, counts_statistics
 from hybrid.problems import paper_graph, regular_graph
 
 SEED = 7

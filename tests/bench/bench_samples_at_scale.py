@@ -32,7 +32,7 @@ from backends import get_target
 from backends.circuits import apply_confusion
 from hybrid.ansatz import qaoa_circuit
 from hybrid.device_graphs import heavy_hex_graph
-from hybrid.oracles import make_oracle
+from hybrid.oracle_factory import make_oracle
 
 SHOTS_K = (5, 20, 100)
 CVAR_ALPHA = 0.1

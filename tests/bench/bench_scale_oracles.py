@@ -152,7 +152,7 @@ def main() -> None:
 def noisy_section() -> None:
     from backends import get_target
     from hybrid.device_graphs import heavy_hex_graph
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     print("\n== noisy light cones on fake:torino (energy + autograd gradient)")
     target = get_target("fake:torino")
@@ -224,7 +224,7 @@ def twirled_density_matrix(target, problem, p: int, theta: np.ndarray) -> float:
 
 def zne_comparison(target) -> None:
     """ZNE by rate scaling (two-qubit gates, all gates) against exact density matrices of two-qubit-folded circuits."""
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     print("\n== ZNE: Pauli-Lindblad rate scaling vs exact density matrices of two-qubit-folded circuits (scales 1, 3, 5, Richardson)")
     for n, p in ((8, 1), (8, 2), (10, 1), (10, 2)):
@@ -242,7 +242,7 @@ def zne_comparison(target) -> None:
 
 def twirl_check(target) -> None:
     """Pauli propagation against the twirled exact density matrix, and the twirl against the full noise (12 nodes)."""
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     print("\n== Pauli propagation (twirled device noise) vs the twirled exact density matrix, 12-node heavy-hex on fake:torino")
     small, _ = working_device_graph("torino", 12)
@@ -262,7 +262,7 @@ def twirl_check(target) -> None:
 
 def pauli_section(repeats: int) -> None:
     from backends import get_target
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
 
     target = get_target("fake:torino")
     for device in ("torino", "fez"):

@@ -66,6 +66,7 @@ def test_compare_grid_writes_table_and_report(graphs, tmp_path):
     assert len(pngs) == 3  # convergence, bars, landscape; redrawn from the saved report only
 
 
+@pytest.mark.slow  # the whole demo: minutes on 2 cores
 def test_demo_writes_report_with_figures(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
@@ -95,8 +96,10 @@ def test_cli_errors_are_clear(tmp_path, graphs):
     assert result.exit_code == 2 and "unknown fake device 'nowhere'" in result.output
     result = runner.invoke(app, ["run", "--graphs", str(graphs), "--optimizer", "newton:3", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 2 and "unknown optimizer" in result.output
+    assert not (tmp_path / "l.db").exists()  # refused before the ledger was opened
     result = runner.invoke(app, ["plot", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to plot" in result.output
+    Ledger(tmp_path / "l.db").close()
     result = runner.invoke(app, ["jobs", "show", "missing", "--ledger", str(tmp_path / "l.db")])
     assert result.exit_code == 2 and "no ledger at" in result.output  # the refused runs created none
     with Ledger(tmp_path / "l.db") as led:
@@ -161,6 +164,7 @@ def two_graphs(tmp_path):
     return save_graphs([p.with_max_cut() for p in problems], tmp_path / "g2.json")
 
 
+@pytest.mark.slow  # a killed subprocess (in-process resume: tests/kinds/test_resume.py)
 def test_killed_compare_sweep_resumes_to_the_uninterrupted_report(two_graphs, tmp_path):
     ledger = tmp_path / "ledger.db"
     common = ["compare", "--graphs", str(two_graphs), "--backends", "ideal,fake:manila+rem",

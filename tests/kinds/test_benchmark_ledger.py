@@ -9,10 +9,10 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from hybrid import benchmark
-from hybrid.benchmark import execute_paper_benchmark, start_paper_benchmark
+from hybrid import paper_benchmark
+from hybrid.paper_benchmark import execute_paper_benchmark, start_paper_benchmark
 from hybrid.cli import app
-from hybrid.equal_budget import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
+from hybrid.benchmark import BenchmarkConfig, Slice, execute_benchmark, run_benchmark, start_benchmark
 from hybrid.ledger import Ledger, LedgerError
 from killing import cli, cli_env, kill_when, without
 
@@ -46,6 +46,7 @@ def _recorded(ledger, run_id: str) -> dict[str, str]:
         conn.close()
 
 
+@pytest.mark.slow  # a killed subprocess (in-process resume: tests/kinds/test_resume.py)
 def test_killed_benchmark_resumes_to_the_uninterrupted_results(tmp_path):
     ledger = tmp_path / "ledger.db"
     config = tmp_path / "tiny.json"
@@ -104,7 +105,7 @@ def test_benchmark_registers_before_it_runs_and_refuses_other_kinds(tmp_path):
 
 
 try:
-    benchmark.default_paths()
+    paper_benchmark.default_paths()
     HAVE_PAPER_GRAPHS = True
 except FileNotFoundError:
     HAVE_PAPER_GRAPHS = False
@@ -117,10 +118,10 @@ def test_interrupted_paper_benchmark_resumes_to_the_same_report(tmp_path, monkey
         start_paper_benchmark(led, ["learned"], "full", out=tmp_path / "full.json", **options)
         uninterrupted = execute_paper_benchmark(led, "full", log=lambda m: None)
         cells = led.results("full")
-        assert len(cells) == 1 + PAPER_LIMIT * (3 + benchmark.RANDOM_STARTS)  # constant, then every method x graph
+        assert len(cells) == 1 + PAPER_LIMIT * (3 + paper_benchmark.RANDOM_STARTS)  # constant, then every method x graph
 
         start_paper_benchmark(led, ["learned"], "cut", out=tmp_path / "cut.json", **options)
-        real, calls = benchmark.graph_run, []
+        real, calls = paper_benchmark.graph_run, []
 
         def interrupted(*args, **kwargs):
             if len(calls) == PAPER_INTERRUPT_AFTER:
@@ -128,14 +129,14 @@ def test_interrupted_paper_benchmark_resumes_to_the_same_report(tmp_path, monkey
             calls.append(args)
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(benchmark, "graph_run", interrupted)
+        monkeypatch.setattr(paper_benchmark, "graph_run", interrupted)
         with pytest.raises(KeyboardInterrupt):
             execute_paper_benchmark(led, "cut", log=lambda m: None)
         assert led.run("cut")["status"] == "interrupted"
         assert len(led.results("cut")) == 1 + PAPER_INTERRUPT_AFTER
         assert not (tmp_path / "cut.json").exists()
 
-        monkeypatch.setattr(benchmark, "graph_run", lambda *a, **k: calls.append(a) or real(*a, **k))
+        monkeypatch.setattr(paper_benchmark, "graph_run", lambda *a, **k: calls.append(a) or real(*a, **k))
         calls.clear()
         resumed = execute_paper_benchmark(led, "cut", log=lambda m: None)
         assert len(calls) == len(cells) - 1 - PAPER_INTERRUPT_AFTER  # only the cells not recorded ran

@@ -9,7 +9,7 @@ import pytest
 
 from backends import get_target
 from hybrid.ansatz import qaoa_circuit
-from hybrid.equal_budget import BenchmarkConfig, Slice, job_calls, run_benchmark, slice_graphs, summarise
+from hybrid.benchmark import BenchmarkConfig, Slice, job_calls, run_benchmark, slice_graphs, summarise
 from hybrid.qpu_seconds import REMEASURE_CIRCUITS, add_qpu_seconds, call_seconds, job_seconds_for, qpu_seconds, reach_qpu_seconds
 from hybrid.problems import ProblemError, from_edges
 
@@ -89,7 +89,7 @@ def test_tiny_noisy_benchmark_reports_qpu_seconds_beside_evaluations(tmp_path):
         shots=SHOTS,
         auto_budget=TINY_BUDGET,
     )
-    report = run_benchmark(config, tmp_path / "out", write_auto=False, log=lambda m: None)
+    report = run_benchmark(config, tmp_path / "out", write_auto=None, log=lambda m: None)
     cell = next(c for c in report["cells"] if c["budget"] == TINY_BUDGET)
     target = get_target("fake:torino")
     problem = slice_graphs(config.slices[0])[0][1]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hybrid.device_graphs import heavy_hex_graph
-from hybrid.equal_budget import TARGETS, BenchmarkConfig, Slice, run_benchmark, slice_graphs
+from hybrid.benchmark import TARGETS, BenchmarkConfig, Slice, run_benchmark, slice_graphs
 from hybrid.problems import parse_heavy_hex_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_device_spec_graphs_run_in_a_slice(tmp_path):
     ((set_name, graph),) = slice_graphs(sl)
     assert set_name == "heavyhex:torino:8:seed=2"
     assert graph.edges == heavy_hex_graph("torino", 8, seed=2).edges and graph.max_cut is not None
-    report = run_benchmark(BenchmarkConfig("device-tiny", (sl,)), tmp_path, write_auto=False, log=lambda _m: None)
+    report = run_benchmark(BenchmarkConfig("device-tiny", (sl,)), tmp_path, write_auto=None, log=lambda _m: None)
     cells = [c for c in report["cells"] if "error" not in c]
     assert {(c["method"], c["budget"]) for c in cells} == {("fixed", 0), ("regression", 0), ("fixed", BUDGET), ("regression", BUDGET)}
     assert all(c["set"] == set_name and 0 < c["ar_target"] <= 1 for c in cells)

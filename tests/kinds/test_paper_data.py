@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import hybrid
-from hybrid.benchmark import PAPER_DATA_DIR, default_paths
-from hybrid.equal_budget import QUICK, slice_graphs
+from hybrid.paper_benchmark import PAPER_DATA_DIR, default_paths
+from hybrid.benchmark import QUICK, slice_graphs
 from hybrid.problems import load_graphs
 
 PAPER_GRAPHS = 90

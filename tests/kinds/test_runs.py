@@ -133,6 +133,7 @@ def test_bad_specs_fail_before_anything_is_submitted(graphs, tmp_path, monkeypat
 
 
 # --------------------------------------------------------------------------- kill -9 and resume
+@pytest.mark.slow  # a killed subprocess (in-process resume: tests/kinds/test_resume.py)
 def test_killed_run_resumes_to_the_uninterrupted_result(graphs, tmp_path):
     ledger = tmp_path / "ledger.db"
     common = ["--graphs", str(graphs), "--backend", "fake:manila", "--init", "learned", "--optimizer", "adam:12",
@@ -364,6 +365,7 @@ def _wait_for_owner(ledger: Path, run_id: str, procs) -> int:
     raise AssertionError("no process took the run")
 
 
+@pytest.mark.slow  # three CLI subprocesses
 def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_interrupts(graphs, tmp_path):
     ledger = tmp_path / "ledger.db"
     cfg = config(graphs, tmp_path / "out", backend="ideal", init="fixed", optimizer=LONG_OPTIMIZER, shots=None, tol=0.0)
@@ -394,6 +396,7 @@ def test_two_concurrent_resumes_one_drives_the_other_is_refused_and_sigterm_inte
     assert row["owner_pid"] is None
 
 
+@pytest.mark.slow  # two CLI subprocesses
 def test_two_runs_started_at_once_with_default_options_leave_two_results_files(graphs, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     argv = cli("run", "--graphs", str(graphs), "--backend", "ideal", "--init", "fixed", "--optimizer", "adam:2")
@@ -535,9 +538,9 @@ def test_backend_with_techniques_means_backend_and_mitigation(graphs, tmp_path):
 
 
 def test_evaluate_is_a_recorded_run_without_phase_two(graphs, tmp_path):
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
     from hybrid.problems import load_graphs
-    from hybrid.runs import EvaluateConfig, execute_evaluate, start_evaluate
+    from hybrid.evaluate import EvaluateConfig, execute_evaluate, start_evaluate
     from hybrid.strategies import get_strategy
 
     init = "random:3"

@@ -139,8 +139,9 @@ def test_results_json_has_usage_for_a_sampled_fake_run(graphs, tmp_path):
         report = execute_run(led, rid)
     saved = json.loads(Path(report["path"]).read_text())
     assert saved["qpu_seconds"] == pytest.approx(sum(g["qpu_seconds"] for g in saved["graphs"]), rel=SUM_REL)
-    # spsa:2 with a zero-cost start: the start, 2 steps and the final re-measurement, one job each
-    assert [g["qpu_jobs"] for g in saved["graphs"]] == [4, 4]
+    # spsa:2 with a zero-cost start: the start, 2 steps, the selection batch (start and best
+    # candidates re-measured) and the final re-measurement, one job each
+    assert [g["qpu_jobs"] for g in saved["graphs"]] == [5, 5]
     assert saved["execution"] == "job" and saved["billed_seconds"] == saved["qpu_seconds"]
     assert saved["session_seconds"] >= saved["qpu_seconds"] - 1e-9  # the projected span holds every job
     assert 0.0 <= saved["classical_share"] <= 1.0

@@ -14,12 +14,14 @@ from qiskit.quantum_info import Statevector
 
 from backends import TargetError, get_target
 from backends.circuits import apply_confusion
-from backends.base import IsaTarget, isa_violations
+from backends.base import isa_violations
+from backends.capabilities import Capability, supports
 from hybrid import mitigation as mit
 from hybrid.mitigation import dd, rem, zne
 from hybrid.mitigation._circuits import basis_of
 from hybrid.ansatz import qaoa_circuit
-from hybrid.oracles import NoisyExactOracle, SampledOracle, make_oracle, p1_expectation
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import NoisyExactOracle, SampledOracle, p1_expectation
 from hybrid.mitigation import (
     MitigatedOracle,
     MitigationError,
@@ -286,7 +288,7 @@ def test_extrapolation_coefficients_and_errors():
 
 # ------------------------------------------------------------------------- run_isa
 def test_fake_run_isa_one_job_counts_per_circuit(torino, isa, problem):
-    assert isinstance(torino, IsaTarget)
+    assert supports(torino, Capability.ISA_EXECUTION)
     bound = isa.assign_parameters(POINT)
     circuits = [fold_two_qubit_gates(bound, s) for s in SCALES]
     result = torino.run_isa(circuits, SHOTS, seed=SAMPLE_SEED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from hybrid.oracles import make_oracle
+from hybrid.oracle_factory import make_oracle
 from hybrid.optimize import optimize_graph
 from hybrid.problems import regular_graph
 

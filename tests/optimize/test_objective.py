@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid.oracles import counts_statistics, make_oracle
+from hybrid.oracles import counts_statistics
+from hybrid.oracle_factory import make_oracle, objective_oracle
 from hybrid.oracles.objective import (
     CVaRIdealOracle,
     cvar_of_distribution,
-    objective_oracle,
     parse_objective,
     with_objective,
 )

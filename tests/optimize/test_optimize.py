@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from hybrid.oracles import Charge, Evaluation, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import Charge, Evaluation
 from hybrid.optimize import (
     BudgetError,
     ascend,

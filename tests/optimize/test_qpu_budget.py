@@ -8,7 +8,7 @@ import pytest
 
 from backends import get_target
 from backends.usage import usage_records
-from hybrid.oracles import make_oracle
+from hybrid.oracle_factory import make_oracle
 from hybrid.selection import final_reserve
 from hybrid.optimize import BudgetError, optimize_graph
 from hybrid.problems import regular_graph

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybrid.oracles import make_oracle
+from hybrid.oracle_factory import make_oracle
 from hybrid.optimize import optimize_graph
 from hybrid.problems import MaxCutProblem, ProblemError, erdos_renyi, regular_graph
 from hybrid.solutions import SOLUTION_SHOTS, assignment, cut_value, from_samples, polish, solve
@@ -102,3 +102,13 @@ def test_every_run_reports_its_solution_checked_against_the_graph():
         assert summary["polished_cut"] == sol["polished_cut"] and summary["best_known_source"] == "exact"
         if shots:  # the run's own shots: no extra sampling
             assert sol["solution_shots"] == res.shots and "measurements" in sol["solution_source"]
+
+
+def test_samples_beyond_the_statevector_come_from_a_capped_mps_and_name_the_cap():
+    from hybrid.solutions import SOLUTION_MAX_BOND, STATEVECTOR_SAMPLE_MAX_NODES, cut_value, exact_counts, key_to_bitstring
+
+    problem = regular_graph(STATEVECTOR_SAMPLE_MAX_NODES + 6, 3, seed=1).with_max_cut()
+    counts, how = exact_counts(problem, 2, None, [0.4, 0.3, 0.5, 0.2], 64, seed=0)
+    assert sum(counts.values()) == 64 and f"bond dimension <= {SOLUTION_MAX_BOND}" in how
+    cuts = [cut_value(problem, key_to_bitstring(int(k), problem.n)) for k in counts]
+    assert max(cuts) <= problem.max_cut

@@ -292,7 +292,7 @@ def test_parameter_shift_from_shots_is_unbiased(weighted):
 HYBRID = Path(__file__).resolve().parents[2] / "hybrid"
 #: Modules after the oracles in the data flow: an oracle or mitigation module never imports them.
 ABOVE_ORACLES = ("optimize", "runs", "compare", "meta", "strategies", "cli", "demo", "benchmark", "ledger",
-                 "plots", "evaluate", "equal_budget", "validation", "executors")
+                 "plots", "evaluate", "paper_benchmark", "validation", "executors", "kinds", "oracle_factory")
 #: What mitigation may use of the oracles (never the factory, which composes mitigation).
 ORACLE_LEAVES = ("hybrid.oracles.base", "hybrid.oracles.gradients", "hybrid.oracles.sampled")
 

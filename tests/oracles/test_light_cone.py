@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from hybrid.oracles import IdealOracle, P1ClosedForm, ideal_oracle, make_oracle
+from hybrid.oracle_factory import make_oracle
+from hybrid.oracles import IdealOracle, P1ClosedForm, ideal_oracle
 from hybrid.oracles import LightConeError, LightConeOracle, edge_light_cone
 from hybrid.oracles.light_cone import _isomorphic, cone_sizes
 from hybrid.problems import ProblemError, from_edges, from_networkx, paper_graph, regular_graph

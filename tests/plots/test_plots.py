@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hybrid import plots
-from hybrid.plots import compare as compare_plots
+from hybrid.plots import compare_figures as compare_plots
 from hybrid.plots import style
 from hybrid.plots import training as training_plots
 

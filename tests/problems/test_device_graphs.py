@@ -89,7 +89,7 @@ def test_shuffled_subgraph_file_embeds_without_swaps(tmp_path):
 
 @pytest.mark.slow
 def test_embedded_file_energy_equals_the_spec_on_the_same_qubits(tmp_path):
-    from hybrid.oracles import make_oracle
+    from hybrid.oracle_factory import make_oracle
     from hybrid.validation import validate_run_config
 
     spec = heavy_hex_graph("torino", SUBGRAPH_NODES, seed=SEED)

@@ -32,12 +32,12 @@ import numpy as np
 from backends.capabilities import Capability, require
 from backends.pauli_prop import METHOD, NOISE_SCALINGS, default_truncation
 
-from ..ansatz import qaoa_circuit
-from ..mitigation import zne
-from ..mitigation.spec import MitigationError, MitigationSpec, parse_mitigation
-from ..problems import MaxCutProblem, ProblemError
-from .base import FD_STEP, Charge, Evaluation, as_batch
-from .gradients import FD_MODES, GRADIENTS, gate_level, gradient_rule
+from .ansatz import qaoa_circuit
+from .mitigation import zne
+from .mitigation.spec import MitigationError, MitigationSpec, parse_mitigation
+from .problems import MaxCutProblem, ProblemError
+from .oracles.base import FD_STEP, Charge, Evaluation, as_batch
+from .oracles.gradients import FD_MODES, GRADIENTS, gate_level, gradient_rule
 
 #: Which gates' rates ZNE amplifies by default (see the module doc).
 DEFAULT_ZNE_NOISE = "two_qubit"

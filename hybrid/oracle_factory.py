@@ -1,32 +1,30 @@
-"""The one oracle constructor, :func:`make_oracle`, and the choice of the fastest exact ideal oracle.
+"""The one oracle constructor, :func:`make_oracle`.
 
-It lives above the oracle modules and :mod:`hybrid.mitigation` because it composes them:
-:func:`ideal_oracle` picks among the closed form, the statevector and the light cones
-(the light-cone oracle itself builds on the statevector), and :func:`make_oracle` adds a
-target, shots, mitigation and a gradient rule.
+It lives above :mod:`hybrid.oracles` and :mod:`hybrid.mitigation` because it composes
+them: the fastest exact ideal oracle (:func:`hybrid.oracles.ideal_oracle`), the noisy exact
+and sampled oracles, or a :class:`~hybrid.mitigation.MitigatedOracle`, with a target, shots
+and a gradient rule. Neither package imports it, so there is no loop between them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from backends import get_target
 from backends.capabilities import Capability, require, supports
 
-from ..mitigation.oracle import MitigatedOracle
-from ..mitigation.spec import OPTIONS as MITIGATION_OPTIONS
-from ..mitigation.spec import parse_mitigation
-from ..ansatz import qaoa_circuit
-from ..problems import MaxCutProblem, ProblemError
-from .base import DEFAULT_SHOTS
-from .closed_form import P1ClosedForm
-from .light_cone import LightConeOracle
-from .noisy_exact import NoisyExactOracle
-from .pauli_prop import PauliPropOracle
-from .sampled import SampledOracle
-from .statevector import STATEVECTOR_MAX_NODES, IdealOracle
+from .mitigation.oracle import MitigatedOracle
+from .mitigation.spec import OPTIONS as MITIGATION_OPTIONS
+from .mitigation.spec import parse_mitigation
+from .ansatz import qaoa_circuit
+from .oracles.base import DEFAULT_SHOTS
+from .oracles.ideal import ideal_oracle
+from .oracles.noisy_exact import NoisyExactOracle
+from .oracles.objective import EXPECTATION, CVaRIdealOracle, objective_gradient, parse_objective, with_objective
+from .oracles.sampled import SampledOracle
+from .oracles.statevector import STATEVECTOR_MAX_NODES
+from .pauli_oracle import PauliPropOracle
+from .problems import MaxCutProblem, ProblemError
 
 #: Options ``make_oracle`` passes to the oracle it builds (besides the mitigation options).
 ORACLE_OPTIONS = ("seed", "fd_step", "fd_mode", "method", "cvar_alpha", "atol", "max_terms", "zne_noise")
@@ -67,29 +65,6 @@ def resolve_method(method: str, target: Any) -> str:
             f"method {method!r} does not apply to target {target.spec!r}; its methods: {', '.join(valid)}"
         )
     return name
-
-
-def ideal_oracle(problem: MaxCutProblem, p: int, *, device: str | torch.device = "cpu", method: str = "auto"):
-    """The fastest exact ideal oracle.
-
-    The closed form at p = 1 (n > 12), the statevector while it fits
-    (n <= :data:`STATEVECTOR_MAX_NODES`), else the light-cone oracle
-    (:class:`hybrid.oracles.LightConeOracle`), which raises
-    :class:`hybrid.oracles.LightConeError` when an edge's cone is too large.
-    """
-    if method == "closed_form":
-        if p != 1:
-            raise ProblemError(f"method='closed_form' is the p = 1 formula; got p={p}: use statevector or light_cone")
-        return P1ClosedForm(problem, device=device)
-    if method == "statevector":
-        return IdealOracle(problem, p, device=device)
-    if method == "light_cone":
-        return LightConeOracle(problem, p, device=device)
-    if p == 1 and problem.n > 12:
-        return P1ClosedForm(problem, device=device)
-    if problem.n <= STATEVECTOR_MAX_NODES:
-        return IdealOracle(problem, p, device=device)
-    return LightConeOracle(problem, p, device=device)
 
 
 def make_oracle(
@@ -165,3 +140,32 @@ def _uses_pauli_prop(problem: MaxCutProblem, p: int, target: Any, method: str, s
     if method != "auto" or shots is not None or not supports(target, Capability.PAULI_PROPAGATION):
         return False
     return target.uses_light_cones(qaoa_circuit(problem, p, measure=True))
+
+
+def objective_oracle(problem: MaxCutProblem, p: int, target: Any, *, objective: Any = EXPECTATION,
+                     shots: int | None = None, mitigation: Any = "none", gradient: str | None = None, **options):
+    """:func:`make_oracle` for ``objective``: CVaR sampled at its alpha, gradients by fd."""
+    obj = parse_objective(objective)
+    if obj.cvar:
+        if str(mitigation) not in ("none", "") and mitigation is not None:
+            raise ProblemError(f"--objective {obj.spec()} with --mitigation {mitigation}: mitigation corrects "
+                               "expectation values, not distributions; use one or the other")
+        if shots is not None or not _exact(target):
+            options["cvar_alpha"] = obj.alpha
+        gradient = objective_gradient(obj, gradient)
+        if shots is None and _is_ideal(target) and problem.n <= STATEVECTOR_MAX_NODES:
+            return CVaRIdealOracle(problem, p, obj.alpha)  # the statevector, also where p = 1 would take the closed form
+    return with_objective(make_oracle(problem, p, target, shots=shots, mitigation=mitigation,
+                                      gradient=gradient, **options), obj)
+
+
+def _is_ideal(target: Any) -> bool:
+    return target == "ideal" if isinstance(target, str) else target.kind == "ideal"
+
+
+def _exact(target: Any) -> bool:
+    if isinstance(target, str):
+        from backends import get_target
+
+        target = get_target(target)
+    return bool(target.exact)

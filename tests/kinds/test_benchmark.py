@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hybrid.equal_budget import (
+from hybrid.benchmark import (
     BenchmarkConfig,
     Slice,
     auto_table,
@@ -94,7 +94,7 @@ def test_tiny_benchmark_end_to_end(tmp_path, monkeypatch):
 
 
 def test_auto_table_merges_runs_and_names_their_sources():
-    from hybrid.equal_budget import merge_auto
+    from hybrid.benchmark import merge_auto
 
     first = {"budget": 10, "choices": {"ideal": {"regular": {"1": "fixed", "2": "tqa"}}},
              "mean_ar_target": {"ideal": {"regular": {"1": 0.8, "2": 0.85}}}}
