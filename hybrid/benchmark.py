@@ -674,10 +674,46 @@ def curves(summary: Sequence[dict[str, Any]], target: str) -> dict[str, dict[str
     return out
 
 
+def estimate_benchmark(config: BenchmarkConfig, paper_path: str | Path | None = None):
+    """The benchmark's cost: the sum over its Phase II cells of their run estimates
+    (:func:`hybrid.validation.estimate_run`, one per slice, depth, start, optimiser and budget
+    over the slice's graphs, times its seeds); peak memory is the largest cell's. Budget-0
+    starts, the ideal re-scoring and the best-known searches are not counted."""
+    from backends import cached_target
+
+    from .runs import RunConfig
+    from .validation import Estimate, estimate_run
+
+    parts: list[tuple[Any, int]] = []
+    for sl in config.slices:
+        spec, sampled = TARGETS[sl.target]
+        target, problems = cached_target(spec), [pr for _, pr in slice_graphs(sl, paper_path)]
+        for p in sl.depths:
+            for method in sl.methods:
+                for opt in sl.optimizers:
+                    for budget in (b for b in sl.budgets if b > 0):
+                        run = RunConfig(graphs="-", backend=spec, init=method, p=p, optimizer=f"{opt}:{budget}",
+                                        shots=config.shots if sampled else None, max_evaluations=budget)
+                        parts.append((estimate_run(run, problems, target), len(sl.seeds)))
+    if not parts:
+        return Estimate(0.0, 0.0, 0, "starts alone", 0)
+    return Estimate(
+        memory_bytes=max(e.memory_bytes for e, _ in parts), seconds=sum(e.seconds * k for e, k in parts),
+        evaluations=sum(e.evaluations * k for e, k in parts),
+        method=", ".join(dict.fromkeys(e.method for e, _ in parts)), largest_n=max(e.largest_n for e, _ in parts),
+    )
+
+
 def validate_benchmark(config: BenchmarkConfig, run_id: str, ledger_path, out: str | Path | None = None, *,
                        best_known_path: str | Path | None = None, paper_path: str | Path | None = None,
-                       write_auto: str | Path | None = None) -> tuple[dict[str, Any], str]:
+                       write_auto: str | Path | None = None, yes: bool = True,
+                       ask: Callable[[str], bool] | None = None,
+                       announce: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
     """Every check a benchmark can fail, before the ledger is opened: ``(spec, target label)``.
+
+    Last, the time estimate (:func:`estimate_benchmark`): with ``yes=False`` a long benchmark
+    needs ``ask`` to say yes, as a long run does (:func:`hybrid.validation.confirm`); the
+    command line passes ``yes=False`` unless ``--yes`` is given.
 
     The run id, every slice's graphs, the out folder (``results/<run_id>`` when None):
     empty, or already this benchmark's in this ledger, and ``write_auto``: where the fitted
@@ -685,6 +721,7 @@ def validate_benchmark(config: BenchmarkConfig, run_id: str, ledger_path, out: s
     package's own ``strategies/data/auto.json`` is written only when named.
     """
     from . import outputs
+    from .validation import confirm
 
     if write_auto is not None and (not isinstance(write_auto, (str, Path)) or not str(write_auto).strip()):
         raise ValueError(f"--write-auto must name a JSON file, got {write_auto!r}")
@@ -698,6 +735,10 @@ def validate_benchmark(config: BenchmarkConfig, run_id: str, ledger_path, out: s
     resolve = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731 - resume from anywhere
     spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(folder),
             "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": resolve(write_auto)}
+    estimate = estimate_benchmark(config, paper_path)
+    if estimate.long and yes and announce is not None:
+        announce(estimate.line())
+    confirm(estimate, yes=yes, ask=ask)
     return spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices))
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from pydantic import Field
@@ -307,14 +307,45 @@ def check_targets(cfg: CompareConfig, units: Sequence[dict[str, Any]]) -> None:
                           label=spec)
 
 
-def validate_compare(cfg: CompareConfig, run_id: str, ledger_path) -> tuple[dict[str, Any], str]:
+def estimate_compare(cfg: CompareConfig, units: list[dict[str, Any]]):
+    """The sweep's cost: the sum of its runs' estimates (:func:`hybrid.validation.estimate_run`),
+    one per (target, technique, start, depth) over the graphs; peak memory is the largest run's.
+    The exact ideal re-scoring and the landscapes are not counted."""
+    from backends import cached_target
+
+    from .problems import MaxCutProblem
+    from .runs import RunConfig
+    from .validation import Estimate, estimate_run
+
+    groups: dict[tuple, list] = {}
+    for u in units:
+        key = (u["backend"], u["mitigation"], u["init"], u["p"])
+        groups.setdefault(key, []).append(MaxCutProblem.from_dict(u["graph"]))
+    parts = []
+    for (backend, mitigation, init, p), problems in groups.items():
+        run = RunConfig(graphs=cfg.graphs, backend=backend, mitigation=mitigation, init=init, p=p,
+                        optimizer=cfg.optimizer, shots=cfg.shots, seed=cfg.seed)
+        parts.append(estimate_run(run, problems, cached_target(backend)))
+    return Estimate(
+        memory_bytes=max(e.memory_bytes for e in parts), seconds=sum(e.seconds for e in parts),
+        evaluations=sum(e.evaluations for e in parts), method=", ".join(dict.fromkeys(e.method for e in parts)),
+        largest_n=max(e.largest_n for e in parts),
+    )
+
+
+def validate_compare(cfg: CompareConfig, run_id: str, ledger_path, *, yes: bool = True,
+                     ask: Callable[[str], bool] | None = None,
+                     announce: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
     """Every check a sweep can fail, before the ledger is opened: ``(spec, target label)`` to register.
 
     The run id, the grid (graphs, starts at every depth, every target fits every graph), the
-    executor and the out folder (empty, or already this sweep's in this ledger).
+    executor, the out folder (empty, or already this sweep's in this ledger) and the time
+    estimate (:func:`estimate_compare`): with ``yes=False`` a long sweep needs ``ask`` to say
+    yes, as a long run does (:func:`hybrid.validation.confirm`); the command line passes
+    ``yes=False`` unless ``--yes`` is given.
     """
     from .executors import check_executor
-    from .validation import InputError, check_init
+    from .validation import InputError, check_init, confirm
 
     try:
         outputs.check_run_id(run_id)
@@ -333,6 +364,10 @@ def validate_compare(cfg: CompareConfig, run_id: str, ledger_path) -> tuple[dict
         outputs.check_folder(spec["out"], run_id, ledger_path, flag="--out" if cfg.out else "--run-id (results/<run_id>)")
     except outputs.OutputError as exc:
         raise InputError(str(exc)) from None
+    estimate = estimate_compare(cfg, units)
+    if estimate.long and yes and announce is not None:
+        announce(estimate.line())
+    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
     return spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends)
 
 

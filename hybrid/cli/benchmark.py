@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .app import LEDGER_OPTION, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
 
 
 @app.command("paper-benchmark")
@@ -90,6 +90,7 @@ def benchmark_cmd(
     ),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the benchmark in the ledger (default: time-stamped)"),
+    yes: bool = YES_OPTION,
 ) -> None:
     """Every start at equal budgets (0, 10, 30, 100 evaluations, Phase I included) with COBYLA, SPSA and Adam.
 
@@ -107,7 +108,7 @@ def benchmark_cmd(
         cfg = QUICK if quick else FULL
     try:
         plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), out, best_known=best_known, graphs=graphs,
-                             write_auto=write_auto)
+                             write_auto=write_auto, yes=yes, ask=_ask, announce=console.print)
         with Ledger(ledger) as led:
             rid = KIND.register(led, plan)
             console.print(f"run id: {rid} (ledger {led.path})")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import LEDGER_OPTION, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
 
 
 # ---------------------------------------------------------------------------- compare, plot, demo
@@ -29,6 +29,7 @@ def compare(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="draw the figures into OUT/figures"),
     ledger: Optional[Path] = LEDGER_OPTION,
     run_id: Optional[str] = typer.Option(None, "--run-id", help="name the sweep in the ledger (default: time-stamped)"),
+    yes: bool = YES_OPTION,
 ) -> None:
     """Noisy vs mitigated vs ideal: run the grid (every cell in the ledger), re-score exactly, write table and figures."""
     from hybrid.compare import CompareConfig
@@ -51,7 +52,7 @@ def compare(
             "executor": executor, "plots": None if plots else False,
         }
         cfg = _config_with_flags(config, flags, CompareConfig)
-        plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger))
+        plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), yes=yes, ask=_ask, announce=console.print)
         with Ledger(ledger) as led:
             rid = KIND.register(led, plan)
             console.print(f"run id: {rid} (ledger {led.path})")

@@ -14,10 +14,12 @@ RESULTS_FILE = "results.json"
 
 
 def validate(config: BenchmarkConfig, run_id: str, ledger_path: str | Path | None, out: Path | None = None, *,
-             best_known: Path | None = None, graphs: Path | None = None, write_auto: Path | None = None) -> Plan:
+             best_known: Path | None = None, graphs: Path | None = None, write_auto: Path | None = None,
+             yes: bool = True, ask: Callable[[str], bool] | None = None,
+             announce: Callable[[str], None] | None = None) -> Plan:
     """Every check (:func:`hybrid.benchmark.validate_benchmark`); nothing opened, nothing created."""
     spec, label = validate_benchmark(config, run_id, ledger_path, out, best_known_path=best_known, paper_path=graphs,
-                                     write_auto=write_auto)
+                                     write_auto=write_auto, yes=yes, ask=ask, announce=announce)
     return Plan(run_id, BENCHMARK_KIND, spec, label)
 
 

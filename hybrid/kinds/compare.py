@@ -16,9 +16,10 @@ from .base import Plan, RunKind, register
 from .run import render as render_result
 
 
-def validate(cfg: CompareConfig, run_id: str, ledger_path: str | Path | None) -> Plan:
+def validate(cfg: CompareConfig, run_id: str, ledger_path: str | Path | None, *, yes: bool = True,
+             ask: Callable[[str], bool] | None = None, announce: Callable[[str], None] | None = None) -> Plan:
     """Every check (:func:`hybrid.compare.validate_compare`); nothing opened, nothing created."""
-    spec, label = validate_compare(cfg, run_id, ledger_path)
+    spec, label = validate_compare(cfg, run_id, ledger_path, yes=yes, ask=ask, announce=announce)
     return Plan(run_id, COMPARE_KIND, spec, label)
 
 
