@@ -465,14 +465,38 @@ def optimize_graph(
     the ideal re-scoring (classical work) to :func:`ideal_scores`, e.g. after a Runtime
     session that would bill it has closed.
 
-    Longer than 80 lines: the budget, the start, the three Phase II loops (their closures
-    share the start's value and the progress bar) and the report read top to bottom.
+    The steps: :func:`_budget` checks the limits, fixes the seed, reserves the final
+    selection and opens the :class:`Budget`; :func:`_start` runs Phase I; :func:`_phase_two`
+    runs the optimiser (:func:`_ascent`, :func:`_spsa` or :func:`_cobyla`, sharing a
+    :class:`_PhaseTwo`); :func:`_report` selects the final point and builds the
+    :class:`RunResult`.
     """
-    from .oracles import ideal_oracle
-    from .problems import as_rng
-
     start_time = time.perf_counter()
     name, steps = parse_optimizer(optimizer)
+    budget, init, rng, sampled, k_final = _budget(problem, oracle, p, init, target, seed,
+                                                  max_evaluations, max_shots, max_qpu_seconds)
+    start = _start(init, problem, p, budget, rng)
+    budget.monitor = EarlyStop() if sampled else None
+    run = _PhaseTwo(budget, start.theta, problem.total_weight, start.value)
+    last, converged = _phase_two(run, problem, name, steps, lr, tol, rng)
+    settings = {"target": target, "init": init, "optimizer": optimizer, "mitigation": mitigation,
+                "max_evaluations": max_evaluations, "max_shots": max_shots,
+                "max_qpu_seconds": max_qpu_seconds, "objective": objective}
+    return _report(problem, oracle, p, run, start, last, converged, sampled=sampled, k_final=k_final,
+                   score_ideal=score_ideal, start_time=start_time, settings=settings)
+
+
+def _budget(problem, oracle, p: int, init: str, target: str, seed, max_evaluations: int | None,
+            max_shots: int | None, max_qpu_seconds: float | None
+            ) -> tuple[Budget, str, np.random.Generator, bool, int]:
+    """The run's :class:`Budget`, its start (resolved for the target), generator, sampled flag and final batches.
+
+    Checks the limits, fixes the base seed and reserves the final selection
+    (:func:`hybrid.selection.final_reserve`) from what Phase I leaves.
+    """
+    from .problems import as_rng
+    from .strategies.builtin import for_target
+
     if max_evaluations is not None and max_evaluations < 0:
         raise BudgetError(f"max_evaluations must be >= 0, got {max_evaluations}")
     if max_shots is not None and max_shots < 0:
@@ -482,8 +506,6 @@ def optimize_graph(
     rng = as_rng(seed)
     base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(rng.integers(2**63))
     sampled = not oracle.exact
-    from .strategies.builtin import for_target
-
     init = for_target(init, target, sampled)
     cost = start_cost(init, p, problem)
     phase1 = oracle.charge("evaluate", cost) if cost else Charge(0, 0)
@@ -499,100 +521,133 @@ def optimize_graph(
             f"{f' ({reserve.evaluations} more are kept for the final re-measurement)' if reserve.evaluations else ''}; "
             "raise max_evaluations or choose a zero-evaluation start"
         )
-    start = _start(init, problem, p, budget, rng)
-    budget.monitor = EarlyStop() if sampled else None
-    theta0 = start.theta
-    scale = problem.total_weight
-    converged = False
-    last = theta0
-    e_start = start.value
+    return budget, init, rng, sampled, k_final
 
-    def measure_start() -> float | None:
-        nonlocal e_start
-        if e_start is None:
+
+@dataclass
+class _PhaseTwo:
+    """What the Phase II loops share: the budget, the start point, the energy scale and the start's value."""
+
+    budget: Budget
+    theta0: np.ndarray
+    scale: float
+    e_start: float | None
+
+    def measure_start(self) -> float | None:
+        """The start's value, measured now if Phase I did not (None if it does not fit the budget)."""
+        if self.e_start is None:
             try:
-                e_start = float(budget.evaluate(theta0, "init")[0])
+                self.e_start = float(self.budget.evaluate(self.theta0, "init")[0])
             except BudgetExhausted:
                 return None
-        return e_start
+        return self.e_start
 
+
+def _phase_two(run: _PhaseTwo, problem, name: str, steps: int, lr: float | None, tol: float,
+               rng: np.random.Generator) -> tuple[Any, bool]:
+    """Phase II with optimiser ``name`` for ``steps`` steps: the last point and whether it converged."""
+    last, converged = run.theta0, False
     # a bar per Phase II step at scale (stderr a terminal only; backends.progress)
     with progress_bar(f"Phase II {name} on graph {problem.id} (n={problem.n})", steps, min_items=1,
                       enabled=problem.n >= PROGRESS_MIN_NODES and stderr_is_terminal()) as bar:
-        budget.on_phase_two = bar.advance
+        run.budget.on_phase_two = bar.advance
         if name in ("adam", "sgd") and steps > 0:
-            first = True
-
-            def value_and_grad(theta):
-                nonlocal first, e_start
-                value, grad = budget.value_and_grad(theta, "phase2")
-                if first and e_start is None:
-                    e_start = value
-                first = False
-                return value, grad
-
-            traj = ascend(value_and_grad, theta0, optimizer=name, lr=lr if lr is not None else DEFAULT_LR[name],
-                          max_steps=steps, tol=tol, scale=scale)
-            converged, last = traj.converged, traj.theta
+            last, converged = _ascent(run, name, steps, lr if lr is not None else DEFAULT_LR[name], tol)
         elif name == "spsa" and steps > 0:
-            measure_start()
-            theta = theta0.copy()
-            try:
-                for k in range(steps):
-                    a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
-                    c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
-                    delta = rng.choice([-1.0, 1.0], size=theta.size)
-                    plus, minus = budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
-                    # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
-                    theta = theta + a_k * (plus - minus) / (2 * c_k * scale) * delta
-            except (BudgetExhausted, StopEarly):
-                pass
-            last = theta
+            last = _spsa(run, steps, rng)
         elif name == "cobyla" and steps > 0:
-            from scipy.optimize import minimize
-
-            spent = [0]
-
-            def cobyla_objective(x):
-                x = np.asarray(x, float)
-                if e_start is not None and np.array_equal(x, theta0):
-                    return -e_start / scale  # the start's value is already measured
-                if spent[0] >= steps:  # scipy raises maxfun to 2p + 2; the STEPS asked for are the budget
-                    raise BudgetExhausted
-                spent[0] += 1
-                return -float(budget.evaluate(x, "phase2")[0]) / scale
-
-            measure_start()
-            try:
-                import warnings
-
-                with warnings.catch_warnings():  # scipy's MAXFUN notes: the budget, not scipy, caps the evaluations
-                    warnings.filterwarnings("ignore", message=r".*MAXFUN.*")
-                    res = minimize(cobyla_objective, theta0, method="COBYLA", options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
-                last, converged = np.asarray(res.x, float), bool(res.success)
-            except (BudgetExhausted, StopEarly):
-                last = budget.history[-1]["params"] if budget.history else theta0
+            last, converged = _cobyla(run, steps)
         else:
-            measure_start()
-    budget.on_phase_two = None
+            run.measure_start()
+    run.budget.on_phase_two = None
+    return last, converged
 
-    finish = _finish(budget, theta0, e_start, sampled, k_final)
+
+def _ascent(run: _PhaseTwo, name: str, steps: int, lr: float, tol: float) -> tuple[np.ndarray, bool]:
+    """Adam or SGD gradient ascent (:func:`ascend`); its first value is the start's if Phase I measured none."""
+    first = True
+
+    def value_and_grad(theta):
+        nonlocal first
+        value, grad = run.budget.value_and_grad(theta, "phase2")
+        if first and run.e_start is None:
+            run.e_start = value
+        first = False
+        return value, grad
+
+    traj = ascend(value_and_grad, run.theta0, optimizer=name, lr=lr, max_steps=steps, tol=tol, scale=run.scale)
+    return traj.theta, traj.converged
+
+
+def _spsa(run: _PhaseTwo, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """SPSA ascent, two points per step in one job; stops early when the budget or the monitor says so."""
+    run.measure_start()
+    theta = run.theta0.copy()
+    try:
+        for k in range(steps):
+            a_k = SPSA_A / (k + 1 + 0.1 * steps) ** SPSA_ALPHA
+            c_k = SPSA_C / (k + 1) ** SPSA_GAMMA
+            delta = rng.choice([-1.0, 1.0], size=theta.size)
+            plus, minus = run.budget.evaluate(np.vstack([theta + c_k * delta, theta - c_k * delta]), "phase2")
+            # ascent on the normalised energy <C>/W, so the gains do not depend on the graph
+            theta = theta + a_k * (plus - minus) / (2 * c_k * run.scale) * delta
+    except (BudgetExhausted, StopEarly):
+        pass
+    return theta
+
+
+def _cobyla(run: _PhaseTwo, steps: int) -> tuple[Any, bool]:
+    """COBYLA (scipy) on the normalised energy, at most ``steps`` evaluations; the start's value is reused."""
+    import warnings
+
+    from scipy.optimize import minimize
+
+    spent = 0
+
+    def cobyla_objective(x):
+        nonlocal spent
+        x = np.asarray(x, float)
+        if run.e_start is not None and np.array_equal(x, run.theta0):
+            return -run.e_start / run.scale  # the start's value is already measured
+        if spent >= steps:  # scipy raises maxfun to 2p + 2; the STEPS asked for are the budget
+            raise BudgetExhausted
+        spent += 1
+        return -float(run.budget.evaluate(x, "phase2")[0]) / run.scale
+
+    run.measure_start()
+    try:
+        with warnings.catch_warnings():  # scipy's MAXFUN notes: the budget, not scipy, caps the evaluations
+            warnings.filterwarnings("ignore", message=r".*MAXFUN.*")
+            res = minimize(cobyla_objective, run.theta0, method="COBYLA",
+                           options={"maxiter": steps, "rhobeg": COBYLA_RHOBEG})
+        return np.asarray(res.x, float), bool(res.success)
+    except (BudgetExhausted, StopEarly):
+        return (run.budget.history[-1]["params"] if run.budget.history else run.theta0), False
+
+
+def _report(problem, oracle, p: int, run: _PhaseTwo, start: _Start, last: Any, converged: bool, *,
+            sampled: bool, k_final: int, score_ideal: bool, start_time: float, settings: dict[str, Any]) -> RunResult:
+    """The final point (:func:`_finish`), ideal scores if ``score_ideal``, the solution (:func:`_solution`), the result.
+
+    ``settings`` are the run's own arguments that the result records as given.
+    """
+    from .oracles import ideal_oracle
+
+    budget, theta0 = run.budget, run.theta0
+    finish = _finish(budget, theta0, run.e_start, sampled, k_final)
     best = finish["best"]
     ideal_init = ideal_final = float("nan")  # without score_ideal: ideal_scores() fills them in later
     if score_ideal:
         ideal = ideal_oracle(problem, p)
         ideal_init, ideal_final = (float(ideal.evaluate(t).energies[0]) for t in (theta0, best))
     ratio = lambda e: None if e is None else e / problem.max_cut  # noqa: E731
-    solution = _solution(problem, p, oracle, best, budget, base_seed)
+    solution = _solution(problem, p, oracle, best, budget, budget.base_seed)
     return RunResult(
         graph_id=problem.id,
         n=problem.n,
         max_cut=float(problem.max_cut),
         total_weight=problem.total_weight,
-        target=target,
         p=p,
-        init=init,
-        optimizer=optimizer,
         init_params=[float(x) for x in theta0],
         final_params=[float(x) for x in best],
         best_params=[float(x) for x in best],
@@ -607,29 +662,25 @@ def optimize_graph(
         job_ids=budget.job_ids,
         history=budget.history,
         wall_time=time.perf_counter() - start_time,
-        mitigation=mitigation,
         phase1_evaluations=start.evaluations,
         converged=converged,
         last_params=[float(x) for x in np.asarray(last, float)],
-        max_evaluations=max_evaluations,
-        max_shots=max_shots,
         start_label=start.label,
         qpu_seconds=budget.qpu_seconds,
         qpu_jobs=budget.qpu_jobs,
         ibm_usage_seconds=(
             sum(budget.ibm_usage) if budget.ibm_usage and all(u is not None for u in budget.ibm_usage) else None
         ),
-        max_qpu_seconds=max_qpu_seconds,
         budget_stop=budget.stopped_by,
         max_cut_source=str(problem.max_cut_source),
         ar_definition=ar_definition(problem),
         oracle_method=oracle.method or (",".join(sorted(budget.methods)) or None),
-        objective=objective,
         objective_init=ratio(finish["init_value"]),
         objective_final=ratio(finish["final_value"]),
         stopped_early=bool(budget.monitor is not None and budget.monitor.stopped),
         selection=finish["selection"],
         solution=solution,
+        **settings,
     )
 
 
