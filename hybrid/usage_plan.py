@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 from backends.capabilities import Capability, supports
 
 from .optimize import parse_optimizer, start_cost
+from .selection import FINAL_CANDIDATES
 
 #: Runs estimated above this many QPU quantum seconds are confirmed first (``--yes`` skips):
 #: ten minutes, the monthly allowance of IBM's Open Plan.
@@ -110,13 +111,13 @@ def prepare(problems: Iterable, target, *, p: int, shots: int | None, mitigation
     return oracles
 
 
-def graph_calls(optimizer: str, phase_one: int, one_job: bool = False) -> list[tuple[str, int, int]]:
+def graph_calls(optimizer: str, phase_one: int, one_job: bool = False, p: int = 1) -> list[tuple[str, int, int]]:
     """``(kind, points, count)``: the oracle calls one graph makes with this optimiser and Phase I cost.
 
     Phase I evaluates one point per call (``one_job``: all its points in one call, as
     ``random:K`` does); a zero-cost start is measured once (except under Adam/SGD, whose
-    first gradient call measures it); Phase II as the optimiser calls; one final
-    re-measurement on sampled targets.
+    first gradient call measures it); Phase II as the optimiser calls; on sampled targets
+    the selection batch and the final re-measurement.
     """
     name, steps = parse_optimizer(optimizer)
     calls = ([("evaluate", phase_one, 1)] if one_job else [("evaluate", 1, phase_one)]) if phase_one else []
@@ -125,10 +126,19 @@ def graph_calls(optimizer: str, phase_one: int, one_job: bool = False) -> list[t
     elif name == "spsa" and steps > 0:
         calls += [("evaluate", 1, 0 if phase_one else 1), ("evaluate", 2, steps)]
     elif name == "cobyla" and steps > 0:
-        calls += [("evaluate", 1, (0 if phase_one else 1) + steps)]
+        # COBYLA's first call is the (already measured) start; scipy raises maxfun to 2p + 2,
+        # and the run stops below it at STEPS new evaluations (hybrid.optimize)
+        new = steps - 1 if steps >= 2 * p + 2 else min(steps, 2 * p + 1)
+        calls += [("evaluate", 1, (0 if phase_one else 1) + new)]
     elif not phase_one:
         calls.append(("evaluate", 1, 1))
-    calls.append(("evaluate", 1, 1))  # the final re-measurement
+    # the final selection (hybrid.selection): the start and up to FINAL_CANDIDATES other
+    # measured points re-measured in one job, then the start and the chosen point in another
+    others = sum(points * count for _, points, count in calls) - 1
+    k = min(FINAL_CANDIDATES, max(others, 0))
+    if k:
+        calls.append(("evaluate", k + 1, 1))
+    calls.append(("evaluate", 2 if k else 1, 1))
     return [c for c in calls if c[2] > 0]
 
 
@@ -146,7 +156,7 @@ def plan_usage(problems: Iterable, oracles: dict[str, Any], *, p: int, init: str
         spec = for_target(init, target_spec, True)
         phase_one = start_cost(spec, p, problem)
         seconds = 0.0
-        for kind, points, count in graph_calls(optimizer, phase_one, isinstance(get_strategy(spec), RandomStarts)):
+        for kind, points, count in graph_calls(optimizer, phase_one, isinstance(get_strategy(spec), RandomStarts), p):
             seconds += count * oracle.charge(kind, points).qpu_seconds
             jobs += count
         per_graph.append(min(seconds, max_qpu_seconds) if max_qpu_seconds is not None else seconds)

@@ -118,3 +118,19 @@ def test_random_starts_are_measured_in_one_job(problem):
     get_strategy("random:5").start(problem, P, evaluate=lambda th: seen.append(th) or 0.0,
                                    seed=np.random.default_rng(SEED))
     assert np.allclose(get_strategy("random:5").proposals(problem, P, np.random.default_rng(SEED)), seen)
+
+
+@pytest.mark.parametrize("optimizer", ["spsa:2", "cobyla:2", "cobyla:6", "adam:2", "spsa:0"])
+def test_the_usage_plan_predicts_the_jobs_a_run_makes(problem, optimizer):
+    from hybrid.usage_plan import plan_usage
+
+    oracle, counting = _oracle(problem)
+    plan = plan_usage([problem], {"0:" + str(problem.id): oracle}, p=P, init="fixed", optimizer=optimizer,
+                      target_spec="fake:torino")
+    res = optimize_graph(problem, oracle, p=P, init="fixed", optimizer=optimizer, seed=SEED)
+    assert res.qpu_jobs == counting.jobs
+    if res.stopped_early:  # an early stop spends less than planned, never more
+        assert plan.jobs >= res.qpu_jobs and plan.quantum_seconds >= 0.85 * res.qpu_seconds
+    else:
+        assert plan.jobs == res.qpu_jobs
+        assert plan.quantum_seconds == pytest.approx(res.qpu_seconds, rel=0.15)
