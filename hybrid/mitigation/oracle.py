@@ -48,6 +48,115 @@ def _resolve_target(target: Any):
     return target
 
 
+@dataclasses.dataclass
+class _Results:
+    """One run's outcomes on their way back through the post-processors.
+
+    ``calibration``: the leading calibration outcomes; ``outcomes``: one per transformed
+    circuit; ``values``/``errors``: per-circuit energies (mitigated by the post-processors so
+    far), ``raw``/``raw_err`` as measured; ``energies``/``stderr``: one per point, once a
+    post-processor combines the circuits of a point (the per-circuit values otherwise).
+    """
+
+    calibration: list
+    outcomes: list
+    values: list
+    errors: list
+    raw: list
+    raw_err: list
+    stats: list
+    energies: list | None = None
+    stderr: list | None = None
+
+
+class _ZneStage:
+    """ZNE: folds every circuit into one copy per scale factor; extrapolates each point's energies."""
+
+    per_circuit = True
+
+    def __init__(self, spec: MitigationSpec, tt: Any, seed: int, asymptote: float):
+        self.spec, self._tt, self._seed, self._asymptote = spec, tt, seed, asymptote
+        self.ctx = zne.ZneContext(tuple(spec.scale_factors), tuple(spec.scale_factors), spec.factory)
+        self.commutes_with_binding = spec.fold == "two_qubit"
+
+    def transform(self, circuits: list[QuantumCircuit]) -> list[QuantumCircuit]:
+        folded, self.ctx = zne.transform(circuits, self.spec, self._tt, seed=self._seed)
+        return folded
+
+    def postprocess(self, results: _Results) -> _Results:
+        values, errors = zne.postprocess(results.values, self.ctx, results.errors, asymptote=self._asymptote)
+        results.energies, results.stderr = [float(v) for v in values], [float(e) for e in errors]
+        return results
+
+    def amplification(self) -> float:
+        """sum |c_i| of the (linear-fit, for the exponential factory) extrapolation coefficients."""
+        factory = self.spec.factory if self.spec.factory in ("richardson", "linear") else "linear"
+        return float(np.abs(zne.extrapolation_coefficients(factory, self.ctx.noise_scales)).sum())
+
+
+class _DdStage:
+    """DD: pads every circuit (or asks the Runtime Sampler to); no post-processing."""
+
+    per_circuit = True
+    commutes_with_binding = True
+
+    def __init__(self, spec: MitigationSpec, target: Any):
+        self.spec, self.target = spec, target
+        self.run_options: dict[str, Any] = dd.run_options(spec, target)
+
+    def transform(self, circuits: list[QuantumCircuit]) -> list[QuantumCircuit]:
+        return dd.transform(circuits, self.spec, self.target)
+
+    def postprocess(self, results: _Results) -> _Results:
+        return results
+
+    def describe(self) -> str:
+        return "sampler option" if self.run_options else f"PadDynamicalDecoupling {self.spec.dd_sequence}"
+
+
+class _RemStage:
+    """REM: leads the batch with calibration circuits while the confusion is unknown; corrects
+    every circuit's outcomes with the inverse confusion."""
+
+    per_circuit = False
+
+    def __init__(self, spec: MitigationSpec, target: Any, isa: QuantumCircuit, cut: Any, measured):
+        self.target, self.isa, self.cut, self.measured = target, isa, cut, measured
+        self.ctx = rem.device_context(spec, target, isa)
+        self.inverse: rem.ReadoutMitigator | None = None
+        self.record: dict[str, Any] | None = None
+        if self.ctx.confusion is not None:
+            self.inverse = rem.mitigator(self.ctx)
+            self.record = {"source": "device", "physical_qubits": list(measured)}
+
+    @property
+    def pending(self) -> bool:
+        """Whether the next run has to calibrate."""
+        return self.inverse is None
+
+    def transform(self, circuits: list[QuantumCircuit]) -> list[QuantumCircuit]:
+        if not self.pending:
+            return list(circuits)
+        circuits, ctx = rem.transform(circuits, self.ctx, self.target, isa=self.isa)
+        self.calibration_circuits = ctx.calibration_circuits
+        return circuits
+
+    def postprocess(self, results: _Results) -> _Results:
+        if results.calibration:
+            zero, one = (o.get("counts", o.get("probs")) for o in results.calibration[:2])
+            self.ctx = rem.calibrate([zero, one], dataclasses.replace(self.ctx, calibration_circuits=2))
+            self.inverse = rem.mitigator(self.ctx)
+            self.record = {
+                "source": "calibrate",
+                "physical_qubits": None if self.measured is None else list(self.measured),
+                "confusion": [np.asarray(m).tolist() for m in self.ctx.confusion],
+            }
+        outcomes = [o["counts"] if o.get("counts") is not None else o.get("probs") for o in results.outcomes]
+        means, errors = rem.postprocess(outcomes, self.ctx, self.cut, inverse=self.inverse)
+        results.values, results.errors = [float(m) for m in means], [float(e) for e in errors]
+        return results
+
+
 class MitigatedOracle:
     """Mitigated ``<C>`` of QAOA points on any target with ``run_isa`` (see the module doc).
 
@@ -80,12 +189,7 @@ class MitigatedOracle:
         fd_step: float | None = None,
         gradient: str | None = None,
     ):
-        """Check the target, shots and gradient against the techniques, then prepare each technique.
-
-        Longer than 80 lines: the checks and the preparation of ZNE, REM and DD run in the order
-        they depend on each other (the shots decide the REM source, the ISA circuit the DD
-        padding); cutting it is part of composing the techniques around one ``run_isa``.
-        """
+        """Check the target, shots and gradient against the techniques, then prepare each technique."""
         self.problem, self.p = problem, int(p)
         self.target = _resolve_target(target)
         self.spec = parse_mitigation(spec)
@@ -94,6 +198,34 @@ class MitigatedOracle:
         if gradient is not None and gradient not in GRADIENTS:
             raise ProblemError(f"gradient must be 'param_shift' or 'fd' or 'spsa', got {gradient!r}")
         self.shots = None if shots is None else int(shots)
+        self._check_target(problem)
+        self._rng = as_rng(seed)
+        self._fold_seed = int(seed) if isinstance(seed, (int, np.integer)) else 0
+        self.gradient = gradient or "fd"
+        self._gates: tuple | None = None
+        # The template: the gate-level circuit when values and parameter-shift gradients share it.
+        self.circuit = gate_level(self)[0] if gradient == "param_shift" else qaoa_circuit(problem, self.p, measure=True)
+        # By name: a cached ISA circuit may hold equal-named parameters of another circuit.
+        self._param_index = {param.name: i for i, param in enumerate(self.circuit.parameters)}
+        self.isa = self.target.isa_circuit(self.circuit)
+        self._tt = transpiler_target(self.target)
+        self.cut = problem.cut_values() if problem.n <= 24 else None
+        self.scales = self.spec.scale_factors if self.spec.zne else (1.0,)
+        self.base_two_qubit = two_qubit_count(self.isa)
+        self._prepare_techniques()
+        amp = self._zne.amplification() if self._zne is not None else 1.0
+        if fd_step is not None:
+            self.fd_step = float(fd_step)
+        elif self.shots is None:
+            self.fd_step = FD_STEP
+        else:
+            self.fd_step = float(np.clip((amp / math.sqrt(self.shots)) ** (1 / 3), FD_STEP_MIN, FD_STEP_MAX))
+        self.gradient_rule = (
+            FiniteDifference(self.fd_step, "central") if self.gradient == "fd" else gradient_rule(self.gradient)
+        )
+
+    def _check_target(self, problem: MaxCutProblem) -> None:
+        """Raise naming the fix when the target cannot run the techniques at these shots on ``problem``."""
         if not supports(self.target, Capability.ISA_EXECUTION):
             raise MitigationError(f"target {self.target.spec!r} has no run_isa; mitigation needs it")
         if self.shots is None:
@@ -112,66 +244,39 @@ class MitigatedOracle:
             raise MitigationError(
                 f"exact distributions and readout mitigation need n <= 24 nodes, got n={problem.n}"
             )
-        self._rng = as_rng(seed)
-        self._fold_seed = int(seed) if isinstance(seed, (int, np.integer)) else 0
-        self.gradient = gradient or "fd"
-        self._gates: tuple | None = None
-        gate_rule = gradient == "param_shift"
-        # The template: the gate-level circuit when values and parameter-shift gradients share it.
-        self.circuit = gate_level(self)[0] if gate_rule else qaoa_circuit(problem, self.p, measure=True)
-        # By name: a cached ISA circuit may hold equal-named parameters of another circuit.
-        self._param_index = {param.name: i for i, param in enumerate(self.circuit.parameters)}
-        self.isa = self.target.isa_circuit(self.circuit)
-        self._tt = transpiler_target(self.target)
-        self.cut = problem.cut_values() if problem.n <= 24 else None
-        self.scales = self.spec.scale_factors if self.spec.zne else (1.0,)
-        self.base_two_qubit = two_qubit_count(self.isa)
 
-        # Dynamical decoupling: padded circuits, or a Runtime Sampler option.
-        self._run_kwargs: dict[str, Any] = dd.run_options(self.spec, self.target)
-        self._pad_dd = self.spec.dd and dd.method(self.spec, self.target) == "pad"
-
-        # Parametrised templates per scale (two-qubit folding commutes with binding).
+    def _prepare_techniques(self) -> None:
+        """The spec's techniques in transform order (ZNE, DD, REM), and the per-point circuits as
+        parametrised templates when every per-circuit transform commutes with binding."""
+        self._dd = _DdStage(self.spec, self.target) if self.spec.dd else None
+        self._run_kwargs: dict[str, Any] = self._dd.run_options if self._dd is not None else {}
+        self._zne = (
+            _ZneStage(self.spec, self._tt, self._fold_seed, self.problem.total_weight / 2) if self.spec.zne else None
+        )
+        self._per_circuit = [t for t in (self._zne, self._dd) if t is not None]
         self._templates: list[QuantumCircuit] | None = None
         self._usage_templates: list[QuantumCircuit] | None = None
-        self.noise_scales: tuple[float, ...] = tuple(self.scales)
-        if not self.spec.zne:
-            self._templates = dd.transform([self.isa], self.spec, self.target)
-        elif self.spec.fold == "two_qubit":
-            folded, ctx = zne.transform([self.isa], self.spec, self._tt, seed=self._fold_seed)
-            self._templates = dd.transform(folded, self.spec, self.target)
-            self.noise_scales = ctx.noise_scales
-
-        # Readout mitigation from the device calibration (or calibrated on first use).
-        self._mitigator: rem.ReadoutMitigator | None = None
-        self._calibration: dict[str, Any] | None = None
-        self._rem: rem.RemContext | None = None
+        if all(t.commutes_with_binding for t in self._per_circuit):
+            self._templates = self._transform([self.isa], self._per_circuit)
         measured = (
             self.target.measured_physical_qubits(self.isa)
             if supports(self.target, Capability.CALIBRATION)
             else None
         )
         self.measured_qubits = tuple(measured) if measured is not None else None
-        if self.spec.rem:
-            self._rem = rem.device_context(self.spec, self.target, self.isa)
-            if self._rem.confusion is not None:
-                self._mitigator = rem.mitigator(self._rem)
-                self._calibration = {"source": "device", "physical_qubits": list(measured)}
-        self._coeffs = None
-        if self.spec.zne and self.spec.factory in ("richardson", "linear"):
-            self._coeffs = zne.extrapolation_coefficients(self.spec.factory, self.noise_scales)
-        elif self.spec.zne:
-            self._coeffs = zne.extrapolation_coefficients("linear", self.noise_scales)
-        amp = float(np.abs(self._coeffs).sum()) if self._coeffs is not None else 1.0
-        if fd_step is not None:
-            self.fd_step = float(fd_step)
-        elif self.shots is None:
-            self.fd_step = FD_STEP
-        else:
-            self.fd_step = float(np.clip((amp / math.sqrt(self.shots)) ** (1 / 3), FD_STEP_MIN, FD_STEP_MAX))
-        self.gradient_rule = (
-            FiniteDifference(self.fd_step, "central") if self.gradient == "fd" else gradient_rule(self.gradient)
-        )
+        self._rem = _RemStage(self.spec, self.target, self.isa, self.cut, measured) if self.spec.rem else None
+        self.techniques = self._per_circuit + ([self._rem] if self._rem is not None else [])
+
+    @property
+    def noise_scales(self) -> tuple[float, ...]:
+        """The noise scale of each scale factor: realised by two-qubit folding, else as requested."""
+        return self._zne.ctx.noise_scales if self._zne is not None else tuple(self.scales)
+
+    @staticmethod
+    def _transform(circuits: list[QuantumCircuit], techniques) -> list[QuantumCircuit]:
+        for technique in techniques:
+            circuits = technique.transform(circuits)
+        return circuits
 
     # -------------------------------------------------------------- circuits
     def _bind(self, template: QuantumCircuit, row: np.ndarray) -> QuantumCircuit:
@@ -189,35 +294,16 @@ class MitigatedOracle:
         return self._circuits_for_row(self._template_row(point))
 
     def _circuits_for_row(self, row: np.ndarray) -> list[QuantumCircuit]:
+        return self._point_circuits(row[None, :])
+
+    def _point_circuits(self, rows: np.ndarray) -> list[QuantumCircuit]:
+        """Each row's circuits in order, one per scale factor: the per-circuit transforms (ZNE
+        folds, DD padding) of the bound base circuit, or the templates they made, bound."""
         if self._templates is not None:
-            return [self._bind(t, row) for t in self._templates]
-        folded, _ = zne.transform([self._bind(self.isa, row)], self.spec, self._tt, seed=self._fold_seed)
-        return dd.transform(folded, self.spec, self.target)
+            return [self._bind(t, row) for row in rows for t in self._templates]
+        return self._transform([self._bind(self.isa, row) for row in rows], self._per_circuit)
 
     # -------------------------------------------------------------- evaluation
-    def _energy(self, counts=None, probs=None) -> tuple[float, float, float, float, dict | None]:
-        """(mitigated, stderr, raw, raw stderr, count statistics) of one circuit's outcomes."""
-        stats = None
-        if counts is not None:
-            stats = counts_statistics(self.problem, counts)
-            raw, raw_err = stats["mean"], stats["stderr"]
-        else:
-            raw, raw_err = float(probs @ self.cut), 0.0
-        if self._mitigator is None:
-            return raw, raw_err, raw, raw_err, stats
-        (mean,), (err,) = rem.postprocess([counts if counts is not None else probs], self._rem, self.cut,
-                                          inverse=self._mitigator)
-        return float(mean), float(err), raw, raw_err, stats
-
-    def _calibrate(self, zeros, ones) -> None:
-        self._rem = rem.calibrate([zeros, ones], dataclasses.replace(self._rem, calibration_circuits=2))
-        self._mitigator = rem.mitigator(self._rem)
-        self._calibration = {
-            "source": "calibrate",
-            "physical_qubits": None if self.measured_qubits is None else list(self.measured_qubits),
-            "confusion": [np.asarray(m).tolist() for m in self._rem.confusion],
-        }
-
     @property
     def supports_jobs(self) -> bool:
         """Whether the target submits jobs with ids that can be fetched again (``ibm:``)."""
@@ -232,7 +318,7 @@ class MitigatedOracle:
         shots = count * len(self.scales) * self.shots
         per_point = self._usage_circuits()
         main, main_points, seconds = list(per_point), [count] * len(per_point), 0.0
-        if self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None:
+        if self.spec.rem and self.spec.rem_source == "calibrate" and self._rem.pending:
             cal_shots = self.spec.calibration_shots or self.shots
             shots += 2 * cal_shots
             cal = rem.calibration_circuits(self.isa, self._tt)
@@ -314,59 +400,46 @@ class MitigatedOracle:
         return self._evaluate_rows(np.atleast_2d(np.asarray(points, float)), seed, **job_hooks)
 
     def _evaluate_rows(self, batch: np.ndarray, seed, on_submit=None, attach_job=None) -> Evaluation:
-        """Every row's folded (and padded) circuits plus REM calibration in one ``run_isa`` job, then
-        each technique's post-processing.
-
-        Longer than 80 lines: the calibration offset, the per-row outcomes and each technique's
-        post-processing share the job's outcome list (the submit / attach / run dispatch is
-        :func:`hybrid.oracles.base.run_or_attach`, shared with :class:`hybrid.oracles.SampledOracle`).
-        """
+        """Every row's circuits, transformed by each technique in order, in one ``run_isa`` job
+        (:meth:`_run`), then post-processed by the techniques in reverse order."""
         start = time.perf_counter()
-        num_scales = len(self.scales)
-        circuits: list[QuantumCircuit] = []
-        for row in batch:
-            circuits.extend(self._circuits_for_row(row))
-        calibrate = self.spec.rem and self.spec.rem_source == "calibrate" and self._mitigator is None
-        offset = 0
+        calibrate = self._rem is not None and self._rem.pending
+        circuits = self._point_circuits(batch)
         if calibrate:
-            circuits, ctx = rem.transform(circuits, self._rem, self.target, isa=self.isa)
-            offset = ctx.calibration_circuits
+            circuits = self._rem.transform(circuits)
+        offset = self._rem.calibration_circuits if calibrate else 0
         outcomes, job_ids, shots_spent, run_meta = self._run(
             circuits, offset, calibrate, seed, on_submit, attach_job
         )
-        if calibrate:
-            zero, one = outcomes[0], outcomes[1]
-            self._calibrate(zero.get("counts", zero.get("probs")), one.get("counts", one.get("probs")))
+        results = self._measured(outcomes[:offset], outcomes[offset:])
+        for technique in reversed(self.techniques):
+            results = technique.postprocess(results)
+        return self._evaluation(batch, circuits, offset, results, job_ids, shots_spent, run_meta, start)
 
-        energies, stderr, per_scale, per_scale_err, raw, raw_err = [], [], [], [], [], []
-        best_cut, best_key, unscaled = None, None, []
-        for b in range(batch.shape[0]):
-            vals, errs, rvals, rerrs = [], [], [], []
-            for k in range(num_scales):
-                out = outcomes[offset + b * num_scales + k]
-                e, s, r, rs, stats = self._energy(counts=out.get("counts"), probs=out.get("probs"))
-                vals.append(e)
-                errs.append(s)
-                rvals.append(r)
-                rerrs.append(rs)
-                if k == 0 and stats is not None:
-                    unscaled.append(stats)
-                    if best_cut is None or stats["best_cut"] > best_cut:
-                        best_cut, best_key = stats["best_cut"], stats["best_key"]
-            if self.spec.zne:
-                ctx = zne.ZneContext(tuple(self.scales), tuple(self.noise_scales), self.spec.factory)
-                (value,), (err,) = zne.postprocess(vals, ctx, errs, asymptote=self.problem.total_weight / 2)
-                value, err = float(value), float(err)
+    def _measured(self, calibration: list, outcomes: list) -> _Results:
+        """The unmitigated energy (and count statistics) of every circuit's outcomes."""
+        values, errors, stats = [], [], []
+        for out in outcomes:
+            counts = out.get("counts")
+            if counts is not None:
+                stat = counts_statistics(self.problem, counts)
+                value, error = stat["mean"], stat["stderr"]
             else:
-                value, err = vals[0], errs[0]
-            energies.append(value)
-            stderr.append(err)
-            per_scale.append(vals)
-            per_scale_err.append(errs)
-            raw.append(rvals)
-            raw_err.append(rerrs)
+                stat, value, error = None, float(out.get("probs") @ self.cut), 0.0
+            values.append(value)
+            errors.append(error)
+            stats.append(stat)
+        return _Results(calibration, outcomes, list(values), list(errors), values, errors, stats)
 
-        points = batch.shape[0]
+    def _evaluation(self, batch, circuits, offset, results, job_ids, shots_spent, run_meta, start) -> Evaluation:
+        """The :class:`Evaluation` of post-processed ``results``, with the costs and each technique's record."""
+        num_scales, points = len(self.scales), batch.shape[0]
+
+        def per_point(xs: list) -> list:
+            return [xs[b * num_scales:(b + 1) * num_scales] for b in range(points)]
+
+        unscaled = [s for s in results.stats[::num_scales] if s is not None]
+        best = max(unscaled, key=lambda s: s["best_cut"], default=None)
         two_q = [two_qubit_count(c) for c in circuits[offset:offset + num_scales]] if points else []
         cost = {
             "circuits": len(circuits),
@@ -385,27 +458,23 @@ class MitigatedOracle:
             "exact": self.exact,
             "scale_factors": list(self.scales),
             "noise_scales": list(self.noise_scales),
-            "scale_energies": per_scale,
-            "scale_stderr": per_scale_err,
-            "raw_energies": raw,
-            "raw_stderr": raw_err,
+            "scale_energies": per_point(results.values),
+            "scale_stderr": per_point(results.errors),
+            "raw_energies": per_point(results.raw),
+            "raw_stderr": per_point(results.raw_err),
             "cost": cost,
-            "dd": (
-                None
-                if not self.spec.dd
-                else ("sampler option" if self._run_kwargs else f"PadDynamicalDecoupling {self.spec.dd_sequence}")
-            ),
-            "rem": self._calibration,
+            "dd": None if self._dd is None else self._dd.describe(),
+            "rem": None if self._rem is None else self._rem.record,
             "run": run_meta,
             "usage": run_meta.get("usage") or [],
         }
         return Evaluation(
             params=batch,
-            energies=np.asarray(energies),
-            stderr=np.asarray(stderr),
+            energies=np.asarray(results.values if results.energies is None else results.energies),
+            stderr=np.asarray(results.errors if results.stderr is None else results.stderr),
             shots=int(shots_spent),
-            best_cut=best_cut,
-            best_bitstring=None if best_key is None else bitstring(best_key, self.problem.n),
+            best_cut=None if best is None else best["best_cut"],
+            best_bitstring=None if best is None else bitstring(best["best_key"], self.problem.n),
             job_ids=job_ids,
             samples=top_samples(self.problem, unscaled),
             wall_time=time.perf_counter() - start,
