@@ -736,9 +736,7 @@ def validate_benchmark(config: BenchmarkConfig, run_id: str, ledger_path, out: s
     spec = {"kind": BENCHMARK_KIND, "config": config.to_dict(), "out": resolve(folder),
             "best_known": resolve(best_known_path), "paper_path": resolve(paper_path), "write_auto": resolve(write_auto)}
     estimate = estimate_benchmark(config, paper_path)
-    if estimate.long and yes and announce is not None:
-        announce(estimate.line())
-    confirm(estimate, yes=yes, ask=ask)
+    confirm(estimate, yes=yes, ask=ask, announce=announce)
     return spec, f"{BENCHMARK_KIND}:" + ",".join(dict.fromkeys(s.target for s in config.slices))
 
 

@@ -345,12 +345,9 @@ def validate_compare(cfg: CompareConfig, run_id: str, ledger_path, *, yes: bool 
     ``yes=False`` unless ``--yes`` is given.
     """
     from .executors import check_executor
-    from .validation import InputError, check_init, confirm
+    from .validation import check_init, check_run_id, confirm, run_folder
 
-    try:
-        outputs.check_run_id(run_id)
-    except outputs.OutputError as exc:
-        raise InputError(str(exc)) from None
+    check_run_id(run_id)
     units = make_units(cfg)
     for init in cfg.inits:
         for p in cfg.ps:
@@ -358,16 +355,9 @@ def validate_compare(cfg: CompareConfig, run_id: str, ledger_path, *, yes: bool 
     check_targets(cfg, units)
     check_executor(cfg.executor)
     spec = {"kind": COMPARE_KIND, **json.loads(cfg.model_dump_json())}
-    if spec["out"] is None:
-        spec["out"] = str(outputs.default_folder(run_id))
-    try:
-        outputs.check_folder(spec["out"], run_id, ledger_path, flag="--out" if cfg.out else "--run-id (results/<run_id>)")
-    except outputs.OutputError as exc:
-        raise InputError(str(exc)) from None
+    spec["out"] = run_folder(cfg.out, run_id, ledger_path)
     estimate = estimate_compare(cfg, units)
-    if estimate.long and yes and announce is not None:
-        announce(estimate.line())
-    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
+    confirm(estimate, yes=yes, ask=ask, announce=announce)
     return spec, f"{COMPARE_KIND}:" + ",".join(cfg.backends)
 
 

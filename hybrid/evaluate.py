@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from . import outputs
 from .config import _Strict, parse_config
 from .ledger import Ledger, new_run_id, sweeps
 from .runs import RecordedOracle
@@ -32,14 +31,11 @@ def validate_evaluate(cfg: EvaluateConfig, run_id: str) -> tuple[dict[str, Any],
     from backends import TargetError, get_target
 
     from .validation import (
-        MAX_P, MAX_SHOTS, InputError, _check_int, check_init, check_seed, check_target_fits, load_checked_graphs,
+        MAX_P, MAX_SHOTS, _check_int, check_init, check_run_id, check_seed, check_target_fits, load_checked_graphs,
         parse_target_spec,
     )
 
-    try:
-        outputs.check_run_id(run_id)
-    except outputs.OutputError as exc:
-        raise InputError(str(exc)) from None
+    check_run_id(run_id)
     check_seed(cfg.seed)
     _check_int(cfg.p, "--p", 1, MAX_P)
     _check_int(cfg.shots, "--shots", 1, MAX_SHOTS, " (or leave it out for exact simulation)")

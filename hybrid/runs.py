@@ -310,26 +310,16 @@ def validate_run_start(
     ``yes=True`` (the estimate goes to ``announce``) or ``ask(question)`` returning True (asked
     only on a terminal). On ``ibm:`` and ``local:`` the run's QPU usage is announced first.
     """
-    from .validation import InputError, confirm, validate_run_config, with_usage
+    from .validation import check_run_id, confirm, run_folder, validate_run_config, with_usage
 
-    try:
-        outputs.check_run_id(run_id)
-    except outputs.OutputError as exc:
-        raise InputError(str(exc)) from None
+    check_run_id(run_id)
     cfg, problems, target, estimate = validate_run_config(cfg, target)
     spec = json.loads(cfg.model_dump_json())
-    if spec["out"] is None:
-        spec["out"] = str(outputs.default_folder(run_id))
-    try:
-        outputs.check_folder(spec["out"], run_id, ledger_path, flag="--out" if cfg.out else "--run-id (results/<run_id>)")
-    except outputs.OutputError as exc:
-        raise InputError(str(exc)) from None
+    spec["out"] = run_folder(cfg.out, run_id, ledger_path)
     estimate = with_usage(estimate, cfg, problems, target)  # ibm: and local: print their QPU usage first
     if estimate.qpu_seconds is not None and announce is not None and not (estimate.long and yes):
         announce(estimate.usage_line())
-    if estimate.long and yes and announce is not None:
-        announce(estimate.line())
-    confirm(estimate, yes=yes, ask=ask)  # the question (or the refusal) carries the estimate
+    confirm(estimate, yes=yes, ask=ask, announce=announce)
     return spec, cfg.backend
 
 

@@ -626,6 +626,29 @@ def check_objective(objective: str, mitigation: str = "none", gradient: str | No
     return obj.spec()
 
 
+def check_run_id(run_id: str) -> str:
+    """``run_id`` when the output policy allows it (:func:`hybrid.outputs.check_run_id`), else :class:`InputError`."""
+    from .outputs import OutputError, check_run_id as allowed
+
+    try:
+        return allowed(run_id)
+    except OutputError as exc:
+        raise InputError(str(exc)) from None
+
+
+def run_folder(out: str | None, run_id: str, ledger_path) -> str:
+    """The run's folder: ``out``, or ``results/<run_id>`` when None, empty or already this run's
+    in this ledger (:func:`hybrid.outputs.check_folder`), else :class:`InputError` naming the flag."""
+    from .outputs import OutputError, check_folder, default_folder
+
+    folder = out if out is not None else str(default_folder(run_id))
+    try:
+        check_folder(folder, run_id, ledger_path, flag="--out" if out else "--run-id (results/<run_id>)")
+    except OutputError as exc:
+        raise InputError(str(exc)) from None
+    return folder
+
+
 def check_out(out: str, run_id: str | None = None, ledger=None) -> None:
     """``--out`` must be a folder that is empty or already this run's (:func:`hybrid.outputs.check_folder`)."""
     from .outputs import OutputError, check_folder
@@ -645,10 +668,16 @@ def as_file_keys(message: str, path: str | Path, keys) -> str:
                   message)
 
 
-def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None) -> None:
-    """Accept a long run only with ``--yes`` or an interactive yes; never waits on a non-terminal stdin."""
+def confirm(estimate: Estimate, *, yes: bool, ask=None, interactive: bool | None = None, announce=None) -> None:
+    """Accept a long run only with ``--yes`` or an interactive yes; never waits on a non-terminal stdin.
+
+    A long run accepted by ``--yes`` says its estimate through ``announce`` (when given); the
+    question or the refusal carries it otherwise.
+    """
     import sys
 
+    if estimate.long and yes and announce is not None:
+        announce(estimate.line())
     if not estimate.long or yes:
         return
     interactive = sys.stdin is not None and sys.stdin.isatty() if interactive is None else interactive

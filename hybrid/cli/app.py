@@ -157,6 +157,16 @@ def drive(kind, led, run_id: str) -> dict:
         _fail(f"{kind.name} {run_id} interrupted; resume it with `hybrid jobs resume {run_id}`")
 
 
+def register_and_drive(kind, ledger, plan) -> dict:
+    """Register a validated ``plan`` of ``kind`` in ``ledger``, say its run id, and :func:`drive` it."""
+    from hybrid.ledger import Ledger
+
+    with Ledger(ledger) as led:
+        rid = kind.register(led, plan)
+        console.print(f"run id: {rid} (ledger {led.path})")
+        return drive(kind, led, rid)
+
+
 def _ask(question: str) -> bool:
     return typer.confirm(question.rstrip(" ?[y/N]") + "?", default=False)
 

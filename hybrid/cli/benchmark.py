@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .app import LEDGER_OPTION, YES_OPTION, _ask, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _fail, _run_errors, app, console, ledger_path, new_run_id, register_and_drive
 
 
 @app.command("paper-benchmark")
@@ -27,7 +27,6 @@ def paper_benchmark_cmd(
 
     A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
     from hybrid.kinds.paper_benchmark import KIND
-    from hybrid.ledger import Ledger
 
     try:
         depth_list = [int(d) for d in depths.split(",") if d.strip()]
@@ -38,10 +37,7 @@ def paper_benchmark_cmd(
             [m.strip() for m in models.split(",") if m.strip()], new_run_id(run_id), graphs_path=graphs,
             reference_path=reference, seed=seed, limit=limit, depths=depth_list, out=out,
         )
-        with Ledger(ledger) as led:
-            rid = KIND.register(led, plan)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive(KIND, led, rid)
+        report = register_and_drive(KIND, ledger, plan)
     except (*_run_errors(), OSError, ValueError) as exc:
         _fail(str(exc))
     KIND.report(report, console)
@@ -97,7 +93,6 @@ def benchmark_cmd(
     A run in the ledger: each finished cell is recorded; `hybrid jobs resume RUN_ID` finishes a killed one."""
     from hybrid.benchmark import FULL, QUICK, BenchmarkConfig
     from hybrid.kinds.benchmark import KIND
-    from hybrid.ledger import Ledger
 
     if config is not None:
         try:
@@ -109,10 +104,7 @@ def benchmark_cmd(
     try:
         plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), out, best_known=best_known, graphs=graphs,
                              write_auto=write_auto, yes=yes, ask=_ask, announce=console.print)
-        with Ledger(ledger) as led:
-            rid = KIND.register(led, plan)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive(KIND, led, rid)
+        report = register_and_drive(KIND, ledger, plan)
     except (*_run_errors(), OSError, ValueError) as exc:
         _fail(str(exc))
     KIND.report(report, console)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, ledger_path, new_run_id, register_and_drive
 
 
 # ---------------------------------------------------------------------------- compare, plot, demo
@@ -35,7 +35,6 @@ def compare(
     from hybrid.compare import CompareConfig
     from hybrid.executors import ExecutorError
     from hybrid.kinds.compare import KIND
-    from hybrid.ledger import Ledger
 
     try:
         split = lambda text: [x.strip() for x in text.split(",") if x.strip()]  # noqa: E731
@@ -53,10 +52,7 @@ def compare(
         }
         cfg = _config_with_flags(config, flags, CompareConfig)
         plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), yes=yes, ask=_ask, announce=console.print)
-        with Ledger(ledger) as led:
-            rid = KIND.register(led, plan)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive(KIND, led, rid)
+        report = register_and_drive(KIND, ledger, plan)
     except (*_run_errors(), ExecutorError) as exc:
         _fail(str(exc))
     KIND.report(report, console)

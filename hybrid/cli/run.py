@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id
+from .app import LEDGER_OPTION, YES_OPTION, _ask, _config_with_flags, _fail, _run_errors, app, console, drive, ledger_path, new_run_id, register_and_drive
 
 MAX_QPU_OPTION = typer.Option(
     None, "--max-qpu-seconds",
@@ -43,7 +43,6 @@ def run(
 ) -> None:
     """Warm-started QAOA (Phase I + Phase II) on every graph; results JSON + ledger entry."""
     from hybrid.kinds.run import KIND
-    from hybrid.ledger import Ledger
     from hybrid.runs import RunConfig
 
     try:
@@ -55,10 +54,7 @@ def run(
         }
         cfg = _config_with_flags(config, flags, RunConfig)
         plan = KIND.validate(cfg, new_run_id(run_id), ledger_path(ledger), yes=yes, ask=_ask, announce=console.print)
-        with Ledger(ledger) as led:
-            rid = KIND.register(led, plan)
-            console.print(f"run id: {rid} (ledger {led.path})")
-            report = drive(KIND, led, rid)
+        report = register_and_drive(KIND, ledger, plan)
     except _run_errors() as exc:
         _fail(str(exc))
     KIND.report(report, console)
