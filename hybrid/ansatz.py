@@ -7,7 +7,9 @@ Convention (tested against ``qiskit.circuit.library.qaoa_ansatz`` + ``Statevecto
 * ``|gamma, beta> = prod_{l=1..p} [exp(-i beta_l B) exp(-i gamma_l C)] |+>^n``;
 * parameter vector ``theta = [gamma_1, ..., gamma_p, beta_1, ..., beta_p]``;
 * gates: ``exp(-i gamma C)`` is ``RZZ(-gamma w_e)`` on every edge (up to a global
-  phase), ``exp(-i beta B)`` is ``RX(2 beta)`` on every qubit.
+  phase), ``exp(-i beta B)`` is ``RX(2 beta)`` on every qubit;
+* Ising and QUBO problems add ``h_i z_i = h_i (I - Z_i) / 2`` to ``C``: ``RZ(-gamma h_i)``
+  on each qubit with a field, after the layer's ``RZZ`` gates.
 
 Symmetries: ``(gamma, beta) -> (-gamma, -beta)`` leaves ``<C>`` unchanged, and
 ``beta`` has period ``pi/2``. The paper (arXiv:2512.05058) evolves under
@@ -76,6 +78,8 @@ def qaoa_circuit(problem: MaxCutProblem, p: int, *, measure: bool = True) -> Qua
         gamma, beta = theta[layer], theta[p + layer]
         for u, v, w in layer_edges(problem, layer):
             qc.rzz(-w * gamma, u, v)
+        for i, h in field_terms(problem):
+            qc.rz(-h * gamma, i)
         qc.rx(2 * beta, range(problem.n))
     if measure:
         qc.measure(range(problem.n), range(problem.n))
@@ -118,6 +122,13 @@ def layer_edges(problem: MaxCutProblem, layer: int) -> tuple[tuple[int, int, flo
     return tuple(ordered[::-1] if layer % 2 else ordered)
 
 
+def field_terms(problem: MaxCutProblem) -> tuple[tuple[int, float], ...]:
+    """``(node, h)`` of every nonzero field, in node order (none for Max-Cut)."""
+    if problem.fields is None:
+        return ()
+    return tuple((i, h) for i, h in enumerate(problem.fields) if h != 0.0)
+
+
 def _native_metadata(problem: MaxCutProblem, qc: QuantumCircuit) -> None:
     """Graphs native to a device (``heavy_hex_graph``) carry their physical qubits to the target."""
     qubits = problem.meta.get("physical_qubits")
@@ -128,14 +139,15 @@ def _native_metadata(problem: MaxCutProblem, qc: QuantumCircuit) -> None:
 def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, np.ndarray]:
     """QAOA with one free angle per rotation gate, and the Jacobian ``d phi / d theta``.
 
-    Gate ``g`` is ``RZZ(phi_g)`` or ``RX(phi_g)``; at ``phi = J.T @ theta`` the circuit
+    Gate ``g`` is ``RZZ(phi_g)``, ``RZ(phi_g)`` (fields) or ``RX(phi_g)``; at ``phi = J.T @ theta`` the circuit
     equals :func:`qaoa_circuit` at ``theta``. Every gate is ``exp(-i phi/2 P)`` with a
     Pauli ``P``, so the two-term parameter-shift rule with shift ``pi/2`` is exact
     per gate; ``dE/dtheta = J @ dE/dphi``. Used for unbiased gradients from shots.
     """
     if not isinstance(p, (int, np.integer)) or p < 1:
         raise ProblemError(f"QAOA depth p must be a positive integer, got {p!r}")
-    count = p * (problem.m + problem.n)
+    fields = field_terms(problem)
+    count = p * (problem.m + len(fields) + problem.n)
     phi = ParameterVector("phi", count)
     jac = np.zeros((2 * p, count))
     qc = QuantumCircuit(problem.n, problem.n, name=f"qaoa_gates_p{p}")
@@ -145,6 +157,10 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
         for u, v, w in layer_edges(problem, layer):
             qc.rzz(phi[g], u, v)
             jac[layer, g] = -w
+            g += 1
+        for i, h in fields:
+            qc.rz(phi[g], i)
+            jac[layer, g] = -h
             g += 1
         for j in range(problem.n):
             qc.rx(phi[g], j)
@@ -157,5 +173,6 @@ def qaoa_gate_circuit(problem: MaxCutProblem, p: int) -> tuple[QuantumCircuit, n
 
 # ---------------------------------------------------------------------------- angle units
 def weight_scale(problem: MaxCutProblem) -> float:
-    """Mean edge weight: angles for weighted graphs are those of the unit graph divided by it."""
-    return float(np.mean(problem.weights))
+    """Mean edge weight (mean ``|w|`` when weights have both signs, as in Ising problems): angles
+    for weighted graphs are those of the unit graph divided by it."""
+    return float(np.mean(np.abs(problem.weights)))

@@ -1,7 +1,10 @@
-"""Max-Cut problems: the validated graph and everything computed from the graph alone.
+"""Max-Cut problems (and Ising / QUBO problems written as cuts with fields): the validated
+problem and everything computed from it alone.
 
 * :mod:`.core`: :class:`MaxCutProblem`, validation, JSON I/O, the cut diagonal,
   exact and heuristic optima, the approximation ratio;
+* :mod:`.ising`: QUBO, Ising, ``SparsePauliOp`` and ``QuadraticProgram`` input, SK and
+  random-QUBO families;
 * :mod:`.generators`: random families (paper G(n, k/n), Erdos-Renyi, d-regular),
   heavy-hex lattices and connected subgraphs of a coupling graph;
 * :mod:`.features`: instance features for the models and fitted strategies.
@@ -31,6 +34,7 @@ from .core import (
     load_graphs,
     save_graphs,
 )
+from .ising import from_ising, from_quadratic_program, from_qubo, from_sparse_pauli_op, glover_qubo, random_qubo, sk_instance
 from .features import FAMILY_FEATURE_NAMES, FEATURE_NAMES, family_features, graph_features
 from .generators import (
     HEAVY_HEX_PREFIX,
@@ -46,6 +50,13 @@ from .generators import (
 )
 
 __all__ = [
+    "from_ising",
+    "from_quadratic_program",
+    "from_qubo",
+    "from_sparse_pauli_op",
+    "glover_qubo",
+    "random_qubo",
+    "sk_instance",
     "BRUTE_FORCE_MAX_NODES",
     "DEVICE_SPEC_PREFIX",
     "FAMILY_FEATURE_NAMES",

@@ -7,6 +7,13 @@ Conventions (used everywhere in the project):
 * the cut value is ``C(z) = sum_e w_e [z_u != z_v]`` and we *maximise* it;
 * the approximation ratio of an expected cut is ``<C> / max_cut``.
 
+Ising and QUBO problems are the same object with two more terms (:mod:`.ising` builds them):
+``C(z) = sum_e w_e [z_u != z_v] + sum_i h_i z_i + offset``, edge weights of either sign,
+still maximised; the problem's ``sense`` says whether the user's objective is ``C``
+(``"max"``) or ``-C`` (``"min"``: a QUBO ``x^T Q x`` or an Ising energy to minimise). Their
+approximation ratio is ``(<C> - C_min) / (C_max - C_min)``, which is ``<C> / max_cut`` for
+Max-Cut with positive weights (``C_min = 0``, the empty cut), so Max-Cut numbers are unchanged.
+
 The JSON format is the one of ``shared/benchmarks/paper_maxcut_graphs.json``: a list
 of objects with ``id``, ``n``, ``edges`` (``[[u, v, w], ...]``) and optionally
 ``max_cut`` (plus free-form extra fields, which are kept in ``meta``).
@@ -84,15 +91,27 @@ class MaxCutProblem:
     max_cut_source: str | None = None
     labels: tuple[Any, ...] | None = None
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: Linear terms ``h_i`` on ``z_i`` (one per node), or None for none (Max-Cut).
+    fields: tuple[float, ...] | None = None
+    #: Constant added to every value.
+    offset: float = 0.0
+    #: ``"max"``: the user's objective is ``C``; ``"min"``: it is ``-C`` (QUBO, Ising energy).
+    sense: str = "max"
+    #: ``C_min``, the lowest value (0 for Max-Cut with positive weights); filled by ``with_max_cut``.
+    min_value: float | None = None
 
     def __post_init__(self) -> None:
         _validate_normalised(self.n, self.edges)
+        _validate_terms(self)
+        if self.is_max_cut:
+            object.__setattr__(self, "min_value", 0.0)
         if self.max_cut is not None:
-            if not math.isfinite(self.max_cut) or self.max_cut <= 0:
+            if not math.isfinite(self.max_cut) or (self.is_max_cut and self.max_cut <= 0):
                 raise ProblemError(f"max_cut must be a positive finite number, got {self.max_cut!r}")
-            if self.max_cut > self.total_weight * (1 + 1e-9):
+            if self.max_cut > self.value_upper_bound + 1e-9 * max(1.0, abs(self.value_upper_bound)):
+                what = "the total edge weight" if self.is_max_cut else "the sum of the positive terms"
                 raise ProblemError(
-                    f"max_cut={self.max_cut} exceeds the total edge weight {self.total_weight}; "
+                    f"max_cut={self.max_cut} exceeds {what} {self.value_upper_bound}; "
                     "fix or drop the max_cut field"
                 )
             if self.max_cut_source not in (MAX_CUT_EXACT, MAX_CUT_HEURISTIC):
@@ -120,6 +139,52 @@ class MaxCutProblem:
     def is_weighted(self) -> bool:
         return any(w != 1.0 for _, _, w in self.edges)
 
+    @property
+    def is_max_cut(self) -> bool:
+        """Plain Max-Cut: positive weights, no fields, no offset (then ``C_min = 0``)."""
+        return self.fields is None and self.offset == 0.0 and all(w > 0 for _, _, w in self.edges)
+
+    @property
+    def field_array(self) -> np.ndarray:
+        """The linear terms ``h`` as an ``(n,)`` array (zeros for Max-Cut)."""
+        return np.zeros(self.n) if self.fields is None else np.asarray(self.fields, dtype=float)
+
+    @property
+    def value_upper_bound(self) -> float:
+        """``offset`` plus every positive edge weight and field: no assignment scores more."""
+        h = self.field_array
+        return float(self.offset + sum(w for _, _, w in self.edges if w > 0) + h[h > 0].sum())
+
+    @property
+    def mixed_value(self) -> float:
+        """``<C>`` of the maximally mixed state (and of ``|+>^n``): ``sum w / 2 + sum h / 2 + offset``.
+
+        The asymptote of depolarised energies (ZNE) and the natural scale of ``C``.
+        """
+        return float(self.total_weight / 2 + self.field_array.sum() / 2 + self.offset)
+
+    def objective_value(self, value: float) -> float:
+        """A value of ``C`` in the user's terms: ``C`` when ``sense`` is ``max``, ``-C`` when ``min``."""
+        return float(value) if self.sense == "max" else -float(value)
+
+    def cut_graph(self) -> "MaxCutProblem":
+        """The same values as a plain cut on ``n + 1`` nodes (offset aside): node ``n`` is an anchor
+        on side 0 joined to node ``i`` by an edge of weight ``h_i``, since ``z_i = [z_i != z_anchor]``.
+
+        Cuts are symmetric under flipping every side, so the best cut of this graph, with the anchor
+        put back on side 0, is the best assignment of the problem. Classical solvers use it.
+        """
+        if self.fields is None:
+            return replace(self, offset=0.0, meta={}) if self.offset else self
+        edges = list(self.edges) + [(i, self.n, float(h)) for i, h in enumerate(self.fields) if h != 0.0]
+        return MaxCutProblem(n=self.n + 1, edges=tuple(sorted(edges)), id=self.id)
+
+    def negated(self) -> "MaxCutProblem":
+        """``-C`` as a problem (its maximum is ``-C_min``)."""
+        fields = None if self.fields is None else tuple(-h for h in self.fields)
+        return MaxCutProblem(n=self.n, edges=tuple((u, v, -w) for u, v, w in self.edges), id=self.id,
+                             fields=fields, offset=-self.offset, sense="min" if self.sense == "max" else "max")
+
     def degrees(self, weighted: bool = True) -> np.ndarray:
         deg = np.zeros(self.n)
         for u, v, w in self.edges:
@@ -136,24 +201,39 @@ class MaxCutProblem:
 
     # ------------------------------------------------------------------ Max-Cut
     def cut_values(self) -> np.ndarray:
-        """The cut diagonal ``C(z)`` for all ``2^n`` outcomes (float64)."""
+        """The diagonal ``C(z)`` for all ``2^n`` outcomes (float64): the cut, plus fields and offset."""
         return cut_diagonal(self)
 
     def cut_of(self, bits: int | Sequence[int]) -> float:
-        """Cut value of one assignment (an outcome integer or a 0/1 sequence)."""
+        """``C`` of one assignment (an outcome integer or a 0/1 sequence): the cut, fields and offset."""
         if isinstance(bits, (int, np.integer)):
             side = [(int(bits) >> i) & 1 for i in range(self.n)]
         else:
             side = [int(b) for b in bits]
             if len(side) != self.n:
                 raise ProblemError(f"assignment has {len(side)} entries, the graph has {self.n} nodes")
-        return float(sum(w for u, v, w in self.edges if side[u] != side[v]))
+        value = float(sum(w for u, v, w in self.edges if side[u] != side[v]))
+        if self.fields is not None:
+            value += float(sum(h for h, b in zip(self.fields, side) if b))
+        return value + self.offset
+
+    def values_of(self, sides: np.ndarray) -> np.ndarray:
+        """``C`` of many assignments at once: ``sides`` is ``(k, n)`` of 0/1; returns ``(k,)``."""
+        sides = np.asarray(sides)
+        ends = self.edge_array
+        out = (sides[:, ends[:, 0]] != sides[:, ends[:, 1]]) @ self.weights
+        if self.fields is not None:
+            out = out + sides @ self.field_array
+        return out + self.offset
 
     def with_max_cut(self, max_nodes: int = BRUTE_FORCE_MAX_NODES, seed=None) -> "MaxCutProblem":
-        """This problem with ``max_cut`` filled in: brute force up to ``max_nodes``, else
+        """This problem with ``max_cut`` (and, beyond Max-Cut, ``min_value``) filled in; for Max-Cut:
+        brute force up to ``max_nodes``, else
         the best-known cut of Goemans-Williamson + local search (:mod:`hybrid.maxcut`; above
         :data:`MAX_CUT_GW_MAX_NODES`, local search and the eigenvalue bound), marked ``"heuristic"``, or ``"exact"`` when the SDP upper bound certifies it;
         ``meta`` records ``max_cut_method``, ``max_cut_upper_bound`` and ``max_cut_bound_method``."""
+        if not self.is_max_cut:
+            return _with_extremes(self, max_nodes, seed)
         if self.max_cut is not None:
             return self
         if self.n <= max_nodes:
@@ -174,16 +254,30 @@ class MaxCutProblem:
         return replace(self, max_cut=found.value, max_cut_source=source, meta=meta)
 
     def approximation_ratio(self, expected_cut: float | np.ndarray) -> float | np.ndarray:
-        """``<C> / max_cut`` (computing ``max_cut`` if needed)."""
-        max_cut = self.max_cut if self.max_cut is not None else self.with_max_cut().max_cut
-        return np.asarray(expected_cut) / max_cut if np.ndim(expected_cut) else float(expected_cut) / max_cut
+        """``(<C> - C_min) / (max_cut - C_min)`` (computing them if needed): ``<C> / max_cut`` for Max-Cut."""
+        known = self if self.max_cut is not None and self.min_value is not None else self.with_max_cut()
+        low, span = known.min_value, known.max_cut - known.min_value
+        if span <= 0:
+            raise ProblemError("every assignment has the same value: the approximation ratio is undefined")
+        if np.ndim(expected_cut):
+            return (np.asarray(expected_cut) - low) / span
+        return (float(expected_cut) - low) / span
+
+    @property
+    def ar_definition(self) -> str:
+        """What the approximation ratio divides, in words."""
+        best = "max cut" if self.max_cut_source == MAX_CUT_EXACT else "best-known cut"
+        if self.is_max_cut:
+            return f"expected cut / {best}"
+        return f"(<C> - C_min) / ({'C_max' if self.max_cut_source == MAX_CUT_EXACT else 'best-known C'} - C_min)"
 
     def cost_operator(self):
-        """The cut operator ``C = sum_e w_e (I - Z_u Z_v) / 2`` as a ``SparsePauliOp``."""
+        """``C = sum_e w_e (I - Z_u Z_v) / 2 + sum_i h_i (I - Z_i) / 2 + offset`` as a ``SparsePauliOp``."""
         from qiskit.quantum_info import SparsePauliOp
 
         terms = [("ZZ", [u, v], -w / 2.0) for u, v, w in self.edges]
-        terms.append(("", [], self.total_weight / 2.0))
+        terms += [("Z", [i], -h / 2.0) for i, h in enumerate(self.field_array) if h != 0.0]
+        terms.append(("", [], self.mixed_value))
         return SparsePauliOp.from_sparse_list(terms, num_qubits=self.n).simplify()
 
     # ------------------------------------------------------------------ JSON
@@ -195,6 +289,12 @@ class MaxCutProblem:
             data["max_cut_source"] = self.max_cut_source
         if self.labels is not None:
             data["labels"] = list(self.labels)
+        if not self.is_max_cut:
+            data["fields"] = None if self.fields is None else list(self.fields)
+            data["offset"] = self.offset
+            data["sense"] = self.sense
+            if self.min_value is not None:
+                data["min_value"] = self.min_value
         data.update({k: v for k, v in self.meta.items() if k not in data})
         return data
 
@@ -207,7 +307,11 @@ class MaxCutProblem:
         edges = data["edges"]
         if not isinstance(edges, list):
             raise ProblemError(f"{where}: 'edges' must be a list of [u, v, w], got {type(edges).__name__}")
-        known = {"id", "n", "m", "edges", "max_cut", "max_cut_source", "labels"}
+        if any(key in data for key in ISING_KEYS):
+            from .ising import from_dict as ising_from_dict  # QUBO / Ising objects in a graph file
+
+            return ising_from_dict(data, where)
+        known = {"id", "n", "m", "edges", "max_cut", "max_cut_source", "labels", "fields", "offset", "sense", "min_value"}
         meta = {k: v for k, v in data.items() if k not in known}
         _check_node_ids(edges, data.get("n"), where)
         n = data.get("n")
@@ -223,13 +327,83 @@ class MaxCutProblem:
         )
         if "m" in data and data["m"] is not None and int(data["m"]) != problem.m:
             raise ProblemError(f"{where}: 'm'={data['m']} but {problem.m} edges are listed")
+        problem = _with_terms(problem, data, where)
         if data.get("max_cut") is not None:
             source = data.get("max_cut_source", MAX_CUT_EXACT)
             problem = replace(problem, max_cut=float(data["max_cut"]), max_cut_source=source)
         return problem
 
 
+#: Keys of a graph-file object that describe a QUBO or an Ising problem (:mod:`.ising`).
+ISING_KEYS = ("qubo", "ising")
+#: ``sense`` values.
+SENSES = ("max", "min")
+
+
 # ---------------------------------------------------------------------------- validation
+def _validate_terms(problem: "MaxCutProblem") -> None:
+    if problem.fields is not None:
+        if len(problem.fields) != problem.n:
+            raise ProblemError(f"fields has {len(problem.fields)} entries for n={problem.n} nodes")
+        fields = tuple(float(h) for h in problem.fields)
+        if not all(math.isfinite(h) for h in fields):
+            raise ProblemError("fields must be finite numbers")
+        object.__setattr__(problem, "fields", fields if any(fields) else None)
+    if not (isinstance(problem.offset, (int, float, np.integer, np.floating)) and math.isfinite(problem.offset)):
+        raise ProblemError(f"offset must be a finite number, got {problem.offset!r}")
+    object.__setattr__(problem, "offset", float(problem.offset) + 0.0)  # no -0.0
+    if problem.sense not in SENSES:
+        raise ProblemError(f"sense must be one of {SENSES}, got {problem.sense!r}")
+
+
+def _with_terms(problem: "MaxCutProblem", data: dict[str, Any], where: str) -> "MaxCutProblem":
+    """The ``fields``, ``offset``, ``sense`` and ``min_value`` of a graph-file object, checked."""
+    fields = data.get("fields")
+    if fields is not None and (not isinstance(fields, list) or len(fields) != problem.n
+                               or any(isinstance(h, bool) or not isinstance(h, (int, float)) for h in fields)):
+        raise ProblemError(f"{where}: 'fields' must be a list of {problem.n} numbers (one per node)")
+    offset = data.get("offset", 0.0)
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)):
+        raise ProblemError(f"{where}: 'offset' must be a number, got {offset!r}")
+    try:
+        out = replace(problem, fields=None if fields is None else tuple(float(h) for h in fields),
+                      offset=float(offset), sense=data.get("sense", "max"))
+    except ProblemError as exc:
+        raise ProblemError(f"{where}: {exc}") from exc
+    if data.get("min_value") is not None and not out.is_max_cut:
+        out = replace(out, min_value=float(data["min_value"]))
+    return out
+
+
+def _with_extremes(problem: "MaxCutProblem", max_nodes: int, seed) -> "MaxCutProblem":
+    """``max_cut`` (= ``C_max``) and ``min_value`` of a problem beyond plain Max-Cut.
+
+    Exact by brute force over :meth:`MaxCutProblem.cut_graph` up to ``max_nodes``; above, the
+    best of 1-flip local search with restarts (``heuristic``: the ratio may then read high).
+    """
+    out = problem
+    for upper in (True, False):
+        have = out.max_cut if upper else out.min_value
+        if have is not None:
+            continue
+        side = problem if upper else problem.negated()
+        graph = side.cut_graph()
+        if graph.n <= max_nodes + 1:
+            value, _ = brute_force_max_cut(graph, max_nodes=max_nodes + 1)
+            source = MAX_CUT_EXACT
+        else:
+            from ..maxcut import local_search_max_cut
+
+            value, source = local_search_max_cut(graph, restarts=64, seed=seed).value, MAX_CUT_HEURISTIC
+        value += side.offset
+        if upper:
+            meta = dict(out.meta, max_cut_method="brute-force" if source == MAX_CUT_EXACT else "local-search")
+            out = replace(out, max_cut=float(value), max_cut_source=source, meta=meta)
+        else:
+            out = replace(out, min_value=float(-value))
+    return out
+
+
 def _validate_normalised(n: Any, edges: Any) -> None:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ProblemError(f"n must be a positive integer, got {n!r}")
@@ -242,8 +416,8 @@ def _validate_normalised(n: Any, edges: Any) -> None:
         if (u, v) in seen:
             raise ProblemError(f"duplicate edge ({u}, {v})")
         seen.add((u, v))
-        if not (isinstance(w, float) and math.isfinite(w) and w > 0):
-            raise ProblemError(f"edge ({u}, {v}) has weight {w!r}; weights must be finite and > 0")
+        if not (isinstance(w, float) and math.isfinite(w) and w != 0):
+            raise ProblemError(f"edge ({u}, {v}) has weight {w!r}; weights must be finite and nonzero")
 
 
 def _check_node_ids(edges: list, n: Any, where: str) -> None:
@@ -275,6 +449,18 @@ def check_max_cut(problem: "MaxCutProblem", where: str = "graph", *, seed=0) -> 
         return
     slack = MAX_CUT_CHECK_RTOL * max(1.0, abs(given))
     advice = "fix the max_cut field or drop it (it is then computed)"
+    if not problem.is_max_cut:
+        if problem.n > MAX_CUT_CHECK_BRUTE_NODES:
+            from ..maxcut import local_search_max_cut
+
+            found = local_search_max_cut(problem.cut_graph(), restarts=4, seed=seed).value + problem.offset
+            if given < found - slack:
+                raise ProblemError(f"{where}: max_cut={given:g} is below a value of {found:g} found by local search; {advice}")
+            return
+        exact, _ = brute_force_max_cut(problem)
+        if abs(given - exact) > slack:
+            raise ProblemError(f"{where}: max_cut={given:g} but the largest value of C is {exact:g} (brute force); {advice}")
+        return
     if problem.n <= MAX_CUT_CHECK_BRUTE_NODES:
         exact, _ = brute_force_max_cut(problem)
         if abs(given - exact) > slack:
@@ -326,10 +512,10 @@ def from_edges(
         w = float(w)
         if not math.isfinite(w):
             raise ProblemError(f"{where}: edge #{k} ({u!r}, {v!r}) has weight {w}; weights must be finite")
-        if w <= 0:
+        if w == 0:
             raise ProblemError(
-                f"{where}: edge #{k} ({u!r}, {v!r}) has weight {w}; Max-Cut here needs weights > 0 "
-                "(drop zero-weight edges)"
+                f"{where}: edge #{k} ({u!r}, {v!r}) has weight 0; drop zero-weight edges "
+                "(negative weights are allowed: the ratio is then (<C> - C_min) / (C_max - C_min))"
             )
         if u == v:
             raise ProblemError(f"{where}: edge #{k} is a self-loop on node {u!r}; remove it")
@@ -453,6 +639,8 @@ def cut_diagonal(problem: MaxCutProblem, num_nodes: int | None = None) -> np.nda
         s = _linear_bits(wmat[k, :k])
         total = wmat[k, :k].sum()
         diag = np.concatenate([diag + s, diag + (total - s)])
+    if num_nodes is None and (problem.fields is not None or problem.offset):
+        diag += _linear_bits(problem.field_array) + problem.offset
     return diag
 
 
@@ -466,8 +654,17 @@ def _weight_matrix(problem: MaxCutProblem) -> np.ndarray:
 def brute_force_max_cut(problem: MaxCutProblem, max_nodes: int = BRUTE_FORCE_MAX_NODES) -> tuple[float, int]:
     """Exact maximum cut and one optimal outcome (node ``n-1`` fixed to side 0).
 
-    Vectorised over ``2^(n-1)`` assignments in chunks; n = 24 takes a few seconds.
+    Vectorised over ``2^(n-1)`` assignments in chunks; n = 24 takes a few seconds. Beyond
+    Max-Cut (fields, offset) the largest ``C`` and an outcome reaching it, over the problem's
+    :meth:`~MaxCutProblem.cut_graph` (one node more).
     """
+    if problem.fields is not None or problem.offset:
+        if problem.n > max_nodes:
+            raise ProblemError(f"brute force is limited to n <= {max_nodes} (got n={problem.n})")
+        value, z = brute_force_max_cut(problem.cut_graph(), max_nodes=max_nodes + 1)
+        if (z >> problem.n) & 1:  # the anchor on side 1: flip every side
+            z ^= (1 << (problem.n + 1)) - 1
+        return value + problem.offset, z & ((1 << problem.n) - 1)
     n = problem.n
     if n > max_nodes:
         raise ProblemError(
