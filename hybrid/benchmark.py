@@ -180,7 +180,10 @@ def qpu_budget_label(seconds: float) -> str:
 
 def graph_key(problem: MaxCutProblem) -> str:
     """Identity of a graph for caches: its id and a hash of its edges."""
-    digest = hashlib.sha1(json.dumps([[u, v, round(w, 12)] for u, v, w in problem.edges]).encode()).hexdigest()[:12]
+    terms: list = [[u, v, round(w, 12)] for u, v, w in problem.edges]
+    if not problem.is_max_cut:  # Ising / QUBO: the same edges with other fields are another problem
+        terms += [[round(h, 12) for h in problem.field_array], round(problem.offset, 12)]
+    digest = hashlib.sha1(json.dumps(terms).encode()).hexdigest()[:12]
     return f"{problem.id}#{digest}"
 
 
@@ -252,7 +255,7 @@ class TargetScorer:
     def __call__(self, theta: Sequence[float]) -> float:
         key = tuple(np.round(np.asarray(theta, float), 12))
         if key not in self._cache:
-            self._cache[key] = float(self.exact.evaluate(np.asarray(theta, float)).energies[0]) / self.problem.max_cut
+            self._cache[key] = self.problem.approximation_ratio(float(self.exact.evaluate(np.asarray(theta, float)).energies[0]))
         return self._cache[key]
 
 
@@ -394,7 +397,7 @@ def _start_alone(block: _Block, strategy, method: str) -> dict[str, Any]:
     start = strategy.start(problem, p, seed=0)
     return {**block.base, "method": method, "optimizer": "-", "budget": 0, "seed": 0, "label": start.label,
             "ar_target": block.score(start.theta),
-            "ar_ideal": float(block.ideal.evaluate(start.theta).energies[0]) / problem.max_cut,
+            "ar_ideal": problem.approximation_ratio(float(block.ideal.evaluate(start.theta).energies[0])),
             "evaluations": 0, "shots": 0, "trace": [[0, 0, block.score(start.theta)]]}
 
 

@@ -263,11 +263,12 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
     gammas = np.linspace(0, np.pi / weight_scale(problem), points, endpoint=False)
     betas = np.linspace(-np.pi / 4, np.pi / 4, points, endpoint=False)
     grid = np.array([[g, b] for g in gammas for b in betas])
-    ideal = ideal_oracle(problem, 1).evaluate(grid).energies.reshape(points, points) / problem.max_cut
+    ideal = problem.approximation_ratio(ideal_oracle(problem, 1).evaluate(grid).energies.reshape(points, points))
     out = {
         "graph": problem.id,
         "n": problem.n,
         "max_cut": problem.max_cut,
+        "min_value": problem.min_value,
         "backend": spec,
         "gammas": gammas.tolist(),
         "betas": betas.tolist(),
@@ -283,7 +284,7 @@ def landscape(problem, spec: str, points: int, starts: dict[str, list[float]], w
         target = cached_target(spec)
         if target.exact:
             oracle = make_oracle(problem, 1, target)
-            noisy = oracle.evaluate(grid).energies.reshape(points, points) / problem.max_cut
+            noisy = problem.approximation_ratio(oracle.evaluate(grid).energies.reshape(points, points))
             out["noisy"] = noisy.tolist()
             out["noisy_optimum"] = refine(oracle, grid[int(np.argmax(noisy))]).tolist()
     return out

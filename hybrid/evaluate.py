@@ -77,9 +77,10 @@ def evaluate_start(ledger: Ledger, run_id: str, key: str, problem, target, *, p:
         "id": problem.id,
         "n": problem.n,
         "max_cut": problem.max_cut,
+        "min_value": problem.min_value,
         "params": [round(x, 6) for x in theta.tolist()],
-        "ar_target": energy / problem.max_cut,
-        "ar_ideal": ideal / problem.max_cut,
+        "ar_target": problem.approximation_ratio(energy),
+        "ar_ideal": problem.approximation_ratio(ideal),
         "evaluations": evals,
     }
 

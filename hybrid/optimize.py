@@ -242,6 +242,10 @@ class RunResult:
     selection: dict[str, Any] | None = None
     # the best sampled solution and its polish (hybrid.solutions.Solution.to_dict)
     solution: dict[str, Any] | None = None
+    # C_min, the lowest value (0 for Max-Cut): ratios are (value - min_value) / (max_cut - min_value)
+    min_value: float = 0.0
+    # "max" for Max-Cut; "min" for a minimised QUBO or Ising energy (its value is -C)
+    sense: str = "max"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -255,13 +259,13 @@ class RunResult:
             "graph_id", "n", "max_cut", "init_params", "final_params", "ar_init", "ar_final",
             "ideal_ar_init", "ideal_ar_final", "evaluations", "shots", "best_cut", "max_cut_source",
             "ar_definition", "oracle_method", "qpu_seconds", "qpu_jobs", "ibm_usage_seconds", "budget_stop",
-            "objective", "stopped_early",
+            "objective", "stopped_early", "min_value", "sense",
         )
         out = {k: getattr(self, k) for k in keys}
         out["id"] = out.pop("graph_id")
         sol = self.solution or {}
         for k in ("best_bitstring", "polished_cut", "polish_gain", "best_known_cut", "best_known_source",
-                  "ratio", "polished_ratio", "solution_shots"):
+                  "ratio", "polished_ratio", "solution_shots", "best_objective", "polished_objective"):
             out[k] = sol.get(k)
         return out
 
@@ -640,7 +644,7 @@ def _report(problem, oracle, p: int, run: _PhaseTwo, start: _Start, last: Any, c
     if score_ideal:
         ideal = ideal_oracle(problem, p)
         ideal_init, ideal_final = (float(ideal.evaluate(t).energies[0]) for t in (theta0, best))
-    ratio = lambda e: None if e is None else e / problem.max_cut  # noqa: E731
+    ratio = lambda e: None if e is None else problem.approximation_ratio(e)  # noqa: E731
     solution = _solution(problem, p, oracle, best, budget, budget.base_seed)
     return RunResult(
         graph_id=problem.id,
@@ -653,8 +657,8 @@ def _report(problem, oracle, p: int, run: _PhaseTwo, start: _Start, last: Any, c
         best_params=[float(x) for x in best],
         ar_init=ratio(finish["init_expected"]),
         ar_final=ratio(finish["final_expected"]),
-        ideal_ar_init=ideal_init / problem.max_cut,
-        ideal_ar_final=ideal_final / problem.max_cut,
+        ideal_ar_init=problem.approximation_ratio(ideal_init),
+        ideal_ar_final=problem.approximation_ratio(ideal_final),
         evaluations=budget.evaluations,
         shots=budget.shots,
         best_cut=solution["best_cut"] if solution else budget.best_cut,
@@ -680,6 +684,8 @@ def _report(problem, oracle, p: int, run: _PhaseTwo, start: _Start, last: Any, c
         stopped_early=bool(budget.monitor is not None and budget.monitor.stopped),
         selection=finish["selection"],
         solution=solution,
+        min_value=float(problem.min_value if problem.min_value is not None else problem.with_max_cut().min_value),
+        sense=problem.sense,
         **settings,
     )
 
@@ -692,7 +698,7 @@ def ideal_scores(result: RunResult, problem) -> RunResult:
 
     ideal = ideal_oracle(problem, result.p)
     init, final = (float(ideal.evaluate(np.asarray(t, float)).energies[0]) for t in (result.init_params, result.final_params))
-    return replace(result, ideal_ar_init=init / problem.max_cut, ideal_ar_final=final / problem.max_cut)
+    return replace(result, ideal_ar_init=problem.approximation_ratio(init), ideal_ar_final=problem.approximation_ratio(final))
 
 
 def progress_line(problem, result: RunResult, label: str) -> str:
@@ -750,6 +756,8 @@ def _solution(problem, p: int, oracle, theta: np.ndarray, budget: Budget, base_s
 
 def ar_definition(problem) -> str:
     """What an AR of ``problem`` divides by: the exact max cut, or the best-known cut and how it was found."""
+    if not problem.is_max_cut:
+        return problem.ar_definition + ("" if problem.max_cut_source == "exact" else " (local search)")
     if problem.max_cut_source == "exact":
         how = problem.meta.get("max_cut_method")
         return "expected cut / max cut" + (f" (certified by the {problem.meta.get('max_cut_bound_method')} bound)" if how else "")

@@ -96,11 +96,11 @@ def learned_starts(spec: str, problems: Sequence[MaxCutProblem], p: int) -> tupl
 def graph_run(pr: MaxCutProblem, theta: np.ndarray, phase2: bool = True) -> dict[str, Any]:
     """One graph of one method: the start's ideal AR, then Phase II with SGD (paper) and Adam (plain data)."""
     oracle = ideal_oracle(pr, len(theta) // 2)
-    row: dict[str, Any] = {"ar_phase1": float(oracle.evaluate(theta).energies[0]) / pr.max_cut}
+    row: dict[str, Any] = {"ar_phase1": pr.approximation_ratio(float(oracle.evaluate(theta).energies[0]))}
     if phase2:
         for opt, lr in (("sgd", SGD_LR), ("adam", ADAM_LR)):
             res = descend(oracle, theta, optimizer=opt, lr=lr, max_steps=MAX_STEPS, tol=TOL)
-            row[f"{opt}_ar"] = {str(k): float(res.energy_after(k) / pr.max_cut) for k in CHECKPOINT_ITERS}
+            row[f"{opt}_ar"] = {str(k): float(pr.approximation_ratio(res.energy_after(k))) for k in CHECKPOINT_ITERS}
             row[f"{opt}_iters"] = int(res.steps)
     return row
 
@@ -322,7 +322,7 @@ def depth_comparison(spec: str, problems: Sequence[MaxCutProblem], p: int, const
 
 
 def _mean_ar(problems: Sequence[MaxCutProblem], thetas: Sequence[np.ndarray]) -> float:
-    return float(np.mean([ideal_oracle(pr, len(t) // 2).evaluate(t).energies[0] / pr.max_cut for pr, t in zip(problems, thetas)]))
+    return float(np.mean([pr.approximation_ratio(ideal_oracle(pr, len(t) // 2).evaluate(t).energies[0]) for pr, t in zip(problems, thetas)]))
 
 
 def unseen_families(seed: int = 0) -> dict[str, list[MaxCutProblem]]:

@@ -179,7 +179,7 @@ def good_parameters(problem: MaxCutProblem, p: int, starts: Sequence[str] = STAR
         refined, refined_value = local_maximum(problem, theta, refine_iters)
         if refined_value > value:
             theta, value, label = refined, refined_value, f"{label}+lbfgs:{refine_iters}"
-    return theta, value / problem.max_cut, label
+    return theta, problem.approximation_ratio(value), label
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -191,7 +191,7 @@ def _predict(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mit
     name = evaluation.metadata.get("oracle_method") or evaluation.metadata.get("method") or getattr(oracle, "method", None)
     if not name:  # the mitigated oracle on exact noisy distributions names no method of its own
         name = "density-matrix" if getattr(oracle, "exact", False) else type(oracle).__name__
-    return float(evaluation.energies[0]) / problem.max_cut, str(name)
+    return problem.approximation_ratio(float(evaluation.energies[0])), str(name)
 
 
 def _attempt(problem: MaxCutProblem, p: int, theta: np.ndarray, target: Any, mitigation: str,

@@ -58,6 +58,10 @@ class Solution:
     solution_shots: int  # samples the solution was taken from
     solution_source: str  # "exact final state (...)" or "the run's measurements"
     distinct_samples: int
+    #: The best and polished values in the user's terms (``-C`` for a minimised QUBO or Ising energy).
+    best_objective: float | None = None
+    polished_objective: float | None = None
+    sense: str = "max"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,12 +78,10 @@ def _check_bits(problem: MaxCutProblem, bits: str) -> np.ndarray:
 
 
 def cut_value(problem: MaxCutProblem, bits: str) -> float:
-    """The cut of ``bits`` on ``problem``: total weight of edges whose ends differ."""
+    """``C`` of ``bits`` on ``problem``: the total weight of edges whose ends differ (plus the
+    fields of the nodes on side 1 and the offset, for Ising and QUBO problems)."""
     x = _check_bits(problem, bits)
-    edges = problem.edge_array
-    if edges.size == 0:
-        return 0.0
-    return float((x[edges[:, 0]] != x[edges[:, 1]]) @ problem.weights)
+    return float(problem.values_of(x[None, :])[0])
 
 
 def assignment(bits: str) -> dict[str, int]:
@@ -88,9 +90,9 @@ def assignment(bits: str) -> dict[str, int]:
 
 
 def polish(problem: MaxCutProblem, bits: str) -> tuple[str, float]:
-    """Greedy 1-flip local search: flip the node with the largest cut gain while one gains.
+    """Greedy 1-flip local search: flip the node with the largest gain in ``C`` while one gains.
 
-    Returns the local optimum and its cut; the cut never goes down.
+    Returns the local optimum and its value; the value never goes down.
     """
     x = _check_bits(problem, bits).astype(np.int64)
     n = problem.n
@@ -99,10 +101,12 @@ def polish(problem: MaxCutProblem, bits: str) -> tuple[str, float]:
         adj[u, v] += w
         adj[v, u] += w
     spin = 1 - 2 * x  # +1 for side 0, -1 for side 1
+    field = problem.field_array
     cut = cut_value(problem, bits)
-    for _ in range(10 * n * n + 10):  # each flip raises the cut: terminates; the cap only guards rounding
+    for _ in range(10 * n * n + 10):  # each flip raises the value: terminates; the cap only guards rounding
         # flipping i changes the cut by sum_j w_ij s_i s_j (edges to the same side become cut)
-        gain = spin * (adj @ spin)
+        # and the field term h_i z_i by h_i s_i
+        gain = spin * (adj @ spin + field)
         i = int(np.argmax(gain))
         if gain[i] <= 1e-12:
             break
@@ -157,7 +161,10 @@ def from_samples(
     polished = [polish(problem, b) for b, _ in ranked[:POLISH_STARTS]]
     pol_bits, pol_cut = max(polished, key=lambda item: item[1])  # ties: the polish of the best sample
     known, known_source = best_known(problem)
-    ratio = lambda c: c / known if known else float("nan")  # noqa: E731
+    if problem.is_max_cut:
+        ratio = lambda c: c / known if known else float("nan")  # noqa: E731
+    else:
+        ratio = problem.approximation_ratio
     return Solution(
         best_cut=best_cut,
         best_bitstring=best_bits,
@@ -172,6 +179,9 @@ def from_samples(
         solution_shots=int(shots),
         solution_source=source,
         distinct_samples=len(ranked),
+        best_objective=problem.objective_value(best_cut),
+        polished_objective=problem.objective_value(pol_cut),
+        sense=problem.sense,
     )
 
 
@@ -212,5 +222,9 @@ def solution_line(result) -> str:
     if not sol:
         return head
     known = "exact" if sol["best_known_source"] == "exact" else "best known"
+    if sol.get("sense", "max") == "min":  # a minimised QUBO / Ising energy: its own value, and C = -value
+        best_obj = -sol["best_known_cut"]
+        return head + (f"; best value {sol['best_objective']:g} {sol['best_bitstring']} (polished "
+                       f"{sol['polished_objective']:g}) of minimum {best_obj:g} {known}")
     return head + (f"; best cut {sol['best_cut']:g} {sol['best_bitstring']} (polished {sol['polished_cut']:g}, "
             f"+{sol['polish_gain']:g}) of {sol['best_known_cut']:g} {known}")

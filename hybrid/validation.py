@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import numpy as np
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -333,10 +334,11 @@ def load_checked_graphs(path: Any) -> list:
     except MemoryError:
         raise InputError(f"--graphs {str(p)!r}: too large to load into the memory here; use a smaller graph file") from None
     for pr in problems:
-        w = pr.weights
+        w = np.abs(np.concatenate([pr.weights, pr.field_array[pr.field_array != 0]]))  # magnitudes: Ising terms have both signs
         if len(w) and (float(w.max()) > MAX_WEIGHT or float(w.min()) < MIN_WEIGHT):
+            what = "edge weights" if pr.is_max_cut else "coefficients of magnitude"
             raise InputError(
-                f"--graphs: graph {pr.id!r} has edge weights in [{float(w.min()):g}, {float(w.max()):g}]; "
+                f"--graphs: graph {pr.id!r} has {what} in [{float(w.min()):g}, {float(w.max()):g}]; "
                 f"weights must lie in [{MIN_WEIGHT:g}, {MAX_WEIGHT:g}]: rescale them"
             )
     return problems

@@ -35,16 +35,23 @@ def report(report: dict[str, Any], console) -> None:
         return
     spec = report["spec"]
     table = Table(title=f"run {report['run_id']} on {spec['backend']} ({spec['init']} start, {spec['optimizer']})")
-    for col in ("id", "n", "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final", "evaluations", "shots",
-                "best cut", "polished"):
+    # Ising / QUBO problems: C is what is maximised; a minimised objective is shown as itself too
+    beyond = any(g.get("min_value", 0.0) != 0.0 or g.get("sense", "max") != "max" for g in report["graphs"])
+    minimised = any(g.get("sense", "max") == "min" for g in report["graphs"])
+    cols = ("id", "n", "max C" if beyond else "max cut", "AR init", "AR final", "ideal AR init", "ideal AR final",
+            "evaluations", "shots", "best C" if beyond else "best cut", "polished") + (("best value",) if minimised else ())
+    for col in cols:
         table.add_column(col, justify="right")
     for g in report["graphs"]:
-        table.add_row(
+        row = [
             str(g["id"]), str(g["n"]), f"{g['max_cut']:g}", _ar(g["ar_init"]), _ar(g["ar_final"]),
             f"{g['ideal_ar_init']:.4f}", f"{g['ideal_ar_final']:.4f}", str(g["evaluations"]), str(g["shots"]),
             "-" if g["best_cut"] is None else f"{g['best_cut']:g}",
             "-" if g.get("polished_cut") is None else f"{g['polished_cut']:g}",
-        )
+        ]
+        if minimised:
+            row.append("-" if g.get("best_objective") is None else f"{g['best_objective']:g}")
+        table.add_row(*row)
     console.print(table)
     if report.get("qpu_jobs"):
         console.print(usage_summary(report), markup=False, soft_wrap=True)

@@ -51,7 +51,8 @@ class FeedbackInputs:
     def __init__(self, problems: Sequence[MaxCutProblem], cfg: MetaConfig, *, device, dtype):
         self.cfg, self.device, self.dtype = cfg, device, dtype
         self.batch = len(problems)
-        self.total = torch.tensor([g.total_weight for g in problems], dtype=torch.float64, device=device)
+        self.total = torch.tensor([g.cost_scale for g in problems], dtype=torch.float64, device=device)
+        self.floor = torch.tensor([g.cost_floor for g in problems], dtype=torch.float64, device=device)
         self.graph = feature_matrix(problems, cfg.features).to(device=device, dtype=dtype) if cfg.use_features else None
         self.count = 0
         self.last = torch.zeros(self.batch, dtype=torch.float64, device=device)
@@ -61,7 +62,7 @@ class FeedbackInputs:
 
     def observe(self, cut: torch.Tensor) -> None:
         """Record the measured cuts ``(G,)`` of the last proposals."""
-        c = cut.detach().to(torch.float64) / self.total
+        c = (cut.detach().to(torch.float64) - self.floor) / self.total
         if self.count > 0:
             self.delta = torch.tanh(FEEDBACK_GAIN * (c - self.last))
             self.gain = torch.tanh(FEEDBACK_GAIN * (c - self.best))
@@ -185,7 +186,7 @@ def rollout(
     p, device = cfg.p, next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     scale = param_scale(problems, p).to(device)
-    max_cut = torch.tensor([g.max_cut for g in problems], dtype=torch.float64, device=device)
+    low, span = ratio_bounds(problems, device)
     inputs = FeedbackInputs(problems, cfg, device=device, dtype=dtype)
     x = start_params(problems, p, cfg.start).to(device=device, dtype=dtype)
     state = model.initial_state(len(problems))
@@ -203,7 +204,14 @@ def rollout(
         cuts.append(cut)
         measured.append(seen)
     cuts_t = torch.stack(cuts)
-    return Rollout(torch.stack(params), cuts_t, cuts_t / max_cut, torch.stack(measured))
+    return Rollout(torch.stack(params), cuts_t, (cuts_t - low) / span, torch.stack(measured))
+
+
+def ratio_bounds(problems: Sequence[MaxCutProblem], device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(C_min, C_max - C_min)`` per problem: the ratio is ``(C - low) / span`` (``C / max_cut`` for Max-Cut)."""
+    low = torch.tensor([g.min_value for g in problems], dtype=torch.float64, device=device)
+    high = torch.tensor([g.max_cut for g in problems], dtype=torch.float64, device=device)
+    return low, high - low
 
 
 def meta_loss(ratios: torch.Tensor, kind: str, measured: torch.Tensor | None = None) -> torch.Tensor:

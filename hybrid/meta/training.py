@@ -27,7 +27,7 @@ from ..models import build_model, count_parameters
 from ..problems import MaxCutProblem
 from .checkpoint import CheckpointError, config_json, load_checkpoint, save_checkpoint
 from .data import num_model_features, param_scale, start_params, training_graphs, validation_graphs
-from .episode import EpisodeOracle, _noise_generator, meta_loss, rollout
+from .episode import EpisodeOracle, _noise_generator, meta_loss, ratio_bounds, rollout
 
 
 def _describe_validation(cfg: MetaConfig, graphs: Sequence[MaxCutProblem]) -> str:
@@ -448,7 +448,7 @@ def feedback_ablation(
     (so ``delta`` and ``best`` inputs stay 0): its proposals then depend on the graph
     features alone. ``real - constant`` is what the feedback is worth.
     """
-    graphs = [g if g.max_cut is not None else g.with_max_cut() for g in graphs]
+    graphs = [g if g.max_cut is not None and g.min_value is not None else g.with_max_cut() for g in graphs]
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -456,9 +456,8 @@ def feedback_ablation(
         oracle = EpisodeOracle(graphs, cfg.p, "ideal", device=device)
         real = rollout(model, graphs, oracle, cfg, shots=shots, generator=_noise_generator(seed, device), steps=steps)
         scale = param_scale(graphs, cfg.p).to(device)
-        start = oracle(start_params(graphs, cfg.p, cfg.start).to(device) / scale) / torch.tensor(
-            [g.max_cut for g in graphs], dtype=torch.float64, device=device
-        )
+        low, span = ratio_bounds(graphs, device)
+        start = (oracle(start_params(graphs, cfg.p, cfg.start).to(device) / scale) - low) / span
         constant = real.measured.mean(0)
         flat = rollout(
             model, graphs, oracle, cfg, shots=shots, generator=_noise_generator(seed, device), steps=steps,

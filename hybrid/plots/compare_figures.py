@@ -85,7 +85,8 @@ def _trace(cell: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     """
     result = cell.get("result") or {}
     max_cut = _f(result.get("max_cut", cell.get("max_cut")))
-    if not (math.isfinite(max_cut) and max_cut > 0):
+    low = _f(result.get("min_value", cell.get("min_value", 0.0)))
+    if not (math.isfinite(max_cut) and math.isfinite(low) and max_cut > low):
         max_cut = math.nan
     xs, ys, phase1_end = [], [], math.nan
     spent = 0.0
@@ -97,7 +98,7 @@ def _trace(cell: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         if entry.get("phase") in REMEASURE_PHASES:
             continue
         xs.append(before)
-        ys.append(_f(entry.get("energy")) / max_cut)
+        ys.append((_f(entry.get("energy")) - low) / (max_cut - low))
         if entry.get("phase") in ("phase1", "init"):
             phase1_end = x
     order = np.argsort(xs, kind="stable")

@@ -163,6 +163,18 @@ class MaxCutProblem:
         """
         return float(self.total_weight / 2 + self.field_array.sum() / 2 + self.offset)
 
+    @property
+    def cost_scale(self) -> float:
+        """The scale of ``C`` known without solving: the total weight for Max-Cut, ``sum |w| + sum |h|`` beyond."""
+        if self.is_max_cut:
+            return self.total_weight
+        return float(np.abs(self.weights).sum() + np.abs(self.field_array).sum())
+
+    @property
+    def cost_floor(self) -> float:
+        """``mixed_value - cost_scale / 2``: 0 for Max-Cut, so ``(C - floor) / scale`` is the cut over the total weight."""
+        return self.mixed_value - self.cost_scale / 2
+
     def objective_value(self, value: float) -> float:
         """A value of ``C`` in the user's terms: ``C`` when ``sense`` is ``max``, ``-C`` when ``min``."""
         return float(value) if self.sense == "max" else -float(value)
@@ -186,9 +198,11 @@ class MaxCutProblem:
                              fields=fields, offset=-self.offset, sense="min" if self.sense == "max" else "max")
 
     def degrees(self, weighted: bool = True) -> np.ndarray:
+        """Degree of every node: the sum of ``|w|`` over its edges (``weighted``; the weighted degree
+        for Max-Cut, the coupling strength for Ising problems), or the count of its edges."""
         deg = np.zeros(self.n)
         for u, v, w in self.edges:
-            inc = w if weighted else 1.0
+            inc = abs(w) if weighted else 1.0
             deg[u] += inc
             deg[v] += inc
         return deg
@@ -302,15 +316,15 @@ class MaxCutProblem:
     def from_dict(cls, data: dict[str, Any], where: str = "graph") -> "MaxCutProblem":
         if not isinstance(data, dict):
             raise ProblemError(f"{where}: expected an object with 'n' and 'edges', got {type(data).__name__}")
-        if "edges" not in data:
-            raise ProblemError(f"{where}: missing 'edges' (a list of [u, v, w] or [u, v])")
-        edges = data["edges"]
-        if not isinstance(edges, list):
-            raise ProblemError(f"{where}: 'edges' must be a list of [u, v, w], got {type(edges).__name__}")
         if any(key in data for key in ISING_KEYS):
             from .ising import from_dict as ising_from_dict  # QUBO / Ising objects in a graph file
 
             return ising_from_dict(data, where)
+        if "edges" not in data:
+            raise ProblemError(f"{where}: missing 'edges' (a list of [u, v, w] or [u, v]), or a 'qubo' or 'ising' entry")
+        edges = data["edges"]
+        if not isinstance(edges, list):
+            raise ProblemError(f"{where}: 'edges' must be a list of [u, v, w], got {type(edges).__name__}")
         known = {"id", "n", "m", "edges", "max_cut", "max_cut_source", "labels", "fields", "offset", "sense", "min_value"}
         meta = {k: v for k, v in data.items() if k not in known}
         _check_node_ids(edges, data.get("n"), where)
@@ -593,7 +607,7 @@ def load_graphs(path: str | Path) -> list[MaxCutProblem]:
         raise ProblemError(f"{path}: not a JSON graph file ({exc}); expected a list of {{'n', 'edges'}} objects") from exc
     if isinstance(data, dict) and "graphs" in data:
         data = data["graphs"]
-    elif isinstance(data, dict) and "edges" in data:
+    elif isinstance(data, dict) and any(key in data for key in ("edges",) + ISING_KEYS):
         data = [data]
     if not isinstance(data, list) or not data:
         raise ProblemError(f"{path}: expected a non-empty JSON list of graph objects with 'n' and 'edges'")

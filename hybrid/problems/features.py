@@ -15,6 +15,9 @@ FEATURE_NAMES = ("inv_sqrt_n", "degree_angle", "degree_spread", "edge_density", 
 def graph_features(problem: MaxCutProblem) -> np.ndarray:
     """Instance features for the sequence models, bounded so they extrapolate in n.
 
+    Weights enter by their magnitude ``|w|`` (the same for Max-Cut), so Ising and QUBO
+    problems get the features of their coupling graph; their fields are not a feature.
+
     * ``inv_sqrt_n``: ``1 / sqrt(n)``;
     * ``degree_angle``: ``arctan(1 / sqrt(d - 1))`` of the mean weighted degree ``d``
       (in units of the mean edge weight; ``pi/2`` for ``d <= 1``): the mean degree
@@ -24,7 +27,7 @@ def graph_features(problem: MaxCutProblem) -> np.ndarray:
     * ``triangle_density``: triangles over ``C(n, 3)``.
     """
     n = problem.n
-    wbar = float(np.mean(problem.weights))
+    wbar = float(np.mean(np.abs(problem.weights)))
     deg = problem.degrees(weighted=True) / wbar
     mean_deg = float(deg.mean())
     angle = math.atan(1.0 / math.sqrt(mean_deg - 1.0)) if mean_deg > 1.0 else math.pi / 2
@@ -69,7 +72,7 @@ def family_features(problem: MaxCutProblem) -> np.ndarray:
     * ``inv_mean_degree``: ``1 / mean unweighted degree`` (0 for an edgeless graph).
     """
     n, m = problem.n, problem.m
-    w = problem.weights
+    w = np.abs(problem.weights)
     wbar = float(np.mean(w)) if m else 1.0
     deg_w = problem.degrees(weighted=True) / wbar
     mean_w = float(deg_w.mean()) if n else 0.0

@@ -2,7 +2,7 @@
 
 ``get_strategy(spec).start(problem, p, evaluate=..., seed=...) -> StartResult``;
 ``cost(p)`` says beforehand how many oracle evaluations it spends. Specs:
-``fixed``, ``tqa[:DT]``, ``lrqaoa``, ``constant``, ``regression``, ``transfer``,
+``fixed``, ``sk``, ``tqa[:DT]``, ``lrqaoa``, ``constant``, ``regression``, ``transfer``,
 ``interp``, ``random[:K]``, ``learned[:NAME]``, ``auto[:KIND]``.
 
 To add one: write a class with ``name``, ``cost(p)`` and ``start(...)`` and call

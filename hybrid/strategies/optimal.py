@@ -99,5 +99,5 @@ def optimise_angles(
             if value > best_value + TIE_AR * problem.max_cut:
                 best, best_value = theta, value
         thetas.append(canonical_params(best))
-        ars.append(best_value / problem.max_cut)
+        ars.append(problem.approximation_ratio(best_value))
     return OptimisedAngles(problem.id, tuple(thetas), tuple(ars))
