@@ -198,9 +198,15 @@ def eigenvalue_upper_bound(problem) -> float:
         try:
             vals, vecs = eigsh(lap.astype(float), k=1, which="LA", tol=EIG_BOUND_TOL, maxiter=EIG_BOUND_MAXITER)
         except ArpackNoConvergence:
-            return float(problem.total_weight)
+            return _positive_weight(problem)
         lam = float(vals[0]) + float(np.linalg.norm(lap @ vecs[:, 0] - vals[0] * vecs[:, 0]))
-    return min(n / 4 * lam, float(problem.total_weight))
+    return min(n / 4 * lam, _positive_weight(problem))
+
+
+def _positive_weight(problem) -> float:
+    """The sum of the positive weights, a cut no cut exceeds (the total weight for Max-Cut)."""
+    w = problem.weights
+    return float(problem.total_weight) if (w > 0).all() else float(w[w > 0].sum())
 
 
 def goemans_williamson(problem, *, seed=None, roundings: int = GW_ROUNDINGS, rank: int | None = None, bound: bool = True) -> CutResult:
@@ -221,7 +227,7 @@ def goemans_williamson(problem, *, seed=None, roundings: int = GW_ROUNDINGS, ran
         eig, _ = sdp_upper_bound(problem, None)
         if eig < upper:
             upper, method = eig, BOUND_EIGENVALUE
-        upper = max(min(upper, problem.total_weight), best)  # rounding: never below a cut found
+        upper = max(min(upper, _positive_weight(problem)), best)  # rounding: never below a cut found
     return CutResult(best, tuple(int(s > 0) for s in best_spins), METHOD_GW, upper, method, sdp)
 
 

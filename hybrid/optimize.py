@@ -481,7 +481,7 @@ def optimize_graph(
                                                   max_evaluations, max_shots, max_qpu_seconds)
     start = _start(init, problem, p, budget, rng)
     budget.monitor = EarlyStop() if sampled else None
-    run = _PhaseTwo(budget, start.theta, problem.total_weight, start.value)
+    run = _PhaseTwo(budget, start.theta, problem.cost_scale, start.value)
     last, converged = _phase_two(run, problem, name, steps, lr, tol, rng)
     settings = {"target": target, "init": init, "optimizer": optimizer, "mitigation": mitigation,
                 "max_evaluations": max_evaluations, "max_shots": max_shots,

@@ -61,7 +61,7 @@ def local_maximum(problem: MaxCutProblem, theta0: np.ndarray, iters: int = LBFGS
     oracle = make_oracle(problem, p, "ideal")
     theta = torch.tensor(np.asarray(theta0, float), dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([theta], lr=1, max_iter=iters, line_search_fn="strong_wolfe")
-    scale = problem.total_weight
+    scale = problem.cost_scale
 
     def closure():
         opt.zero_grad()
@@ -96,7 +96,7 @@ def optimise_angles(
         for start in starts:
             theta, value = local_maximum(problem, start, iters)
             # structured starts come first and keep ties: a random restart must beat them by TIE_AR
-            if value > best_value + TIE_AR * problem.max_cut:
+            if value > best_value + TIE_AR * (problem.max_cut - problem.min_value):
                 best, best_value = theta, value
         thetas.append(canonical_params(best))
         ars.append(problem.approximation_ratio(best_value))
