@@ -3,6 +3,7 @@ problem and everything computed from it alone.
 
 * :mod:`.core`: :class:`MaxCutProblem`, validation, JSON I/O, the cut diagonal,
   exact and heuristic optima, the approximation ratio;
+* :mod:`.files`: problem files (graphs, QUBOs, Ising problems): reading, checking, writing;
 * :mod:`.ising`: QUBO, Ising, ``SparsePauliOp`` and ``QuadraticProgram`` input, SK and
   random-QUBO families;
 * :mod:`.generators`: random families (paper G(n, k/n), Erdos-Renyi, d-regular),
@@ -31,9 +32,8 @@ from .core import (
     from_edges,
     from_networkx,
     heuristic_max_cut,
-    load_graphs,
-    save_graphs,
 )
+from .files import load_graphs, problem_from_dict, save_graphs
 from .ising import from_ising, from_quadratic_program, from_qubo, from_sparse_pauli_op, glover_qubo, random_qubo, sk_instance
 from .features import FAMILY_FEATURE_NAMES, FEATURE_NAMES, family_features, graph_features
 from .generators import (
@@ -50,6 +50,7 @@ from .generators import (
 )
 
 __all__ = [
+    "problem_from_dict",
     "from_ising",
     "from_quadratic_program",
     "from_qubo",

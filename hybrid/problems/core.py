@@ -14,9 +14,12 @@ still maximised; the problem's ``sense`` says whether the user's objective is ``
 approximation ratio is ``(<C> - C_min) / (C_max - C_min)``, which is ``<C> / max_cut`` for
 Max-Cut with positive weights (``C_min = 0``, the empty cut), so Max-Cut numbers are unchanged.
 
-The JSON format is the one of ``shared/benchmarks/paper_maxcut_graphs.json``: a list
+The JSON format (read by :mod:`.files`) is the one of ``shared/benchmarks/paper_maxcut_graphs.json``: a list
 of objects with ``id``, ``n``, ``edges`` (``[[u, v, w], ...]``) and optionally
 ``max_cut`` (plus free-form extra fields, which are kept in ``meta``).
+
+Longer than 600 lines: the problem class, its validation, its values (the diagonal, brute force)
+and the check of a given optimum share one definition of ``C``.
 
 This module sits at the bottom of the data flow: it imports only :mod:`hybrid.maxcut`
 (classical cut algorithms and bounds; lazily, as it loads scipy) and qiskit's ``SparsePauliOp``.
@@ -24,10 +27,8 @@ This module sits at the bottom of the data flow: it imports only :mod:`hybrid.ma
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import networkx as nx
@@ -317,9 +318,7 @@ class MaxCutProblem:
         if not isinstance(data, dict):
             raise ProblemError(f"{where}: expected an object with 'n' and 'edges', got {type(data).__name__}")
         if any(key in data for key in ISING_KEYS):
-            from .ising import from_dict as ising_from_dict  # QUBO / Ising objects in a graph file
-
-            return ising_from_dict(data, where)
+            raise ProblemError(f"{where}: a 'qubo' or 'ising' object is read by hybrid.problems.problem_from_dict")
         if "edges" not in data:
             raise ProblemError(f"{where}: missing 'edges' (a list of [u, v, w] or [u, v]), or a 'qubo' or 'ising' entry")
         edges = data["edges"]
@@ -585,49 +584,6 @@ def from_networkx(graph: nx.Graph, *, id: int | str | None = None, weight: str =
     index = {x: i for i, x in enumerate(sorted(nodes, key=repr))}
     problem = from_edges([(index[u], index[v], w) for u, v, w in edges], n=len(nodes), id=id)
     return replace(problem, labels=tuple(sorted(nodes, key=repr)))
-
-
-# ---------------------------------------------------------------------------- JSON I/O
-def load_graphs(path: str | Path) -> list[MaxCutProblem]:
-    """Read a graph file: a JSON list of graph objects (or ``{"graphs": [...]}``, or one object).
-
-    Graph specs that name a device (``heavyhex:DEVICE...``) are resolved above the
-    backends, by :func:`hybrid.device_graphs.load_graphs`.
-    """
-    if str(path).startswith(DEVICE_SPEC_PREFIX):
-        raise ProblemError(
-            f"{str(path)!r} is a device graph spec, not a file; resolve it with hybrid.device_graphs.load_graphs"
-        )
-    path = Path(path)
-    if not path.exists():
-        raise ProblemError(f"graph file {str(path)!r} does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(f"{path}: not a JSON graph file ({exc}); expected a list of {{'n', 'edges'}} objects") from exc
-    if isinstance(data, dict) and "graphs" in data:
-        data = data["graphs"]
-    elif isinstance(data, dict) and any(key in data for key in ("edges",) + ISING_KEYS):
-        data = [data]
-    if not isinstance(data, list) or not data:
-        raise ProblemError(f"{path}: expected a non-empty JSON list of graph objects with 'n' and 'edges'")
-    problems = []
-    for k, item in enumerate(data):
-        problem = MaxCutProblem.from_dict(item, where=f"{path.name}[{k}]")
-        check_max_cut(problem, where=f"{path}[{k}]")
-        if problem.id is None:
-            problem = replace(problem, id=k)
-        problems.append(problem)
-    return problems
-
-
-def save_graphs(problems: Sequence[MaxCutProblem], path: str | Path) -> Path:
-    """Write problems in the benchmark JSON format (one object per line)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ",\n".join(json.dumps(p.to_dict()) for p in problems)
-    path.write_text("[\n" + lines + "\n]\n")
-    return path
 
 
 # ---------------------------------------------------------------------------- cut values

@@ -132,7 +132,7 @@ def _cases(t: Path, write: bool = True) -> list[tuple[str, list[str], str]]:
         ("graphs binary", [*run, "--graphs", _bin(t, write)], "--graphs"),
         ("weight 1e308", [*run, "--graphs", g("huge", _edges(3, 1e308))], "--graphs.*weights must lie"),
         ("weight 1e-12", [*run, "--graphs", g("tiny", _edges(3, 1e-12))], "--graphs.*weights must lie"),
-        ("weight negative", [*run, "--graphs", g("neg", _edges(3, -1.0))], "--graphs.*weight"),
+        ("weight zero", [*run, "--graphs", g("zero", _edges(3, 0.0))], "--graphs.*zero-weight"),
         ("weight NaN", [*run, "--graphs", g("nan", _edges(3, float("nan")))], "--graphs.*weight"),
         ("weight a string", [*run, "--graphs", g("str", _edges(3, "heavy"))], "--graphs"),
         ("more nodes than n", [*run, "--graphs", g("range", json.dumps([{"n": 2, "edges": [[0, 1], [1, 2]]}]))], r"--graphs.*node 2, outside 0\.\.1"),
