@@ -110,3 +110,17 @@ def test_zne_asymptote_is_the_mixed_value(torino, problem):
     old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
     assert ev.energies[0] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
     assert abs(float(np.ravel(old)[0]) - ev.energies[0]) > 1e-6
+
+
+def test_mitigated_zne_asymptote_is_the_mixed_value(torino):
+    from hybrid.mitigation import MitigatedOracle
+
+    problem = ising(heavy_hex_graph("torino", 6, seed=SEED + 1), SEED + 1)
+    oracle = MitigatedOracle(problem, 1, torino, parse_mitigation("zne", factory="exponential"), shots=None)
+    ev = oracle.evaluate(THETA[1])
+    values = ev.metadata["scale_energies"][0]
+    ctx = zne.ZneContext(tuple(ev.metadata["scale_factors"]), tuple(ev.metadata["noise_scales"]), "exponential")
+    expected, _ = zne.postprocess(values, ctx, asymptote=problem.mixed_value)
+    old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
+    assert ev.energies[0] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
+    assert abs(float(np.ravel(old)[0]) - ev.energies[0]) > 1e-6

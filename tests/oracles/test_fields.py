@@ -13,7 +13,7 @@ from qiskit.quantum_info import Statevector
 from hybrid.ansatz import qaoa_circuit
 from hybrid.device_graphs import heavy_hex_graph
 from hybrid.oracles import IdealOracle, LightConeOracle, P1ClosedForm
-from hybrid.oracles.light_cone import LightConeError, node_light_cone
+from hybrid.oracles.light_cone import ConeClass, LightConeError, node_light_cone
 from hybrid.oracles.objective import cvar_of_distribution
 from hybrid.oracle_factory import make_oracle, objective_oracle
 from hybrid.problems import MaxCutProblem, from_edges, from_networkx, regular_graph
@@ -104,6 +104,7 @@ def test_cones_are_shared_only_when_the_fields_match():
     fields = (0.5,) * 11 + (-0.5,)
     split = LightConeOracle(MaxCutProblem(n=12, edges=tuple(sorted(ring)), fields=fields), 2)
     assert split.num_classes > same.num_classes
+    assert tuple(ConeClass.from_dict(c.to_dict()) for c in split.classes) == split.classes
     theta = torch.tensor([[0.3, -0.4, 0.7, 0.2]])
     problem = MaxCutProblem(n=12, edges=tuple(sorted(ring)), fields=fields)
     assert float((split.expectation(theta) - IdealOracle(problem, 2).expectation(theta)).abs().max()) <= EXACT_TOL
@@ -114,6 +115,14 @@ def test_node_cone_drops_fields_at_distance_p():
     nodes, edges, dist, fields = node_light_cone(problem, 2, 1)
     assert nodes[0] == 2 and set(nodes) == {1, 2, 3} and dist == (0, 1, 1)
     assert fields == (3.0, 0.0, 0.0) and len(edges) == 2
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_light_cones_of_dense_problems_with_an_offset_match_statevector(p):
+    problem = sk_instance(9, seed=3)  # no fields, an offset, couplings of both signs
+    theta = torch.tensor(np.random.default_rng(SEED).uniform(-1, 1, (2, 2 * p)))
+    diff = LightConeOracle(problem, p).expectation(theta) - IdealOracle(problem, p).expectation(theta)
+    assert float(diff.abs().max()) <= EXACT_TOL
 
 
 def test_light_cone_refusal_with_fields():
