@@ -8,8 +8,8 @@ Build every oracle with :func:`hybrid.oracle_factory.make_oracle` (above this pa
 * :mod:`.statevector`: :class:`IdealOracle` (batched torch statevector, autograd) and
   :class:`StackedIdealOracle` (many graphs at once, for meta-training);
 * :mod:`.closed_form`: :class:`P1ClosedForm` and :func:`p1_expectation` (exact p = 1);
-* :mod:`.light_cone`: exact ideal ``<C>`` of graphs of any size from edge light cones,
-  isomorphic cones simulated once;
+* :mod:`.light_cone`: exact ideal ``<C>`` of graphs of any size from edge light cones
+  (and node cones for the fields of Ising problems), isomorphic cones simulated once;
 * :mod:`.sampled`: :class:`SampledOracle` (shots on any target) and
   :func:`counts_statistics`;
 * :mod:`.noisy_exact`: :class:`NoisyExactOracle` (exact noisy density matrix or noisy

@@ -475,6 +475,7 @@ class LightConeOracle(AutogradOracle):
             "p": self.p,
             "edges": self.problem.m,
             "distinct_cones": self.num_classes,
+            **({"node_cones": sum(c.root == "node" for c in self.classes)} if self.problem.fields is not None else {}),
             "largest_cone_qubits": self.largest_cone,
             "cones_by_size": {str(k): v for k, v in sorted(sizes.items())},
             "build_seconds": round(self.build_time, 4),

@@ -1,7 +1,9 @@
 """The exact noisy ``<C>`` on a target with exact probabilities (``fake:<device>``).
 
-A density matrix of the circuit's active qubits with readout error applied exactly, or,
-when that is too large, the target's noisy light cones (:mod:`backends.noisy_cones`).
+A density matrix of the circuit's active qubits with readout error applied exactly (the
+energy is its outcome distribution times the diagonal ``C(z)``: cut, fields and offset), or,
+when that is too large, the target's noisy light cones (:mod:`backends.noisy_cones`: one per
+edge for ``<Z_u Z_v>`` and one per node with a field for ``<Z_i>``, readout included).
 Gradients by a rule of :mod:`hybrid.oracles.gradients` (all shifted points in one
 simulator call), or by autograd through the noisy cones.
 """
