@@ -124,3 +124,10 @@ def test_mitigated_zne_asymptote_is_the_mixed_value(torino):
     old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
     assert ev.energies[0] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
     assert abs(float(np.ravel(old)[0]) - ev.energies[0]) > 1e-6
+
+
+def test_parameter_shift_with_field_gates_matches_differences(torino):
+    problem = ising(heavy_hex_graph("torino", 6, seed=SEED + 2), SEED + 2)
+    _, g_shift, _ = make_oracle(problem, 1, torino, gradient="param_shift").value_and_grad(THETA[1])
+    _, g_fd, _ = make_oracle(problem, 1, torino).value_and_grad(THETA[1])
+    assert np.max(np.abs(g_shift - g_fd)) <= GRAD_TOL
