@@ -9,7 +9,8 @@ error channel is trace preserving, so they drop out exactly. Each pair's cone is
 simulated as a density matrix of its qubits only, with every kept gate followed by the
 device's error for that gate on those physical qubits (the same channel Aer's noise
 model applies), and the readout confusion of ``a`` and ``b`` applied to the 2-qubit
-marginal. That equals the whole-circuit exact density matrix to rounding.
+marginal. That equals the whole-circuit exact density matrix to rounding. A pair ``(a, a)``
+stands for the single-qubit ``<Z_a>`` (the fields of Ising problems), with ``a``'s readout.
 
 The cone is causal, not logical: noise channels do not commute with the cost gates, so
 gates that commute ideally still spread the cone. The cost gates of hardware-native
@@ -49,7 +50,7 @@ _CHUNK_BYTES = 2**27
 class PairCone:
     """The qubits simulated for one measured pair and whether the cone is exact."""
 
-    pair: tuple[int, int]  # physical qubits whose <Z Z> is wanted
+    pair: tuple[int, int]  # physical qubits whose <Z Z> is wanted (<Z_a> when both are a)
     qubits: tuple[int, ...]  # physical qubits simulated (sorted)
     exact: bool  # the whole causal cone (else a fallback region with border gates dropped)
     causal_size: int | None  # qubits of the causal cone when it was followed to its end
@@ -313,11 +314,16 @@ def _embed(mat: torch.Tensor, qubits: tuple[int, ...], union: tuple[int, ...]) -
 
 
 def _pair_zz(rho: torch.Tensor, k: int, pair: tuple[int, int], confusion: torch.Tensor) -> torch.Tensor:
-    """``<Z_a Z_b>`` of local qubits ``pair`` after the readout confusion of each."""
+    """``<Z_a Z_b>`` of local qubits ``pair`` after the readout confusion of each (``<Z_a>`` when ``a == b``)."""
     batch, dim = rho.shape[0], 2**k
     ja, jb = pair
     diag = torch.diagonal(rho.reshape(batch, dim, dim), dim1=1, dim2=2).real
     bits = diag.reshape((batch,) + (2,) * k)  # axis k - j is qubit j
+    if ja == jb:
+        others = [a for a in range(1, k + 1) if a != k - ja]
+        marginal = bits.sum(dim=others) if others else bits
+        read = marginal @ confusion[0]
+        return read[:, 0] - read[:, 1]
     keep = [k - ja, k - jb]
     others = [a for a in range(1, k + 1) if a not in keep]
     joint = bits.sum(dim=others) if others else bits

@@ -255,7 +255,8 @@ class PropagationResult:
 class PauliPropagation:
     """One ISA circuit structure prepared for Pauli propagation of a weighted ``Z_a Z_b`` sum.
 
-    ``pairs``: physical qubits whose readout-folded ``<Z_a Z_b>`` enter the energy;
+    ``pairs``: physical qubits whose readout-folded ``<Z_a Z_b>`` enter the energy (a pair
+    ``(a, a)``: the readout-folded ``<Z_a>`` of a field);
     ``parameter_names``: the order of the values given to :meth:`energies`.
     """
 
@@ -343,6 +344,14 @@ class PauliPropagation:
         for (a, b), ((ca, da), (cb, db)), w in zip(self.pairs, self._readout, weights):
             if not readout:
                 ca, da, cb, db = 0.0, 1.0, 0.0, 1.0
+            if a == b:  # a field: w (1 - <Z_a>) / 2, read <Z_a> = c + d <Z_a>
+                const += w / 2 * (1 - ca)
+                if da != 0.0:
+                    chars = ["I"] * k
+                    chars[k - 1 - a] = "Z"
+                    labels.append("".join(chars))
+                    coeffs.append(-w / 2 * da)
+                continue
             const += w / 2 * (1 - ca * cb)
             for support, coeff in (((a,), da * cb), ((b,), ca * db), ((a, b), da * db)):
                 if coeff != 0.0:

@@ -32,7 +32,7 @@ import numpy as np
 from backends.capabilities import Capability, require
 from backends.pauli_prop import METHOD, NOISE_SCALINGS, default_truncation
 
-from .ansatz import qaoa_circuit
+from .ansatz import field_terms, qaoa_circuit
 from .mitigation import zne
 from .mitigation.spec import MitigationError, MitigationSpec, parse_mitigation
 from .problems import MaxCutProblem, ProblemError
@@ -92,6 +92,11 @@ class PauliPropOracle:
         self.circuit = qaoa_circuit(problem, self.p, measure=True)
         self._gates: tuple | None = None
         self._pairs = [(u, v) for u, v, _ in problem.edges]
+        self._weights = problem.weights
+        fields = field_terms(problem)  # <Z_i> as the pair (i, i)
+        if fields:
+            self._pairs += [(i, i) for i, _ in fields]
+            self._weights = np.concatenate([self._weights, [h for _, h in fields]])
 
     def propagation(self, gates: bool = False):
         """The prepared propagation of the QAOA circuit (``gates``: the gate-level one)."""
@@ -107,15 +112,15 @@ class PauliPropOracle:
         prop = self.propagation(gates)
         per_scale, truncated, terms = [], [], []
         for scale in self.scales:
-            res = prop.energies(batch, self.problem.weights, atol=self.atol, max_terms=self.max_terms,
+            res = prop.energies(batch, self._weights, atol=self.atol, max_terms=self.max_terms,
                                 readout=not self.spec.rem, noise_scale=scale, scaling=self.zne_noise)
-            per_scale.append(res.energies)
+            per_scale.append(res.energies + self.problem.offset if self.problem.offset else res.energies)
             truncated.append(res.truncated)
             terms.append(res.terms)
         per_scale = np.array(per_scale).T  # (B, scales)
         if self.spec.zne:
             ctx = zne.ZneContext(self.scales, self.scales, self.spec.factory)
-            energies, _ = zne.postprocess(per_scale.ravel(), ctx, asymptote=self.problem.total_weight / 2)
+            energies, _ = zne.postprocess(per_scale.ravel(), ctx, asymptote=self.problem.mixed_value)
         else:
             energies = per_scale[:, 0]
         truncated = np.array(truncated).T

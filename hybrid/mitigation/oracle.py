@@ -251,7 +251,7 @@ class MitigatedOracle:
         self._dd = _DdStage(self.spec, self.target) if self.spec.dd else None
         self._run_kwargs: dict[str, Any] = self._dd.run_options if self._dd is not None else {}
         self._zne = (
-            _ZneStage(self.spec, self._tt, self._fold_seed, self.problem.total_weight / 2) if self.spec.zne else None
+            _ZneStage(self.spec, self._tt, self._fold_seed, self.problem.mixed_value) if self.spec.zne else None
         )
         self._per_circuit = [t for t in (self._zne, self._dd) if t is not None]
         self._templates: list[QuantumCircuit] | None = None

@@ -15,8 +15,9 @@ of the *bound* circuit on its active qubits, then a ``BasisTranslator`` pass map
 mitiq emits (``sxdg``, ...) back to the device basis (no preset pass manager: it would
 cancel the folds); their noise scale is the requested factor, as in mitiq. The
 extrapolation is the static ``extrapolate`` of mitiq's ``RichardsonFactory``,
-``LinearFactory`` or ``ExpFactory`` (the exponential fit uses the Max-Cut infinite-noise
-limit, the uniformly random cut ``W/2``, as its asymptote).
+``LinearFactory`` or ``ExpFactory`` (the exponential fit uses the infinite-noise limit,
+``<C>`` of the maximally mixed state ``problem.mixed_value``, as its asymptote: the uniformly
+random cut ``W/2`` for Max-Cut).
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def postprocess(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Zero-noise values (and standard errors) from the per-scale values of :func:`transform`'s circuits.
 
-    ``asymptote``: the infinite-noise limit used by the exponential factory (``W/2`` for Max-Cut).
+    ``asymptote``: the infinite-noise limit used by the exponential factory (``problem.mixed_value``: ``W/2`` for Max-Cut).
     """
     per = len(ctx.scale_factors)
     values = np.asarray(values, dtype=float).reshape(-1, per)

@@ -8,8 +8,8 @@ Build every oracle with :func:`hybrid.oracle_factory.make_oracle` (above this pa
 * :mod:`.statevector`: :class:`IdealOracle` (batched torch statevector, autograd) and
   :class:`StackedIdealOracle` (many graphs at once, for meta-training);
 * :mod:`.closed_form`: :class:`P1ClosedForm` and :func:`p1_expectation` (exact p = 1);
-* :mod:`.light_cone`: exact ideal ``<C>`` of graphs of any size from edge light cones,
-  isomorphic cones simulated once;
+* :mod:`.light_cone`: exact ideal ``<C>`` of graphs of any size from edge light cones
+  (and node cones for the fields of Ising problems), isomorphic cones simulated once;
 * :mod:`.sampled`: :class:`SampledOracle` (shots on any target) and
   :func:`counts_statistics`;
 * :mod:`.noisy_exact`: :class:`NoisyExactOracle` (exact noisy density matrix or noisy
@@ -27,7 +27,7 @@ from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Or
 from .closed_form import P1ClosedForm, p1_expectation
 from .gradients import GRADIENTS, SPSA, FiniteDifference, ParameterShift, fd_value_and_grad, gradient_rule
 from .ideal import ideal_oracle
-from .light_cone import MAX_CONE_QUBITS, ConeClass, LightConeError, LightConeOracle, edge_light_cone
+from .light_cone import MAX_CONE_QUBITS, ConeClass, LightConeError, LightConeOracle, edge_light_cone, node_light_cone
 from .noisy_exact import NOISY_METHODS, NoisyExactOracle
 from .sampled import SampledOracle, bitstring, counts_statistics
 from .statevector import MIXER_BLOCK_QUBITS, STATEVECTOR_MAX_NODES, IdealOracle, StackedIdealOracle
@@ -59,6 +59,7 @@ __all__ = [
     "bitstring",
     "counts_statistics",
     "edge_light_cone",
+    "node_light_cone",
     "exact_gradient_charge",
     "fd_value_and_grad",
     "gradient_rule",

@@ -1,4 +1,4 @@
-"""Exact p = 1 Max-Cut ``<C>`` in closed form, per edge, for weighted graphs of any size."""
+"""Exact p = 1 ``<C>`` in closed form, per edge (and per field), for weighted graphs of any size."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ class P1ClosedForm(AutogradOracle):
 
     <Z_u Z_v> = -1/2 sin(4b) sin(g w) [prod_k cos(g w_uk) + prod_k cos(g w_vk)]
                 - 1/2 sin^2(2b) [prod_k cos(g (w_uk + w_vk)) - prod_k cos(g (w_uk - w_vk))]
+
+    With fields ``h`` (Ising and QUBO problems; cf. Ozaeta, van Dam and McMahon, Quantum
+    Sci. Technol. 7, 045036 (2022)), over all neighbours ``k`` of a node ``i``:
+
+    <Z_i>     = -sin(2b) sin(g h_i) prod_k cos(g w_ik)
+    <Z_u Z_v> = -1/2 sin(4b) sin(g w) [cos(g h_u) prod_k cos(g w_uk) + cos(g h_v) prod_k cos(g w_vk)]
+                - 1/2 sin^2(2b) [cos(g (h_u + h_v)) prod_k cos(g (w_uk + w_vk))
+                                 - cos(g (h_u - h_v)) prod_k cos(g (w_uk - w_vk))]
+
+    and ``<C> = sum_e w_e (1 - <Z_u Z_v>) / 2 + sum_i h_i (1 - <Z_i>) / 2 + offset``.
     """
 
     exact = True
@@ -28,6 +38,14 @@ class P1ClosedForm(AutogradOracle):
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float64, device=self.device)  # noqa: E731
         self.wu, self.wv = as_t(wu), as_t(wv)
         self.w = as_t(problem.weights)
+        self.fields = problem.fields is not None
+        if self.fields:
+            h = problem.field_array
+            ends = problem.edge_array
+            self.hu, self.hv = as_t(h[ends[:, 0]]), as_t(h[ends[:, 1]])
+            nodes = np.flatnonzero(h)
+            self.h = as_t(h[nodes])
+            self.wn = as_t(_node_neighbour_weights(problem)[nodes])
 
     def expectation(self, theta: torch.Tensor) -> torch.Tensor:
         theta = torch.as_tensor(theta, dtype=torch.float64, device=self.device)
@@ -38,8 +56,18 @@ class P1ClosedForm(AutogradOracle):
         qp = torch.cos(g * (self.wu + self.wv)).prod(-1)
         qm = torch.cos(g * (self.wu - self.wv)).prod(-1)
         gw = g[..., 0] * self.w
+        if not self.fields:
+            zz = -0.5 * torch.sin(4 * b) * torch.sin(gw) * (pu + pv) - 0.5 * torch.sin(2 * b) ** 2 * (qp - qm)
+            out = (self.w * (1 - zz) / 2).sum(-1)
+            return out + self.problem.offset if self.problem.offset else out
+        g1 = g[..., 0]
+        pu = torch.cos(g1 * self.hu) * pu
+        pv = torch.cos(g1 * self.hv) * pv
+        qp = torch.cos(g1 * (self.hu + self.hv)) * qp
+        qm = torch.cos(g1 * (self.hu - self.hv)) * qm
         zz = -0.5 * torch.sin(4 * b) * torch.sin(gw) * (pu + pv) - 0.5 * torch.sin(2 * b) ** 2 * (qp - qm)
-        return (self.w * (1 - zz) / 2).sum(-1)
+        z = -torch.sin(2 * b) * torch.sin(g1 * self.h) * torch.cos(g * self.wn).prod(-1)
+        return (self.w * (1 - zz) / 2).sum(-1) + (self.h * (1 - z) / 2).sum(-1) + self.problem.offset
 
 
 #: Edges handled at once when building the closed form (bounds the ``(m, d, d)`` match tensor).
@@ -82,6 +110,20 @@ def _p1_neighbour_weights(problem: MaxCutProblem) -> tuple[np.ndarray, np.ndarra
         wv[lo : lo + len(u), :width] = (eq * bw[:, None, :]).sum(-1)
         wv[lo : lo + len(u), width:] = np.where(eq.any(1), 0.0, bw)
     return wu, wv
+
+
+def _node_neighbour_weights(problem: MaxCutProblem) -> np.ndarray:
+    """``(n, max degree)`` table of each node's edge weights, padded with 0 (``cos(0) = 1``)."""
+    n, ends, w = problem.n, problem.edge_array, problem.weights
+    src = np.concatenate([ends[:, 0], ends[:, 1]])
+    ww = np.concatenate([w, w])
+    order = np.argsort(src, kind="stable")
+    src, ww = src[order], ww[order]
+    deg = np.bincount(src, minlength=n)
+    start = np.concatenate([[0], np.cumsum(deg)[:-1]]).astype(np.int64)
+    table = np.zeros((n, max(1, int(deg.max(initial=0)))))
+    table[src, np.arange(src.size) - start[src]] = ww
+    return table
 
 
 def p1_expectation(problem: MaxCutProblem, gamma: float, beta: float) -> float:

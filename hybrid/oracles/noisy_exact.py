@@ -1,7 +1,9 @@
 """The exact noisy ``<C>`` on a target with exact probabilities (``fake:<device>``).
 
-A density matrix of the circuit's active qubits with readout error applied exactly, or,
-when that is too large, the target's noisy light cones (:mod:`backends.noisy_cones`).
+A density matrix of the circuit's active qubits with readout error applied exactly (the
+energy is its outcome distribution times the diagonal ``C(z)``: cut, fields and offset), or,
+when that is too large, the target's noisy light cones (:mod:`backends.noisy_cones`: one per
+edge for ``<Z_u Z_v>`` and one per node with a field for ``<Z_i>``, readout included).
 Gradients by a rule of :mod:`hybrid.oracles.gradients` (all shifted points in one
 simulator call), or by autograd through the noisy cones.
 """
@@ -17,7 +19,7 @@ import torch
 
 from backends.capabilities import Capability, supports
 
-from ..ansatz import qaoa_circuit
+from ..ansatz import field_terms, qaoa_circuit
 from ..problems import MaxCutProblem, ProblemError
 from .base import FD_STEP, Charge, Evaluation, as_batch
 from .gradients import FD_MODES, GRADIENTS, gate_level, gradient_rule
@@ -76,17 +78,27 @@ class NoisyExactOracle:
 
     # ---------------------------------------------------------------- noisy light cones
     def cones(self):
-        """The target's noisy light cones of every edge (built once; the logical cones are the fallback)."""
+        """The target's noisy light cones of every edge, and of every node with a field (the pair
+        ``(i, i)``: ``<Z_i>``); built once, the logical cones are the fallback."""
         if self._cones is None:
             nbrs = _adjacency(self.problem)
             pairs = [(u, v) for u, v, _ in self.problem.edges]
             fallback = [_ball(nbrs, u, v, self.p)[0] for u, v in pairs]
+            for i, _ in field_terms(self.problem):
+                pairs.append((i, i))
+                fallback.append(_ball(nbrs, i, None, self.p)[0])
             self._cones = self.target.noisy_cones(self.circuit, pairs, fallback)
         return self._cones
 
+    def _cone_weights(self) -> np.ndarray:
+        """The coefficient of ``(1 - <Z Z>) / 2`` per cone: edge weights, then the fields."""
+        fields = [h for _, h in field_terms(self.problem)]
+        return np.concatenate([self.problem.weights, fields]) if fields else self.problem.weights
+
     def _cone_energies(self, theta: torch.Tensor) -> torch.Tensor:
         zz = self.cones().zz_torch(theta)
-        return ((1 - zz) / 2) @ torch.as_tensor(self.problem.weights, dtype=torch.float64)
+        energies = ((1 - zz) / 2) @ torch.as_tensor(self._cone_weights(), dtype=torch.float64)
+        return energies + self.problem.offset if self.problem.offset else energies
 
     def _cone_evaluation(self, batch: np.ndarray, energies: np.ndarray, start: float) -> Evaluation:
         meta = {"method": self.method, **self.cones().describe()}
@@ -130,6 +142,7 @@ class NoisyExactOracle:
         if self.cut is None:
             start = time.perf_counter()
             point = as_batch(theta, self.p)
-            value, grad = self.cones().energy_and_grad(point[0], self.problem.weights)
+            value, grad = self.cones().energy_and_grad(point[0], self._cone_weights())
+            value += self.problem.offset
             return value, grad, self._cone_evaluation(point, np.array([value]), start)
         return self.gradient_rule.value_and_grad(self, theta, seed)

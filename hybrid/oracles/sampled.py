@@ -23,6 +23,7 @@ from .statevector import STATEVECTOR_MAX_NODES
 
 
 def _cut_lookup(problem: MaxCutProblem):
+    """Outcome integers -> ``C`` (the cut plus fields and offset): the diagonal while it fits."""
     if problem.n <= STATEVECTOR_MAX_NODES:
         diag = problem.cut_values()
         return lambda keys: diag[np.asarray(keys, dtype=np.int64)]
@@ -32,6 +33,8 @@ def _cut_lookup(problem: MaxCutProblem):
     def lookup(keys):
         keys = np.asarray([int(k) for k in keys], dtype=object)
         bits = np.array([[(k >> i) & 1 for i in range(problem.n)] for k in keys], dtype=np.int8)
+        if problem.fields is not None or problem.offset:
+            return problem.values_of(bits)  # the cut, the fields and the offset
         return (bits[:, edges[:, 0]] != bits[:, edges[:, 1]]) @ w
 
     return lookup
