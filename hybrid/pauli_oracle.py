@@ -5,7 +5,8 @@ For ``fake:<device>`` targets with :data:`backends.capabilities.Capability.PAULI
 the Pauli twirl of every gate's device error, readout folded in exactly. Any number of
 qubits; the cost grows with depth, and small terms are truncated (per depth defaults,
 :data:`backends.pauli_prop.DEFAULT_TRUNCATION`), the truncated one-norm reported in every
-evaluation's metadata as an upper bound on the error.
+evaluation's metadata as an upper bound on the error (loose at p = 3);
+:meth:`PauliPropOracle.truncation_estimate` gives the a-posteriori estimate.
 
 Mitigation at scale, exactly from the model:
 
@@ -152,6 +153,29 @@ class PauliPropOracle:
     def evaluate_gates(self, points: Any, seed: int | np.random.Generator | None = None) -> Evaluation:
         """Energies of gate-level points (one angle per rotation gate of the gate-level circuit)."""
         return self._run(np.atleast_2d(np.asarray(points, float)), gates=True)
+
+    def truncation_estimate(self, params: Any, factor: float = 10.0) -> dict[str, Any]:
+        """A-posteriori truncation error at ``params``: the energy at ``atol`` against ``atol / factor``.
+
+        Not a bound: the tighter value is itself truncated. The one-norm bound of the dropped
+        terms (``truncated_weight``) is reported beside it. Noisy energies (no mitigation).
+        """
+        if factor <= 1:
+            raise ProblemError(f"factor must be > 1 (the tighter atol is atol / factor), got {factor!r}")
+        batch = as_batch(params, self.p)
+        prop = self.propagation()
+        out = []
+        for atol in (self.atol, self.atol / factor):
+            start = time.perf_counter()
+            res = prop.energies(batch, self.problem.weights, atol=atol, max_terms=self.max_terms)
+            out.append((res, time.perf_counter() - start))
+        (base, t_base), (tight, t_tight) = out
+        diff = np.abs(base.energies - tight.energies)
+        return {"atol": self.atol, "tighter_atol": self.atol / factor,
+                "energies": base.energies.tolist(), "tighter_energies": tight.energies.tolist(),
+                "estimate": diff.tolist(),
+                "relative_estimate": (diff / np.maximum(np.abs(tight.energies), 1e-300)).tolist(),
+                "truncated_weight": base.truncated.tolist(), "seconds": t_base, "tighter_seconds": t_tight}
 
     def value_and_grad(self, theta: Any, seed: int | np.random.Generator | None = None):
         """Value and gradient by :attr:`gradient_rule`; all points of the rule in one batch."""

@@ -81,6 +81,21 @@ def test_exact_against_twirled_density_matrix(torino, problem, p):
     assert torino.pauli_propagation(qaoa_circuit(problem, p), [(u, v) for u, v, _ in problem.edges]) is prop
 
 
+@pytest.mark.parametrize("p, scale", [(1, 1.0), (2, 3.0)])
+def test_causal_cones_are_exact_and_prune(torino, p, scale):
+    """Each pair through its own causal cone gives the whole observable's value, scaled noise and
+    readout included; on 20 nodes the cones leave rotations and qubits out."""
+    big = heavy_hex_graph("torino", 20, seed=SEED)
+    prop = torino.pauli_propagation(qaoa_circuit(big, p), [(u, v) for u, v, _ in big.edges])
+    kw = dict(atol=0.0, max_terms=2**22, noise_scale=scale, scaling="two_qubit")
+    cones = prop.energies(THETA[p], big.weights, **kw)
+    whole = prop.energies(THETA[p], big.weights, per_pair=False, **kw)
+    assert abs(cones.energies[0] - whole.energies[0]) < EXACT_TOL
+    sizes = [cone.size for cone in prop.cones()]
+    assert min(sizes) < len(prop.active)
+    assert min(len(cone.rotations) for cone in prop.cones()) < len(prop.rotations.thetas)
+
+
 def test_readout_unfolding_and_noise_scaling(torino, problem):
     prop = torino.pauli_propagation(qaoa_circuit(problem, 1), [(u, v) for u, v, _ in problem.edges])
     kw = dict(atol=0.0, max_terms=2**20)

@@ -8,10 +8,11 @@ import pytest
 from qiskit import QuantumCircuit
 
 from backends import TargetError, get_target
-from backends.fake_device import MPS_SAMPLE_METHOD
+from backends.fake_device import MPS_MAX_BOND_DIMENSION, MPS_SAMPLE_METHOD
 from backends.noisy_cones import body_instructions, causal_cone
 from hybrid.oracle_factory import make_oracle
 from hybrid.oracles import NoisyExactOracle
+from hybrid.ansatz import qaoa_circuit
 from hybrid.device_graphs import heavy_hex_graph
 
 SEED = 21
@@ -88,6 +89,7 @@ def test_samples_at_device_scale_use_mps_with_readout(torino):
     oracle = make_oracle(problem, 1, torino, shots=300)
     ev = oracle.evaluate(THETA[1], seed=SEED)
     assert ev.metadata["method"] == MPS_SAMPLE_METHOD
+    assert ev.metadata.get("mps_max_bond_dimension", MPS_MAX_BOND_DIMENSION) == MPS_MAX_BOND_DIMENSION
     assert ev.shots == 300 and ev.best_cut is not None
     ideal = make_oracle(problem, 1, "ideal").evaluate(THETA[1]).energies[0]
     assert abs(ev.energies[0] - ideal) < 0.15 * problem.m  # readout pulls it down a little
@@ -97,3 +99,12 @@ def test_local_mode_refuses_device_scale_before_running():
     target = get_target("local:torino")
     with pytest.raises(TargetError, match=r"beyond local simulation on local:torino.*use fake:torino"):
         make_oracle(heavy_hex_graph("torino", 40, seed=SEED), 1, target)
+
+
+def test_mps_bond_dimension_is_capped_and_checked(torino):
+    problem = heavy_hex_graph("torino", 30, seed=SEED)
+    res = torino.sample(qaoa_circuit(problem, 1, measure=True), THETA[1][None, :], 50, seed=SEED)
+    assert res.metadata["method"] == MPS_SAMPLE_METHOD
+    assert res.metadata["mps_max_bond_dimension"] == MPS_MAX_BOND_DIMENSION
+    with pytest.raises(TargetError, match="mps_max_bond_dimension must be a positive integer or None"):
+        get_target("fake:torino", mps_max_bond_dimension=0)

@@ -143,3 +143,17 @@ def _broken(noise, edge) -> bool:
     except BrokenChannelError:
         return True
     return False
+
+
+def test_truncation_estimate_compares_with_a_tighter_atol(torino, problem):
+    coarse = make_oracle(problem, 2, torino, method="pauli_prop", atol=3e-2)
+    est = coarse.truncation_estimate(THETA[2], factor=1e4)
+    exact = make_oracle(problem, 2, torino, method="pauli_prop", atol=0.0).evaluate(THETA[2]).energies[0]
+    assert est["tighter_atol"] == pytest.approx(3e-6)
+    assert est["energies"][0] == pytest.approx(coarse.evaluate(THETA[2]).energies[0], abs=1e-12)
+    # the coarse truncation moves the energy; the estimate sees the move the exact value shows
+    assert est["estimate"][0] > 1e-6
+    assert est["estimate"][0] == pytest.approx(abs(est["energies"][0] - exact), rel=0.05)
+    assert est["truncated_weight"][0] >= est["estimate"][0]
+    with pytest.raises(ProblemError, match="factor must be > 1"):
+        coarse.truncation_estimate(THETA[2], factor=1.0)
