@@ -426,6 +426,8 @@ class PauliPropagation:
         (a, b), ((ca, da), (cb, db)) = self.pairs[index], self._readout[index]
         if not readout:
             ca, da, cb, db = 0.0, 1.0, 0.0, 1.0
+        if a == b:  # a field: w (1 - <Z_a>) / 2, read <Z_a> = c + d <Z_a>
+            return ([((a,), -weight / 2 * da)] if da != 0.0 else []), weight / 2 * (1 - ca)
         terms = [(support, -weight / 2 * coeff)
                  for support, coeff in (((a,), da * cb), ((b,), ca * db), ((a, b), da * db)) if coeff != 0.0]
         return terms, weight / 2 * (1 - ca * cb)
