@@ -19,8 +19,8 @@ Build every oracle with :func:`hybrid.oracle_factory.make_oracle` (above this pa
 * :mod:`.gradients`: finite differences, parameter shift and SPSA, each wrapping any
   circuit oracle's batch evaluation (mitigated ones included, :mod:`hybrid.mitigation`).
 
-All oracles report the *expected cut* ``<C>`` (maximised); divide by
-``problem.max_cut`` for the approximation ratio.
+All oracles report the *expected cut* ``<C>`` (maximised; with fields and offset for Ising
+and QUBO problems); ``problem.approximation_ratio(<C>)`` gives the ratio (``<C> / max_cut`` for Max-Cut).
 """
 
 from .base import DEFAULT_SHOTS, FD_STEP, AutogradOracle, Charge, Evaluation, Oracle, as_batch, exact_gradient_charge, job_qpu_seconds
