@@ -7,14 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from qiskit.quantum_info import Kraus, Pauli
-from qiskit_aer import AerSimulator
 
 from backends import get_target
-from backends.circuits import apply_confusion, to_clbit_order
-from backends.ideal import run_batch
 from backends.noise import DeviceNoise
-from backends.pauli_prop import BrokenChannelError, TwirledChannel, TwirledNoise, pauli_fidelities, pauli_labels, twirl
+from backends.pauli_prop import BrokenChannelError, TwirledChannel, pauli_fidelities, pauli_labels, twirl
 from hybrid.ansatz import qaoa_circuit
+from twirled_reference import twirled_dm_energy
 from hybrid.device_graphs import heavy_hex_graph
 
 SEED = 0
@@ -35,15 +33,6 @@ def torino():
 @pytest.fixture(scope="module")
 def problem():
     return heavy_hex_graph("torino", 8, seed=SEED)
-
-
-def _twirled_dm(target, problem, p, theta, scale=1.0):
-    comp = target.compiled(qaoa_circuit(problem, p))
-    tw = TwirledNoise.get(target.device, target._noise)
-    sim = AerSimulator(method="density_matrix", noise_model=tw.noise_model(comp.active))
-    result, index = run_batch(sim, comp.compact, comp.parameter_names, np.atleast_2d(theta))
-    probs = apply_confusion(np.asarray([result.data(i)["probabilities"] for i in index]), comp.confusion)
-    return float((to_clbit_order(probs, comp.index_map, comp.num_clbits) @ problem.cut_values())[0])
 
 
 def test_fidelities_match_kraus_and_rates_give_them_back():
@@ -76,7 +65,7 @@ def test_exact_against_twirled_density_matrix(torino, problem, p):
     prop = torino.pauli_propagation(qaoa_circuit(problem, p), [(u, v) for u, v, _ in problem.edges])
     res = prop.energies(THETA[p], problem.weights, atol=0.0, max_terms=2**20)
     assert res.truncated[0] == 0.0
-    assert abs(res.energies[0] - _twirled_dm(torino, problem, p, THETA[p])) < EXACT_TOL
+    assert abs(res.energies[0] - twirled_dm_energy(torino, problem, p, THETA[p])) < EXACT_TOL
     # cached per circuit structure and pair list
     assert torino.pauli_propagation(qaoa_circuit(problem, p), [(u, v) for u, v, _ in problem.edges]) is prop
 

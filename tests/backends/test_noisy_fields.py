@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qiskit_aer import AerSimulator
 
 from backends import get_target
-from backends.circuits import apply_confusion, to_clbit_order
-from backends.ideal import run_batch
-from backends.pauli_prop import TwirledNoise
-from hybrid.ansatz import qaoa_circuit
 from hybrid.device_graphs import heavy_hex_graph
 from hybrid.mitigation import zne
 from hybrid.mitigation.spec import parse_mitigation
 from hybrid.oracle_factory import make_oracle
 from hybrid.pauli_oracle import PauliPropOracle
 from hybrid.problems import MaxCutProblem
+from twirled_reference import twirled_dm_energy
 
 SEED = 4
 #: Noisy cones vs the whole-circuit density matrix (Aer's channels lose ~1e-8 of trace).
@@ -74,21 +70,12 @@ def test_noisy_cone_gradient_with_fields_is_exact(torino, problem):
     assert np.max(np.abs(g - g_fd)) <= GRAD_TOL
 
 
-def _twirled_dm(target, problem, p, theta):
-    comp = target.compiled(qaoa_circuit(problem, p))
-    tw = TwirledNoise.get(target.device, target._noise)
-    sim = AerSimulator(method="density_matrix", noise_model=tw.noise_model(comp.active))
-    result, index = run_batch(sim, comp.compact, comp.parameter_names, np.atleast_2d(theta))
-    probs = apply_confusion(np.asarray([result.data(i)["probabilities"] for i in index]), comp.confusion)
-    return float((to_clbit_order(probs, comp.index_map, comp.num_clbits) @ problem.cut_values())[0])
-
-
 @pytest.mark.parametrize("p", [1, 2])
 def test_pauli_prop_with_fields_is_exact_against_twirled_density_matrix(torino, problem, p):
     oracle = make_oracle(problem, p, torino, method="pauli_prop", atol=0.0, max_terms=2**20)
     ev = oracle.evaluate(THETA[p])
     assert ev.metadata["truncated_weight"][0] == 0.0
-    assert abs(ev.energies[0] - _twirled_dm(torino, problem, p, THETA[p])) < EXACT_TOL
+    assert abs(ev.energies[0] - twirled_dm_energy(torino, problem, p, THETA[p])) < EXACT_TOL
 
 
 def test_pauli_prop_fields_unfold_readout_exactly(torino, problem):
@@ -100,16 +87,20 @@ def test_pauli_prop_fields_unfold_readout_exactly(torino, problem):
     assert abs(noiseless - ideal) < EXACT_TOL
 
 
+def _assert_mixed_value_asymptote(energy, values, ctx, problem) -> None:
+    """The extrapolation used ``problem.mixed_value`` as its asymptote, not Max-Cut's ``total_weight / 2``."""
+    expected, _ = zne.postprocess(values, ctx, asymptote=problem.mixed_value)
+    old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
+    assert energy == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
+    assert abs(float(np.ravel(old)[0]) - energy) > 1e-6
+
+
 def test_zne_asymptote_is_the_mixed_value(torino, problem):
     spec = parse_mitigation("zne", factory="exponential")
     oracle = PauliPropOracle(problem, 1, torino, mitigation=spec, atol=0.0, max_terms=2**20)
     ev = oracle.evaluate(THETA[1])
     scales, values = ev.metadata["noise_scales"], ev.metadata["scale_energies"][0]
-    ctx = zne.ZneContext(tuple(scales), tuple(scales), "exponential")
-    expected, _ = zne.postprocess(values, ctx, asymptote=problem.mixed_value)
-    old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
-    assert ev.energies[0] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
-    assert abs(float(np.ravel(old)[0]) - ev.energies[0]) > 1e-6
+    _assert_mixed_value_asymptote(ev.energies[0], values, zne.ZneContext(tuple(scales), tuple(scales), "exponential"), problem)
 
 
 def test_mitigated_zne_asymptote_is_the_mixed_value(torino):
@@ -120,10 +111,7 @@ def test_mitigated_zne_asymptote_is_the_mixed_value(torino):
     ev = oracle.evaluate(THETA[1])
     values = ev.metadata["scale_energies"][0]
     ctx = zne.ZneContext(tuple(ev.metadata["scale_factors"]), tuple(ev.metadata["noise_scales"]), "exponential")
-    expected, _ = zne.postprocess(values, ctx, asymptote=problem.mixed_value)
-    old, _ = zne.postprocess(values, ctx, asymptote=problem.total_weight / 2)
-    assert ev.energies[0] == pytest.approx(float(np.ravel(expected)[0]), abs=1e-12)
-    assert abs(float(np.ravel(old)[0]) - ev.energies[0]) > 1e-6
+    _assert_mixed_value_asymptote(ev.energies[0], values, ctx, problem)
 
 
 def test_parameter_shift_with_field_gates_matches_differences(torino):
