@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import math
 import os
-import numpy as np
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .config import ConfigError
 

@@ -400,15 +400,14 @@ def _with_extremes(problem: "MaxCutProblem", max_nodes: int, seed) -> "MaxCutPro
         if have is not None:
             continue
         side = problem if upper else problem.negated()
-        graph = side.cut_graph()
-        if graph.n <= max_nodes + 1:
-            value, _ = brute_force_max_cut(graph, max_nodes=max_nodes + 1)
+        if side.n <= max_nodes:
+            value, _ = brute_force_max_cut(side, max_nodes=max_nodes)  # the offset included
             source = MAX_CUT_EXACT
         else:
             from ..maxcut import local_search_max_cut
 
-            value, source = local_search_max_cut(graph, restarts=64, seed=seed).value, MAX_CUT_HEURISTIC
-        value += side.offset
+            value = local_search_max_cut(side.cut_graph(), restarts=64, seed=seed).value + side.offset
+            source = MAX_CUT_HEURISTIC
         if upper:
             meta = dict(out.meta, max_cut_method="brute-force" if source == MAX_CUT_EXACT else "local-search")
             out = replace(out, max_cut=float(value), max_cut_source=source, meta=meta)
